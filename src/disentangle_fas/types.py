@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-__all__ = ["FASSample", "LIVE", "SPOOF"]
+__all__ = ["LIVE", "SPOOF", "FASSample"]
 
 LIVE = 1
 SPOOF = 0
@@ -45,5 +45,5 @@ class FASSample(NamedTuple):
     label: int | Tensor
     domain: int | Tensor
     attack: int | Tensor
-    index: int | Tensor
+    index: int | Tensor  # type: ignore[assignment]  # field shadows tuple.index on purpose
     video_id: str | list[str]

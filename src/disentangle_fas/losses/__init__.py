@@ -1,0 +1,43 @@
+"""The paper's losses, each a typed function and a thin ``nn.Module``.
+
+================================  ======  =============================================
+function / module                 eq.     meaning
+================================  ======  =============================================
+:func:`lmcl_loss` / LMCLLoss      5       large margin cosine loss of the liveness head
+:func:`content_loss` / ContentLoss 1      squared error to the content target
+:func:`domain_loss` / DomainLoss  3       domain cross-entropy
+:func:`confusion_loss` / ...      2,4,6   softmax pushed to uniform
+DisentanglementObjective          all     weighted sum with ablation switches
+================================  ======  =============================================
+
+All losses are batch means.
+"""
+
+from disentangle_fas.losses.confusion import ConfusionLoss, confusion_loss, frozen_call
+from disentangle_fas.losses.content import ContentLoss, content_loss
+from disentangle_fas.losses.domain import DomainLoss, domain_loss
+from disentangle_fas.losses.lmcl import LMCLLoss, lmcl_loss
+from disentangle_fas.losses.objective import (
+    DisentangledFeatures,
+    DisentanglementObjective,
+    LossWeights,
+    ObjectiveTerms,
+    Variant,
+)
+
+__all__ = [
+    "ConfusionLoss",
+    "ContentLoss",
+    "DisentangledFeatures",
+    "DisentanglementObjective",
+    "DomainLoss",
+    "LMCLLoss",
+    "LossWeights",
+    "ObjectiveTerms",
+    "Variant",
+    "confusion_loss",
+    "content_loss",
+    "domain_loss",
+    "frozen_call",
+    "lmcl_loss",
+]

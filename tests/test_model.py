@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import doctest
+import importlib
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from disentangle_fas.model import DisentangledFAS, Normalize
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("variant", ["baseline", "content", "domain", "full"])
+def test_build_variants(variant: str) -> None:
+    m = DisentangledFAS.build(
+        num_domains=3,
+        variant=variant,
+        depth=10,
+        image_size=32,
+        content_shape=(3, 16, 16),
+        warn_random=False,
+    )
+    feats = m(torch.rand(2, 3, 32, 32))
+    assert feats.liveness.shape == (2, 512, 1, 1)
+    has_content = variant in ("content", "full")
+    has_domain = variant in ("domain", "full")
+    assert (feats.content is not None) == has_content
+    assert (feats.content_pred is not None) == has_content
+    assert (feats.domain is not None) == has_domain
+    if feats.content_pred is not None:
+        assert feats.content_pred.shape == (2, 3, 16, 16)
+    m.eval()
+    s = m.live_score(torch.rand(4, 3, 32, 32))
+    assert s.shape == (4,) and bool(((s >= 0) & (s <= 1)).all())
+
+
+def test_live_score_uses_only_liveness_path() -> None:
+    m = DisentangledFAS.build(num_domains=2, depth=10, image_size=32, warn_random=False).eval()
+    x = torch.rand(2, 3, 32, 32)
+    before = m.live_score(x)
+    assert m.encoders.domain is not None and m.encoders.content is not None
+    with torch.no_grad():  # perturbing the other branches must not change the score
+        for p in [*m.encoders.domain.layer4.parameters(), *m.encoders.content.layer4.parameters()]:
+            p.add_(1.0)
+    torch.testing.assert_close(m.live_score(x), before)
+
+
+def test_model_checks_parts() -> None:
+    m = DisentangledFAS.build(num_domains=2, depth=10, image_size=32, warn_random=False)
+    with pytest.raises(ValueError, match="domain_head"):
+        DisentangledFAS(m.encoders, m.liveness_head, None, m.content_decoder)
+    with pytest.raises(ValueError, match="content_decoder"):
+        DisentangledFAS(m.encoders, m.liveness_head, m.domain_head, None)
+
+
+def test_normalize() -> None:
+    n = Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    torch.testing.assert_close(n(torch.ones(1, 3, 2, 2)), torch.ones(1, 3, 2, 2))
+    assert "mean" not in n.state_dict()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "disentangle_fas.encoders",
+        "disentangle_fas.heads",
+        "disentangle_fas.losses.lmcl",
+        "disentangle_fas.losses.confusion",
+        "disentangle_fas.losses.content",
+        "disentangle_fas.losses.domain",
+        "disentangle_fas.losses.objective",
+    ],
+)
+def test_docstring_examples_run(module: str) -> None:
+    mod = importlib.import_module(module)
+    extra = {"torch": torch}
+    extra.update({k: getattr(mod, k) for k in getattr(mod, "__all__", [])})
+    result = doctest.testmod(mod, extraglobs=extra, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0
+
+
+def test_compose_example_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["compose_model.py"])
+    runpy.run_path(str(ROOT / "examples" / "compose_model.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    for term in ("live", "dom", "cont", "cont_cnf", "dom_cnf", "live_cnf", "total"):
+        assert term in out
+
+
+def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from disentangle_fas.cli import main
+
+    assert main([]) == 0
+    assert "train" in capsys.readouterr().out
+    assert main(["nope"]) == 2
+    assert main(["--version"]) == 0
