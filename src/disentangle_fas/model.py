@@ -8,7 +8,9 @@ C_L only (:meth:`DisentangledFAS.live_score`).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -23,7 +25,7 @@ from disentangle_fas.heads import (
 )
 from disentangle_fas.losses.objective import DisentangledFeatures, Variant
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "Normalize"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "Normalize"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -51,6 +53,46 @@ class Normalize(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Normalise images in ``[0, 1]``."""
         return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a :class:`DisentangledFAS` (stored in checkpoints).
+
+    Attributes:
+        num_domains: number of source domains S.
+        variant: ``"baseline"``, ``"content"``, ``"domain"`` or ``"full"``.
+        depth: ResNet depth of the encoders.
+        image_size: input side length.
+        content_shape: ``(C, H, W)`` of the content target.
+        scale: LMCL scale alpha.
+        margin: LMCL margin m.
+        domain_hidden: hidden width of C_D (``None``: linear).
+    """
+
+    num_domains: int
+    variant: str = "full"
+    depth: int = 18
+    image_size: int = 256
+    content_shape: tuple[int, int, int] = field(default=(1, 32, 32))
+    scale: float = DEFAULT_LMCL_SCALE
+    margin: float = DEFAULT_LMCL_MARGIN
+    domain_hidden: int | None = None
+
+    def __post_init__(self) -> None:
+        Variant(self.variant)  # validates
+        object.__setattr__(self, "content_shape", tuple(int(v) for v in self.content_shape))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict."""
+        d = asdict(self)
+        d["content_shape"] = list(self.content_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``."""
+        return cls(**data)
 
 
 class DisentangledFAS(nn.Module):
@@ -92,6 +134,9 @@ class DisentangledFAS(nn.Module):
         self.liveness_head = liveness_head
         self.domain_head = domain_head
         self.content_decoder = content_decoder
+        #: Set by :meth:`build` / :meth:`from_config`; ``None`` for hand-assembled models
+        #: (which :mod:`disentangle_fas.checkpoint` cannot rebuild on its own).
+        self.config: ModelConfig | None = None
 
     @property
     def variant(self) -> Variant:
@@ -102,6 +147,26 @@ class DisentangledFAS(nn.Module):
         if content:
             return Variant.CONTENT
         return Variant.DOMAIN if domain else Variant.BASELINE
+
+    @classmethod
+    def from_config(
+        cls, config: ModelConfig, *, weights: str | Path | None = None, warn_random: bool = True
+    ) -> DisentangledFAS:
+        """Build the model described by a :class:`ModelConfig` (see :meth:`build`)."""
+        model = cls.build(
+            num_domains=config.num_domains,
+            variant=config.variant,
+            depth=config.depth,
+            image_size=config.image_size,
+            content_shape=config.content_shape,
+            weights=weights,
+            scale=config.scale,
+            margin=config.margin,
+            domain_hidden=config.domain_hidden,
+            warn_random=warn_random,
+        )
+        model.config = config
+        return model
 
     @classmethod
     def build(
@@ -136,6 +201,16 @@ class DisentangledFAS(nn.Module):
             The model, with ImageNet input normalisation.
         """
         v = Variant(variant)
+        config = ModelConfig(
+            num_domains=num_domains,
+            variant=v.value,
+            depth=depth,
+            image_size=image_size,
+            content_shape=content_shape,
+            scale=scale,
+            margin=margin,
+            domain_hidden=domain_hidden,
+        )
         encoders = SharedStemEncoders(
             depth,
             content=v.uses_content,
@@ -145,13 +220,15 @@ class DisentangledFAS(nn.Module):
         )
         d = encoders.num_features
         side = max(1, -(-image_size // 32))
-        return cls(
+        model = cls(
             encoders,
             LMCLHead(d, 2, scale=scale, margin=margin),
             DomainClassifier(d, num_domains, hidden=domain_hidden) if v.uses_domain else None,
             ContentDecoder(d, content_shape, in_size=(side, side)) if v.uses_content else None,
             normalize=Normalize(),
         )
+        model.config = config
+        return model
 
     def forward(self, images: Tensor) -> DisentangledFeatures:
         """Encode a batch with every branch and decode the content.

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from disentangle_fas.checkpoint import (
+    liveness_only,
+    load_model,
+    read_metadata,
+    save_liveness_model,
+    save_model,
+)
+from disentangle_fas.model import DisentangledFAS, ModelConfig
+
+
+def _model(variant: str = "full") -> DisentangledFAS:
+    torch.manual_seed(0)
+    cfg = ModelConfig(
+        num_domains=3, variant=variant, depth=10, image_size=32, content_shape=(1, 8, 8)
+    )
+    return DisentangledFAS.from_config(cfg, warn_random=False)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    m = _model()
+    with torch.no_grad():
+        m.liveness_head.weight.mul_(3.0)
+    path = save_model(
+        tmp_path / "ck.safetensors", m, threshold=0.42, threshold_strategy="fixed", info={"step": 7}
+    )
+    loaded = load_model(path)
+    assert loaded.config == m.config
+    assert loaded.threshold == pytest.approx(0.42)
+    assert loaded.threshold_strategy == "fixed"
+    assert loaded.info == {"step": 7}
+    for (k, a), (_, b) in zip(
+        m.state_dict().items(), loaded.model.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, msg=k)
+    assert loaded.model.encoders.liveness.stem is loaded.model.encoders.stem  # sharing survives
+    x = torch.rand(2, 3, 32, 32)
+    m.eval()
+    torch.testing.assert_close(loaded.model.live_score(x), m.live_score(x))
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_liveness_only_checkpoint(tmp_path: Path) -> None:
+    m = _model().eval()
+    small = liveness_only(m)
+    assert small.encoders.content is None and small.encoders.domain is None
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in m.parameters()) / 2
+    path = save_liveness_model(tmp_path / "live.safetensors", m, threshold=0.3)
+    loaded = load_model(path)
+    assert loaded.config.variant == "baseline"
+    x = torch.rand(3, 3, 32, 32)
+    torch.testing.assert_close(loaded.model.live_score(x), m.live_score(x))
+
+
+def test_bad_files_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "none.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a safetensors"):
+        read_metadata(junk)
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(other))
+    with pytest.raises(ValueError, match="not a disentangle-fas checkpoint"):
+        load_model(other)
+
+
+def test_hand_assembled_model_needs_config(tmp_path: Path) -> None:
+    m = _model()
+    m.config = None
+    with pytest.raises(ValueError, match="config"):
+        save_model(tmp_path / "x.safetensors", m)
+
+
+def test_config_round_trip() -> None:
+    cfg = ModelConfig(num_domains=4, variant="domain", content_shape=(3, 16, 16), domain_hidden=64)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError):
+        ModelConfig(num_domains=2, variant="bogus")
