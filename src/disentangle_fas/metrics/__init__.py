@@ -1,0 +1,82 @@
+"""Face anti-spoofing metrics, threshold strategies, checkpoint policies and reports.
+
+Conventions: ``scores`` are ``P(live)``; ``labels`` are 1 = live (bona fide), 0 = spoof;
+a sample is accepted as live iff ``score >= threshold``; every rate is a fraction in
+``[0, 1]`` (reports print percentages). Inputs are 1-D numpy arrays, torch tensors or
+sequences. Metrics are computed in numpy (no scikit-learn needed).
+
+* ROC metrics: :func:`roc_curve`, :func:`auc`, :func:`eer`, :func:`hter`,
+  :func:`far_frr`, :func:`tpr_at_fpr`, :func:`threshold_at_fpr`.
+* ISO/IEC 30107-3: :func:`apcer_per_attack`, :func:`apcer` (worst case), :func:`bpcer`,
+  :func:`acer`.
+* Video level: :func:`video_level`.
+* Thresholds: :class:`ThresholdStrategy` (oracle target EER, fixed, source validation
+  EER) and :func:`select_threshold`; checkpoints: :class:`CheckpointPolicy` and
+  :func:`select_checkpoint`.
+* Everything at once: :func:`evaluate_scores` -> :class:`EvaluationResult`; tables:
+  :class:`Report` (Markdown, CSV, JSON, ROC PNG).
+"""
+
+from disentangle_fas.metrics.checkpoints import CheckpointPolicy, select_checkpoint
+from disentangle_fas.metrics.evaluate import (
+    EvaluationResult,
+    OperatingPoint,
+    SourceValidation,
+    evaluate_scores,
+    operating_point,
+)
+from disentangle_fas.metrics.iso import acer, apcer, apcer_per_attack, bpcer
+from disentangle_fas.metrics.plots import save_roc_png
+from disentangle_fas.metrics.report import Report, TaskMetrics
+from disentangle_fas.metrics.roc import (
+    RocCurve,
+    auc,
+    eer,
+    far_frr,
+    hter,
+    roc_curve,
+    threshold_at_fpr,
+    tpr_at_fpr,
+)
+from disentangle_fas.metrics.thresholds import (
+    Threshold,
+    ThresholdStrategy,
+    fixed_threshold,
+    oracle_threshold,
+    select_threshold,
+    source_val_threshold,
+)
+from disentangle_fas.metrics.video import VideoScores, video_level
+
+__all__ = [
+    "CheckpointPolicy",
+    "EvaluationResult",
+    "OperatingPoint",
+    "Report",
+    "RocCurve",
+    "SourceValidation",
+    "TaskMetrics",
+    "Threshold",
+    "ThresholdStrategy",
+    "VideoScores",
+    "acer",
+    "apcer",
+    "apcer_per_attack",
+    "auc",
+    "bpcer",
+    "eer",
+    "evaluate_scores",
+    "far_frr",
+    "fixed_threshold",
+    "hter",
+    "operating_point",
+    "oracle_threshold",
+    "roc_curve",
+    "save_roc_png",
+    "select_checkpoint",
+    "select_threshold",
+    "source_val_threshold",
+    "threshold_at_fpr",
+    "tpr_at_fpr",
+    "video_level",
+]
