@@ -1,0 +1,247 @@
+"""Training configuration: one typed dataclass, every default declared here.
+
+A :class:`TrainConfig` is built from its defaults, optionally updated from a TOML or YAML
+file (:func:`load_config`), then from command-line flags (:func:`config_from_args`): one
+flag per field, ``--lr 3e-4``, ``--variant baseline``, ``--no-compile``.
+
+The ``source`` of each default (paper, common practice, or our choice) is documented in
+``docs/training.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig", "add_config_arguments", "config_from_args", "load_config", "parse_config"]
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run.
+
+    Data:
+        data: ``"synthetic"`` (the built-in benchmark) or the directory of a training store
+            written by ``disentangle-fas pack``.
+        task: the leave-one-out task, e.g. ``"OCI->M"`` for real data, or the held-out
+            domain of the synthetic benchmark (its protocol names).
+        image_size: side length fed to the model.
+        synthetic_train_per_domain: synthetic training images per source domain.
+        synthetic_eval_per_domain: synthetic images per domain for source validation and
+            target test.
+        num_workers: DataLoader worker processes.
+        hflip: random horizontal flips (the content target map is flipped with its image;
+            right for depth maps, so keep it off with position-map targets).
+
+    Model:
+        variant: ``full``, ``baseline``, ``content`` or ``domain`` (Table 3).
+        depth: ResNet depth of the encoders.
+        imagenet_weights: local torchvision ResNet state dict ('' = random init).
+        lmcl_scale, lmcl_margin: LMCL alpha and m.
+        content_target: ``"auto"`` (synthetic ground-truth geometry on synthetic data,
+            PRNet on real data), ``"geometry"``, or ``"prnet"``.
+        prnet_weights: local PRNet weights file (needed for ``prnet``).
+        content_size: side of the content target map fed to the decoder.
+
+    Loss weights: ``w_dom``, ``w_cont``, ``w_cont_cnf``, ``w_dom_cnf``, ``w_live_cnf``.
+
+    Optimisation:
+        steps: optimizer steps.
+        batch_size: images per step (all ranks together); a multiple of 2 x source domains.
+        lr, weight_decay, warmup_steps: AdamW with linear warm-up and cosine decay.
+        grad_clip: max gradient norm (0 = off).
+
+    Evaluation:
+        eval_every: evaluate every N steps (and at the end).
+        log_every: write training losses to the log every N steps.
+        threshold: ``source_val_eer`` (honest) or ``oracle_target_eer`` (the literature).
+        checkpoint_policy: ``best_source_val`` (honest), ``last`` or
+            ``oracle_best_target``.
+
+    Run:
+        out: output directory. seed: global seed. device: ``auto``, ``cpu``, ``cuda``.
+        amp: bf16 autocast on CUDA. channels_last: NHWC on CUDA. compile: torch.compile.
+        resume: continue from ``out/state.safetensors`` if it exists.
+        tensorboard: also log to TensorBoard. progress: show a tqdm bar.
+    """
+
+    # data
+    data: str = "synthetic"
+    task: str = "M"
+    image_size: int = 64
+    synthetic_train_per_domain: int = 600
+    synthetic_eval_per_domain: int = 200
+    num_workers: int = 0
+    hflip: bool = True
+    # model
+    variant: str = "full"
+    depth: int = 18
+    imagenet_weights: str = ""
+    lmcl_scale: float = 16.0
+    lmcl_margin: float = 0.35
+    content_target: str = "auto"
+    prnet_weights: str = ""
+    content_size: int = 32
+    # loss weights
+    w_dom: float = 1.0
+    w_cont: float = 1.0
+    w_cont_cnf: float = 1.0
+    w_dom_cnf: float = 1.0
+    w_live_cnf: float = 1.0
+    # optimisation
+    steps: int = 300
+    batch_size: int = 24
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    warmup_steps: int = 20
+    grad_clip: float = 5.0
+    # evaluation
+    eval_every: int = 100
+    log_every: int = 10
+    threshold: str = "source_val_eer"
+    checkpoint_policy: str = "best_source_val"
+    # run
+    out: str = "runs/train"
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    resume: bool = False
+    tensorboard: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("full", "baseline", "content", "domain"):
+            raise ValueError(f"variant must be full, baseline, content or domain, got {self.variant!r}")
+        if self.content_target not in ("auto", "geometry", "prnet"):
+            raise ValueError(f"content_target must be auto, geometry or prnet, got {self.content_target!r}")
+        for name in ("image_size", "steps", "batch_size", "eval_every", "log_every", "content_size", "depth"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.threshold not in ("source_val_eer", "oracle_target_eer"):
+            raise ValueError(f"threshold must be source_val_eer or oracle_target_eer, got {self.threshold!r}")
+        if self.checkpoint_policy not in ("best_source_val", "last", "oracle_best_target"):
+            raise ValueError(
+                "checkpoint_policy must be best_source_val, last or oracle_best_target, "
+                f"got {self.checkpoint_policy!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as a plain dict (JSON/TOML serialisable)."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """Return a copy with ``changes`` applied (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _field_types() -> dict[str, type]:
+    hints = typing.get_type_hints(TrainConfig)
+    out: dict[str, type] = {}
+    for f in fields(TrainConfig):
+        hint = hints[f.name]
+        if isinstance(hint, types.UnionType):  # X | None
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        out[f.name] = hint
+    return out
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError(f"config field {name!r} must be true/false, got {value!r}")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise TypeError(f"config field {name!r} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file over ``base``.
+
+    The file is a flat table of :class:`TrainConfig` fields. Unknown keys are errors.
+
+    Args:
+        path: the file.
+        base: configuration to update (defaults when ``None``).
+
+    Returns:
+        The updated configuration.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unknown keys or an unsupported suffix.
+        TypeError: a value of the wrong type.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file not found: {p}")
+    if p.suffix == ".toml":
+        data = tomllib.loads(p.read_text())
+    elif p.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError('YAML configs need PyYAML: pip install "disentangle-fas[yaml]"') from exc
+        data = yaml.safe_load(p.read_text()) or {}
+    else:
+        raise ValueError(f"unsupported config file type {p.suffix!r}: use .toml, .yaml or .yml")
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: expected a table of config fields")
+    kinds = _field_types()
+    unknown = sorted(set(data) - set(kinds))
+    if unknown:
+        raise ValueError(f"{p}: unknown config fields {unknown}; known: {sorted(kinds)}")
+    changes = {k: _coerce(k, v, kinds[k]) for k, v in data.items()}
+    return (base or TrainConfig()).replace(**changes)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config`` and one flag per :class:`TrainConfig` field to ``parser``.
+
+    Flags default to ``None`` (meaning: keep the file's or the dataclass's value).
+    """
+    parser.add_argument("--config", type=Path, default=None, help="TOML or YAML config file")
+    defaults = TrainConfig()
+    for name, kind in _field_types().items():
+        flag = "--" + name.replace("_", "-")
+        default = getattr(defaults, name)
+        if kind is bool:
+            parser.add_argument(
+                flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                help=f"(default: {default})",
+            )
+        else:
+            parser.add_argument(flag, dest=name, type=kind, default=None, help=f"(default: {default!r})")
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """Build the configuration: defaults, then ``--config`` file, then explicit flags."""
+    cfg = base or TrainConfig()
+    if getattr(args, "config", None) is not None:
+        cfg = load_config(args.config, cfg)
+    changes = {
+        name: getattr(args, name)
+        for name in _field_types()
+        if getattr(args, name, None) is not None
+    }
+    return cfg.replace(**changes) if changes else cfg
+
+
+def parse_config(argv: Sequence[str], base: TrainConfig | None = None) -> TrainConfig:
+    """Parse ``argv`` (flags only) into a configuration; a convenience for tests/scripts."""
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    return config_from_args(parser.parse_args(list(argv)), base)

@@ -1,0 +1,193 @@
+"""The data of one training task: source training set, held-out source validation set,
+target test set and the content target.
+
+:func:`build_task` makes a :class:`TaskData` from a :class:`TrainConfig`: on the built-in
+synthetic benchmark (``data="synthetic"``) or on a training store written by
+``disentangle-fas pack`` (``data=<store dir>``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from disentangle_fas.targets.base import TargetProvider
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.types import FASSample
+
+__all__ = [
+    "IndexedSubset",
+    "TaskData",
+    "build_store_task",
+    "build_task",
+    "protocol_tasks",
+    "split_by_video",
+]
+
+
+@dataclass
+class TaskData:
+    """Everything the training loop needs for one task.
+
+    Attributes:
+        name: the task's display name (e.g. ``"O&C&I to M"``).
+        train: source training samples; ``domain`` in ``0 .. S-1``.
+        train_labels: ``(N,)`` labels of ``train`` (for the balanced sampler).
+        train_domains: ``(N,)`` domains of ``train``.
+        source_val: held-out source samples (never seen in training), for the honest
+            threshold and checkpoint choice.
+        target_test: target-domain test samples.
+        source_names: names of the ``S`` source domains, in index order.
+        target_name: name of the target domain.
+        content: content-target provider ``(images, indices) -> (B, C, H, W)``; indices
+            are ``FASSample.index`` values of ``train``. ``None`` for variants without E_C.
+        content_shape: ``(C, H, W)`` of the content target.
+    """
+
+    name: str
+    train: Dataset[FASSample]
+    train_labels: NDArray[np.int64]
+    train_domains: NDArray[np.int64]
+    source_val: Dataset[FASSample]
+    target_test: Dataset[FASSample]
+    source_names: list[str]
+    target_name: str
+    content: TargetProvider | None
+    content_shape: tuple[int, int, int]
+
+
+class IndexedSubset(Dataset[FASSample]):
+    """A subset of a dataset that keeps the parent's ``FASSample.index`` values.
+
+    Args:
+        parent: the dataset.
+        indices: positions in ``parent``.
+    """
+
+    def __init__(self, parent: Dataset[FASSample], indices: Sequence[int] | NDArray[np.int64]) -> None:
+        self.parent = parent
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __getitem__(self, i: int) -> FASSample:
+        return self.parent[int(self.indices[i])]
+
+
+def split_by_video(video_ids: Sequence[str], fraction: float, salt: str = "val") -> NDArray[np.bool_]:
+    """Mark about ``fraction`` of the videos as held out, by a stable hash of the video id.
+
+    All frames of a video land on the same side, and the choice does not depend on the
+    order or number of other videos.
+
+    Returns:
+        ``(N,)`` boolean mask, ``True`` = held out.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    cut = int(fraction * 2**32)
+    return np.array([zlib.crc32(f"{salt}:{v}".encode()) < cut for v in video_ids], dtype=bool)
+
+
+def protocol_tasks(cfg: TrainConfig) -> list[str]:
+    """The leave-one-out task names of ``cfg.data`` (synthetic domains or Table 1)."""
+    if cfg.data == "synthetic":
+        from disentangle_fas.synthetic import DOMAIN_NAMES
+
+        return list(DOMAIN_NAMES)
+    from disentangle_fas.data.protocols import TABLE1_TASKS
+
+    return list(TABLE1_TASKS)
+
+
+def build_task(cfg: TrainConfig) -> TaskData:
+    """Build the task named by ``cfg.task`` on ``cfg.data``.
+
+    Raises:
+        FileNotFoundError: ``cfg.data`` is neither ``"synthetic"`` nor an existing store.
+    """
+    if cfg.data == "synthetic":
+        from disentangle_fas.training.synthetic_task import build_synthetic_task
+
+        return build_synthetic_task(cfg)
+    return build_store_task(cfg)
+
+
+def _resize(size: int) -> torch.nn.Module:
+    class _Resize(torch.nn.Module):
+        def forward(self, image: Tensor) -> Tensor:
+            if image.shape[-1] == size and image.shape[-2] == size:
+                return image
+            return F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+
+    return _Resize()
+
+
+def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData:
+    """A leave-one-out task over a training store of real data.
+
+    Source training uses the protocol's source splits minus about ``val_fraction`` of the
+    source videos, which are held out as source validation (chosen by a hash of the video
+    id); the target test set is the protocol's target splits. Images are resized to
+    ``cfg.image_size``. The content target is PRNet (``cfg.prnet_weights``) on real data.
+
+    Raises:
+        FileNotFoundError: no store at ``cfg.data``.
+        ValueError: ``cfg.content_target="geometry"`` (real data has no ground truth).
+    """
+    from disentangle_fas.data.protocols import leave_one_out
+    from disentangle_fas.data.store import StoreDataset
+
+    root = Path(cfg.data)
+    if not (root / "store.json").is_file():
+        raise FileNotFoundError(
+            f"{root} is not a training store (no store.json). Preprocess and pack your data "
+            "first: disentangle-fas preprocess ... && disentangle-fas pack ... (see docs/datasets.md)"
+        )
+    protocol = leave_one_out(cfg.task)
+    resize = _resize(cfg.image_size)
+    src_sel, tgt_sel = protocol.selection("source"), protocol.selection("target")
+    sources = StoreDataset(root, splits=src_sel.splits, domains=src_sel.domains, attacks=src_sel.attacks, transform=resize)
+    target = StoreDataset(root, splits=tgt_sel.splits, domains=tgt_sel.domains, attacks=tgt_sel.attacks, transform=resize)
+    held = split_by_video(sources.video_ids, val_fraction)
+    train_idx, val_idx = np.flatnonzero(~held), np.flatnonzero(held)
+    content = None
+    shape = (1, cfg.content_size, cfg.content_size)
+    if cfg.variant in ("content", "full"):
+        if cfg.content_target == "geometry":
+            raise ValueError("content_target='geometry' exists only for synthetic data; use 'prnet'")
+        content = _prnet_provider(cfg)
+    return TaskData(
+        name=protocol.name,
+        train=IndexedSubset(sources, train_idx),
+        train_labels=sources.labels[train_idx],
+        train_domains=sources.domains[train_idx],
+        source_val=IndexedSubset(sources, val_idx),
+        target_test=target,
+        source_names=list(protocol.sources),
+        target_name=protocol.target,
+        content=content,
+        content_shape=shape,
+    )
+
+
+def _prnet_provider(cfg: TrainConfig) -> TargetProvider:
+    from disentangle_fas.targets import PRNetTarget, as_provider
+
+    if not cfg.prnet_weights:
+        raise ValueError(
+            "the content branch on real data needs PRNet weights: pass --prnet-weights "
+            "<local file> (see docs/content_targets.md), or train --variant baseline/domain"
+        )
+    target = PRNetTarget(cfg.prnet_weights, mode="depth", output_size=(cfg.content_size, cfg.content_size))
+    return as_provider(target)

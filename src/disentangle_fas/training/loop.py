@@ -1,0 +1,333 @@
+"""The training loop: plain PyTorch, no framework.
+
+One optimizer (AdamW) over every module, one backward pass per step on the weighted sum
+of the paper's six losses; linear warm-up then cosine decay; evaluation every
+``eval_every`` steps on held-out source data and the target test set; checkpoints
+written atomically; ``resume`` continues a killed run exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Sampler
+
+from disentangle_fas.checkpoint import load_model, save_model
+from disentangle_fas.data.sampler import DomainBalancedBatchSampler
+from disentangle_fas.losses import DisentanglementObjective, LossWeights, ObjectiveTerms
+from disentangle_fas.metrics import EvaluationResult, TaskMetrics
+from disentangle_fas.model import DisentangledFAS, ModelConfig
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.data import TaskData, build_task
+from disentangle_fas.training.distributed import (
+    DistInfo,
+    barrier,
+    cleanup_distributed,
+    init_distributed,
+)
+from disentangle_fas.training.evaluation import evaluate_model
+from disentangle_fas.training.logging import RunLogger
+from disentangle_fas.training.state import load_training_state, save_training_state
+
+__all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
+
+_POLICY_FILES = {
+    "best_source_val": "best_source_val.safetensors",
+    "oracle_best_target": "best_oracle.safetensors",
+    "last": "last.safetensors",
+}
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
+
+
+@dataclass
+class TrainResult:
+    """The outcome of one training run.
+
+    Attributes:
+        task: the task's name.
+        metrics: the reported row (threshold strategy and checkpoint policy named in it).
+        result: every metric of the chosen checkpoint.
+        checkpoint: path of the chosen model checkpoint.
+        history: per-evaluation summaries.
+        steps: optimizer steps done.
+        seconds: wall time of this call.
+    """
+
+    task: str
+    metrics: TaskMetrics
+    result: EvaluationResult
+    checkpoint: Path
+    history: list[dict[str, Any]]
+    steps: int
+    seconds: float
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate at ``step``: linear warm-up, then cosine decay to 1% of ``lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+class _FromBatch(Sampler[list[int]]):
+    """A batch sampler that starts ``skip`` batches into an epoch (for resuming)."""
+
+    def __init__(self, inner: DomainBalancedBatchSampler, skip: int) -> None:
+        self.inner, self.skip = inner, skip
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return itertools.islice(iter(self.inner), self.skip, None)
+
+    def __len__(self) -> int:
+        return len(self.inner) - self.skip
+
+
+def _batches(task: TaskData, sampler: DomainBalancedBatchSampler, start: int, workers: int) -> Iterator[Any]:
+    """Yield batches forever, epoch by epoch, starting at global batch ``start``."""
+    n = len(sampler)
+    epoch, skip = divmod(start, n)
+    while True:
+        sampler.set_epoch(epoch)
+        loader = DataLoader(
+            task.train,
+            batch_sampler=_FromBatch(sampler, skip),
+            num_workers=workers,
+            persistent_workers=False,
+        )
+        yield from loader
+        epoch, skip = epoch + 1, 0
+
+
+def _model_config(cfg: TrainConfig, task: TaskData) -> ModelConfig:
+    return ModelConfig(
+        num_domains=len(task.source_names),
+        variant=cfg.variant,
+        depth=cfg.depth,
+        image_size=cfg.image_size,
+        content_shape=task.content_shape,
+        scale=cfg.lmcl_scale,
+        margin=cfg.lmcl_margin,
+    )
+
+
+def _step_loss(
+    step_model: torch.nn.Module,
+    objective: DisentanglementObjective,
+    batch: Any,
+    task: TaskData,
+    cfg: TrainConfig,
+    dev: torch.device,
+    aug: torch.Generator,
+) -> ObjectiveTerms:
+    images = batch.image.to(dev, non_blocking=True)
+    labels = batch.label.to(dev)
+    domains = batch.domain.to(dev)
+    target = None
+    if objective.variant.uses_content and task.content is not None:
+        target = task.content(batch.image, batch.index).to(dev, non_blocking=True)
+    if cfg.hflip:  # one coin per image, the same flip for the image and its target map
+        flip = (torch.rand(images.shape[0], generator=aug) < 0.5).to(dev)
+        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+        if target is not None:
+            target = torch.where(flip[:, None, None, None], target.flip(-1), target)
+    if cfg.channels_last and dev.type == "cuda":
+        images = images.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == "cuda"):
+        feats = step_model(images)
+        return objective(feats, labels, domains, target)
+
+
+def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
+    """Train one model on one task and evaluate it.
+
+    Args:
+        cfg: the configuration.
+        task: prepared data; built from ``cfg`` (:func:`build_task`) when ``None``.
+
+    Returns:
+        The :class:`TrainResult` (on every rank; the metrics come from rank 0's files).
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite.
+    """
+    t0 = time.perf_counter()
+    info = init_distributed(cfg.device)
+    try:
+        return _train(cfg, task, info, t0)
+    finally:
+        cleanup_distributed(info)
+
+
+def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -> TrainResult:
+    dev = info.device
+    out = Path(cfg.out)
+    torch.manual_seed(cfg.seed)
+    task = task if task is not None else build_task(cfg)
+    if cfg.batch_size % info.world_size:
+        raise ValueError(f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes")
+    model = DisentangledFAS.from_config(
+        _model_config(cfg, task), weights=cfg.imagenet_weights or None, warn_random=info.is_main
+    ).to(dev)
+    if cfg.channels_last and dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    weights = LossWeights(cfg.w_dom, cfg.w_cont, cfg.w_cont_cnf, cfg.w_dom_cnf, cfg.w_live_cnf)
+    objective = DisentanglementObjective(model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
+    )
+    aug = torch.Generator().manual_seed(cfg.seed * 7919 + info.rank)
+    history: list[dict[str, Any]] = []
+    start = 0
+    state_path = out / "state.safetensors"
+    if cfg.resume and state_path.is_file():
+        state = load_training_state(state_path, model=model, optimizer=optimizer, generators={"aug": aug})
+        start, history = state.step, state.history
+    step_model: torch.nn.Module = model
+    if info.distributed:
+        step_model = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if cfg.compile:
+        step_model = torch.compile(step_model)  # type: ignore[assignment]
+
+    sampler = DomainBalancedBatchSampler(
+        task.train_labels,
+        task.train_domains,
+        cfg.batch_size // info.world_size,
+        seed=cfg.seed,
+        rank=info.rank,
+        world_size=info.world_size,
+    )
+    logger = RunLogger(out, enabled=info.is_main, tensorboard=cfg.tensorboard, resume=start > 0)
+    if info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    batches = _batches(task, sampler, start, cfg.num_workers)
+    bar = logger.progress(total=cfg.steps, initial=start, desc=task.name, enabled=cfg.progress)
+    model.train()
+    seen, t_log = 0, time.perf_counter()
+    for step in range(start, cfg.steps):
+        lr = lr_at(step, cfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        terms = _step_loss(step_model, objective, next(batches), task, cfg, dev, aug)
+        if not bool(torch.isfinite(terms.total)):
+            raise NonFiniteLossError(
+                f"non-finite loss at step {step}: {terms.as_floats()}. The last good checkpoint "
+                f"({state_path if state_path.exists() else 'none yet'}) is untouched; lower lr "
+                "or loss weights, or check the data."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        seen += cfg.batch_size
+        done = step + 1
+        bar.update(1)
+        if done % cfg.log_every == 0 or done == cfg.steps:
+            now = time.perf_counter()
+            row = {"step": done, "lr": lr, **terms.as_floats(), "images_per_s": seen / max(now - t_log, 1e-9)}
+            logger.log("train", row)
+            bar.set_postfix(loss=f"{row['total']:.3f}")
+            seen, t_log = 0, now
+        if done % cfg.eval_every == 0 or done == cfg.steps:
+            if info.is_main:
+                _evaluate_and_checkpoint(cfg, task, model, out, done, history, logger, dev)
+                save_training_state(
+                    state_path, step=done, model=model, optimizer=optimizer,
+                    generators={"aug": aug}, history=history,
+                )
+            barrier(info)
+    bar.close()
+    logger.close()
+    return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info)
+
+
+def _evaluate_and_checkpoint(
+    cfg: TrainConfig,
+    task: TaskData,
+    model: DisentangledFAS,
+    out: Path,
+    step: int,
+    history: list[dict[str, Any]],
+    logger: RunLogger,
+    dev: torch.device,
+) -> None:
+    channels_last = cfg.channels_last and dev.type == "cuda"
+    result = evaluate_model(model, task.source_val, task.target_test, device=dev, step=step, channels_last=channels_last)
+    assert result.honest is not None and result.source_val is not None
+    summary = {
+        "step": step,
+        "target_auc": result.auc,
+        "target_eer": result.eer,
+        "target_hter_oracle": result.oracle.hter,
+        "target_hter_honest": result.honest.hter,
+        "source_val_eer": result.source_val.eer,
+        "source_val_auc": result.source_val.auc,
+        "threshold_honest": result.honest.threshold,
+        "threshold_oracle": result.oracle.threshold,
+    }
+    logger.log("eval", summary)
+    info = {"task": task.name, "step": step, "sources": task.source_names, "target": task.target_name}
+    best_src = min((h["source_val_eer"] for h in history), default=math.inf)
+    best_tgt = min((h["target_hter_oracle"] for h in history), default=math.inf)
+    history.append(summary)
+    last = save_model(
+        out / "last.safetensors",
+        model,
+        threshold=result.honest.threshold,
+        threshold_strategy="source_val_eer",
+        info=info,
+    )
+    if summary["source_val_eer"] < best_src:
+        _link_or_copy(last, out / _POLICY_FILES["best_source_val"])
+    if summary["target_hter_oracle"] < best_tgt:
+        _link_or_copy(last, out / _POLICY_FILES["oracle_best_target"])
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """Make ``dest`` hold ``src``'s current bytes, atomically, without copying if possible.
+
+    A hard link shares the file; ``last.safetensors`` is later *replaced* (new inode), so
+    the link keeps this version.
+    """
+    tmp = dest.with_name(f".{dest.name}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _finish(
+    cfg: TrainConfig,
+    task: TaskData,
+    out: Path,
+    history: list[dict[str, Any]],
+    dev: torch.device,
+    seconds: float,
+    info: DistInfo,
+) -> TrainResult:
+    path = out / _POLICY_FILES[cfg.checkpoint_policy]
+    loaded = load_model(path, map_location=str(dev))
+    result = evaluate_model(loaded.model, task.source_val, task.target_test, device=dev, step=loaded.info.get("step"))
+    metrics = TaskMetrics.from_result(task.name, result, cfg.threshold, cfg.checkpoint_policy)
+    if info.is_main:
+        (out / "result.json").write_text(json.dumps({"metrics": metrics.to_dict(), "history": history}, indent=2))
+    return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds)
