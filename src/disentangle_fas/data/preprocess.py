@@ -1,0 +1,335 @@
+"""``disentangle-fas preprocess``: videos -> 256x256 face crops + a JSONL manifest.
+
+The run is resumable: each finished video leaves a shard (``shards/*.json``, written
+atomically after its crops), a rerun skips videos whose shard exists, matches the
+settings and names only existing crops, and the manifest (``manifest.jsonl``) and report
+(``report.json``) are merged from the shards at the end. Problems with single items
+(unreadable video, missing annotation, frames without a face) go to the report; they
+never stop the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.util
+import json
+import multiprocessing
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from disentangle_fas.data._io import atomic_write_text
+from disentangle_fas.data.adapters import ADAPTERS, DatasetAdapter, ListAdapter, OuluNPU
+from disentangle_fas.data.adapters.base import Skipped
+from disentangle_fas.data.faces import FaceDetector, MTCNNDetector
+from disentangle_fas.data.manifest import ManifestEntry, write_manifest
+from disentangle_fas.data.pipeline import (
+    LazyDetector,
+    PreprocessConfig,
+    Problem,
+    VideoResult,
+    process_record,
+    read_shard,
+)
+from disentangle_fas.data.records import SPLITS, Record
+from disentangle_fas.data.video import SAMPLING_RULES
+
+__all__ = ["PreprocessReport", "main", "preprocess_records"]
+
+DetectorFactory = Callable[[], FaceDetector]
+
+
+@dataclass
+class PreprocessReport:
+    """Outcome of :func:`preprocess_records` (also written to ``report.json``).
+
+    Attributes:
+        videos: records given.
+        skipped_done: records already finished by an earlier run (not redone).
+        processed: records processed by this run with a shard written.
+        failed: records that produced nothing (retried by the next run).
+        crops: entries of the merged manifest.
+        problems: every problem of the finished and failed records.
+        listing_skipped: ``(path, reason)`` of items the adapter left out.
+        manifest: path of ``manifest.jsonl``.
+    """
+
+    videos: int = 0
+    skipped_done: int = 0
+    processed: int = 0
+    failed: int = 0
+    crops: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    listing_skipped: list[tuple[str, str]] = field(default_factory=list)
+    manifest: str = ""
+
+    def count(self, kind: str) -> int:
+        """Number of problems of one kind."""
+        return sum(1 for p in self.problems if p.kind == kind)
+
+    def to_json(self) -> str:
+        """The report as JSON, with problems grouped by kind."""
+        grouped: dict[str, list[dict[str, object]]] = {}
+        for p in self.problems:
+            grouped.setdefault(p.kind, []).append(asdict(p))
+        data = {
+            "videos": self.videos,
+            "skipped_done": self.skipped_done,
+            "processed": self.processed,
+            "failed": self.failed,
+            "crops": self.crops,
+            "problem_counts": {k: len(v) for k, v in grouped.items()},
+            "problems": grouped,
+            "listing_skipped": [{"path": p, "reason": r} for p, r in self.listing_skipped],
+            "manifest": self.manifest,
+        }
+        return json.dumps(data, indent=2)
+
+
+_WORKER_DETECTOR: FaceDetector | None = None
+
+
+def _init_worker(factory: DetectorFactory | None) -> None:
+    global _WORKER_DETECTOR
+    _WORKER_DETECTOR = None if factory is None else LazyDetector(factory)
+
+
+def _run_one(record: Record, out_dir: Path, config: PreprocessConfig) -> VideoResult:
+    return _safe_process(record, out_dir, config, _WORKER_DETECTOR)
+
+
+def _safe_process(
+    record: Record, out_dir: Path, config: PreprocessConfig, detector: FaceDetector | None
+) -> VideoResult:
+    try:
+        return process_record(record, out_dir, config, detector)
+    except Exception as err:  # one broken item must not end the run
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+        problem = Problem("error", record.video_id, str(record.path), detail)
+        return VideoResult(record.video_id, ok=False, problems=[problem])
+
+
+def preprocess_records(
+    records: Sequence[Record],
+    out_dir: str | Path,
+    config: PreprocessConfig | None = None,
+    *,
+    detector_factory: DetectorFactory | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    start_method: str = "spawn",
+    listing_skipped: Sequence[Skipped] = (),
+) -> PreprocessReport:
+    """Preprocess records into ``out_dir`` (resumable), then merge manifest and report.
+
+    Args:
+        records: items to process (video ids must be distinct).
+        out_dir: output folder: ``crops/``, ``shards/``, ``manifest.jsonl``,
+            ``report.json``, ``preprocess.json``.
+        config: settings (defaults of :class:`PreprocessConfig` when ``None``).
+        detector_factory: picklable zero-argument callable building a face detector; it is
+            called at most once per process, and only when an item needs it.
+        workers: worker processes; ``<= 1`` runs in this process.
+        progress: show a tqdm progress bar.
+        start_method: multiprocessing start method of the workers.
+        listing_skipped: the adapter's skipped items, copied into the report.
+
+    Returns:
+        The report (also written to ``out_dir/report.json``).
+
+    Raises:
+        ValueError: duplicate video ids, or items need a detector and none is given.
+    """
+    config = config or PreprocessConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = [r.video_id for r in records]
+    if len(set(ids)) != len(ids):
+        raise ValueError("records must have distinct video_id values")
+    needs = sum(r.box_source == "detector" for r in records)
+    if needs and detector_factory is None:
+        raise ValueError(
+            f"{needs} item(s) have no face annotation (box_source='detector', e.g. CASIA-FASD) "
+            "and need a face detector: pass detector_factory (CLI: --detector mtcnn)"
+        )
+    fingerprint = config.fingerprint()
+    settings = {"config": asdict(config), "fingerprint": fingerprint}
+    atomic_write_text(out / "preprocess.json", json.dumps(settings, indent=2))
+
+    results: dict[str, VideoResult] = {}
+    todo: list[Record] = []
+    for record in records:
+        done = read_shard(out, record.video_id, fingerprint)
+        if done is None:
+            todo.append(record)
+        else:
+            results[record.video_id] = done
+    report = PreprocessReport(videos=len(records), skipped_done=len(results))
+    bar = tqdm(
+        total=len(records),
+        initial=len(results),
+        disable=not progress,
+        unit="video",
+        desc="preprocess",
+    )
+    try:
+        if workers <= 1:
+            detector = None if detector_factory is None else LazyDetector(detector_factory)
+            for record in todo:
+                results[record.video_id] = _safe_process(record, out, config, detector)
+                bar.update(1)
+        else:
+            ctx = multiprocessing.get_context(start_method)
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(detector_factory,),
+            ) as pool:
+                futures: dict[Future[VideoResult], Record] = {
+                    pool.submit(_run_one, r, out, config): r for r in todo
+                }
+                for future in as_completed(futures):
+                    result = future.result()
+                    results[result.video_id] = result
+                    bar.update(1)
+    finally:
+        bar.close()
+
+    entries: list[ManifestEntry] = []
+    for record in records:
+        result = results[record.video_id]
+        report.problems.extend(result.problems)
+        if result.ok:
+            entries.extend(sorted(result.entries, key=lambda e: e.frame))
+        else:
+            report.failed += 1
+    report.processed = sum(1 for r in todo if results[r.video_id].ok)
+    report.crops = len(entries)
+    report.listing_skipped = [(str(p), reason) for p, reason in listing_skipped]
+    manifest = out / "manifest.jsonl"
+    write_manifest(manifest, entries)
+    report.manifest = str(manifest)
+    atomic_write_text(out / "report.json", report.to_json())
+    return report
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="disentangle-fas preprocess",
+        description="Decode videos, crop faces and write 256x256 crops plus manifest.jsonl "
+        "and report.json. Rerunning resumes: finished videos are skipped.",
+    )
+    p.add_argument("--dataset", required=True, choices=[*ADAPTERS, "list"])
+    p.add_argument("--root", type=Path, help="dataset root (for --dataset list: base folder)")
+    p.add_argument("--list", type=Path, dest="list_file", help="CSV/JSONL list (--dataset list)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--split", action="append", choices=SPLITS, help="repeatable; default all")
+    d = PreprocessConfig()
+    p.add_argument("--frames", type=int, default=d.frames, help="frames per video")
+    p.add_argument("--sampling", choices=SAMPLING_RULES, default=d.sampling)
+    p.add_argument("--offset", type=int, default=d.offset, help="first frame (literature rule)")
+    p.add_argument("--size", type=int, default=d.size, help="crop side in pixels")
+    p.add_argument("--crop-scale", type=float, default=d.crop_scale)
+    p.add_argument("--format", choices=("png", "jpg"), default=d.image_format)
+    p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality)
+    p.add_argument("--eye-box-factor", type=float, default=d.eye_box_factor)
+    p.add_argument("--ignore-rotation", action="store_true", help="keep frames as stored")
+    p.add_argument(
+        "--detector",
+        choices=("auto", "mtcnn", "none"),
+        default="auto",
+        help="auto: MTCNN only when items have no face annotation",
+    )
+    p.add_argument(
+        "--detector-fallback",
+        action="store_true",
+        help="use the detector where an annotation is missing or has no face",
+    )
+    p.add_argument("--device", default="cpu", help="torch device of the detector")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--oulu-protocol", type=int, choices=(1, 2, 3, 4))
+    p.add_argument("--oulu-fold", type=int)
+    p.add_argument("--limit", type=int, help="process only the first N items (trial runs)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any item failed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _adapter(args: argparse.Namespace) -> DatasetAdapter:
+    if args.dataset == "list":
+        if args.list_file is None:
+            raise ValueError("--dataset list needs --list FILE")
+        return ListAdapter(args.list_file, root=args.root)
+    if args.root is None:
+        raise ValueError(f"--dataset {args.dataset} needs --root (your local copy)")
+    if args.dataset == "oulu":
+        return OuluNPU(args.root, protocol=args.oulu_protocol, fold=args.oulu_fold)
+    return ADAPTERS[args.dataset](args.root)
+
+
+def main(argv: list[str]) -> int:
+    """Run ``disentangle-fas preprocess``.
+
+    Args:
+        argv: command-line arguments after the subcommand.
+
+    Returns:
+        0 on success (item problems are in the report), 1 with ``--strict`` when an item
+        failed, 2 on a usage or dataset-layout error.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        config = PreprocessConfig(
+            frames=args.frames,
+            sampling=args.sampling,
+            offset=args.offset,
+            size=args.size,
+            crop_scale=args.crop_scale,
+            image_format=args.format,
+            jpeg_quality=args.jpeg_quality,
+            eye_box_factor=args.eye_box_factor,
+            honour_rotation=not args.ignore_rotation,
+            detector_fallback=args.detector_fallback,
+        )
+        adapter = _adapter(args)
+        records: list[Record] = []
+        for split in args.split or [None]:
+            if split is None or split in adapter.SPLITS:
+                records.extend(adapter.records(split))
+        if args.limit is not None:
+            records = records[: args.limit]
+        wants = any(r.box_source == "detector" for r in records) or args.detector_fallback
+        factory: DetectorFactory | None = None
+        if args.detector == "mtcnn" or (args.detector == "auto" and wants):
+            if importlib.util.find_spec("facenet_pytorch") is None:
+                raise ImportError(
+                    "these items need face detection (MTCNN from facenet-pytorch): "
+                    'pip install "disentangle-fas[video]"'
+                )
+            factory = functools.partial(MTCNNDetector, device=args.device)
+        report = preprocess_records(
+            records,
+            args.out,
+            config,
+            detector_factory=factory,
+            workers=args.workers,
+            progress=not args.quiet,
+            listing_skipped=adapter.skipped,
+        )
+    except (FileNotFoundError, ValueError, ImportError) as err:
+        print(f"disentangle-fas preprocess: error: {err}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{k}={report.count(k)}" for k in sorted({p.kind for p in report.problems}))
+    print(
+        f"{report.videos} items: {report.processed} processed, {report.skipped_done} already "
+        f"done, {report.failed} failed; {report.crops} crops in {report.manifest}"
+        + (f"; problems: {counts}" if counts else "")
+    )
+    return 1 if args.strict and report.failed else 0

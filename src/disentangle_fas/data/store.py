@@ -1,0 +1,269 @@
+"""The training store: one memory-mapped uint8 array per split, no image decoding at train time.
+
+Layout of a store folder::
+
+    store.json          {"format": "disentangle-fas-store", "version": 1,
+                         "height": H, "width": W, "splits": {"train": N, ...}}
+    <split>.npy         uint8 array (N, H, W, 3), RGB (numpy .npy, memory-mappable)
+    <split>.jsonl       N manifest entries, row i describes array row i; paths are
+                        relative to the store folder
+
+``store.json`` is written last, so a store without it is incomplete.
+``disentangle-fas pack --manifest crops/manifest.jsonl --out store/`` builds one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+from tqdm import tqdm
+
+from disentangle_fas.data._io import atomic_write_text
+from disentangle_fas.data.datasets import CropDataset, DomainSpec, Transform
+from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
+from disentangle_fas.data.records import SPLITS
+
+__all__ = ["STORE_FORMAT", "StoreDataset", "main", "pack_store", "read_store_meta"]
+
+STORE_FORMAT = "disentangle-fas-store"
+_CHUNK = 256
+
+
+def _load(path: Path, size: tuple[int, int] | None) -> NDArray[np.uint8]:
+    with Image.open(path) as img:
+        rgb = img.convert("RGB")
+        if size is not None and rgb.size != (size[1], size[0]):
+            rgb = rgb.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(rgb, dtype=np.uint8)
+
+
+def pack_store(
+    manifest: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    splits: Collection[str] | None = None,
+    workers: int = 2,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Pack the crops of a manifest into a store (see the module docstring).
+
+    Args:
+        manifest: ``manifest.jsonl`` written by preprocessing (paths relative to its folder).
+        out_dir: store folder (created; existing arrays of the packed splits are replaced).
+        size: resize crops to ``size x size``; ``None`` keeps their size, which must then be
+            the same for all.
+        splits: splits to pack (``None``: every split present).
+        workers: threads decoding images.
+        progress: show a progress bar.
+
+    Returns:
+        split -> number of rows.
+
+    Raises:
+        ValueError: empty selection, or crops of different sizes without ``size``.
+        FileNotFoundError: the manifest or an image is missing.
+    """
+    manifest = Path(manifest)
+    base = manifest.parent
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = read_manifest(manifest)
+    present = [s for s in SPLITS if any(e.split == s for e in entries)]
+    chosen = present if splits is None else [s for s in present if s in set(splits)]
+    if not chosen:
+        raise ValueError(f"{manifest}: no entries in splits {splits or SPLITS}")
+
+    def resolve(e: ManifestEntry) -> Path:
+        p = Path(e.path)
+        return p if p.is_absolute() else base / p
+
+    first = _load(resolve(next(e for e in entries if e.split in chosen)), None)
+    shape = (size, size) if size is not None else (first.shape[0], first.shape[1])
+    counts: dict[str, int] = {}
+    for split in chosen:
+        rows = [e for e in entries if e.split == split]
+        tmp = out / f".{split}.npy.tmp"
+        array = np.lib.format.open_memmap(
+            tmp, mode="w+", dtype=np.uint8, shape=(len(rows), shape[0], shape[1], 3)
+        )
+        paths = [resolve(e) for e in rows]
+        bar = tqdm(total=len(rows), disable=not progress, desc=f"pack {split}", unit="img")
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = paths[start : start + _CHUNK]
+                loader = functools.partial(_load, size=shape if size is not None else None)
+                for k, img in enumerate(pool.map(loader, chunk)):
+                    if img.shape[:2] != shape:
+                        raise ValueError(
+                            f"{chunk[k]} is {img.shape[1]}x{img.shape[0]}, the first crop "
+                            f"{shape[1]}x{shape[0]}: pass size= (--size) to resize all"
+                        )
+                    array[start + k] = img
+                bar.update(len(chunk))
+        bar.close()
+        array.flush()
+        del array
+        os.replace(tmp, out / f"{split}.npy")
+        rel = [
+            ManifestEntry(**{**e.__dict__, "path": os.path.relpath(p, out)})
+            for e, p in zip(rows, paths, strict=True)
+        ]
+        write_manifest(out / f"{split}.jsonl", rel)
+        counts[split] = len(rows)
+    meta_path = out / "store.json"
+    kept: dict[str, int] = {}
+    if meta_path.is_file():  # keep earlier packed splits of the same image size
+        for split, n in read_store_meta(out)["splits"].items():
+            file = out / f"{split}.npy"
+            fits = split not in counts and file.is_file()
+            if fits and np.load(file, mmap_mode="r").shape[1:3] == shape:
+                kept[split] = int(n)
+    meta = {
+        "format": STORE_FORMAT,
+        "version": 1,
+        "height": shape[0],
+        "width": shape[1],
+        "splits": {**kept, **counts},
+    }
+    atomic_write_text(meta_path, json.dumps(meta, indent=2))
+    return counts
+
+
+def read_store_meta(store_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check ``store.json``.
+
+    Args:
+        store_dir: the store folder.
+
+    Returns:
+        The metadata.
+
+    Raises:
+        FileNotFoundError: no ``store.json`` (not a store, or packing did not finish).
+        ValueError: not a store of this format.
+    """
+    path = Path(store_dir) / "store.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{store_dir} has no store.json: not a store, or packing did not finish "
+            "(run disentangle-fas pack)"
+        )
+    meta: dict[str, Any] = json.loads(path.read_text())
+    if meta.get("format") != STORE_FORMAT:
+        raise ValueError(f"{path} is not a {STORE_FORMAT} file")
+    return meta
+
+
+class StoreDataset(CropDataset):
+    """Samples of a packed store, read from memory-mapped arrays (no decoding).
+
+    Arrays are opened lazily in each process (DataLoader workers open their own maps).
+
+    Args:
+        store_dir: the store folder.
+        splits: splits to read (``None``: every split of the store).
+        domains: domain names to keep, in index order, or name -> index (see
+            :class:`~disentangle_fas.data.datasets.CropDataset`).
+        attacks: attack ids to keep (0 live).
+        frames_per_video: at most this many frames per video.
+        transform: applied to each ``(3, H, W)`` image in ``[0, 1]``.
+
+    Raises:
+        FileNotFoundError: not a store, or a requested split is not packed.
+    """
+
+    def __init__(
+        self,
+        store_dir: str | os.PathLike[str],
+        *,
+        splits: Sequence[str] | None = None,
+        domains: DomainSpec = None,
+        attacks: Collection[int] | None = None,
+        frames_per_video: int | None = None,
+        transform: Transform | None = None,
+    ) -> None:
+        self.store_dir = Path(store_dir)
+        meta = read_store_meta(self.store_dir)
+        available = list(meta["splits"])
+        wanted = available if splits is None else list(splits)
+        missing = [s for s in wanted if s not in available]
+        if missing:
+            raise FileNotFoundError(
+                f"store {self.store_dir} has no split(s) {missing}; it has {available}"
+            )
+        entries: list[ManifestEntry] = []
+        self._rows: list[tuple[str, int]] = []
+        for split in wanted:
+            split_entries = read_manifest(self.store_dir / f"{split}.jsonl")
+            entries.extend(split_entries)
+            self._rows.extend((split, i) for i in range(len(split_entries)))
+        super().__init__(
+            entries,
+            domains=domains,
+            attacks=attacks,
+            frames_per_video=frames_per_video,
+            transform=transform,
+        )
+        self._arrays: dict[str, NDArray[np.uint8]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_arrays"] = {}
+        return state
+
+    def _array(self, split: str) -> NDArray[np.uint8]:
+        if split not in self._arrays:
+            self._arrays[split] = np.load(self.store_dir / f"{split}.npy", mmap_mode="r")
+        return self._arrays[split]
+
+    def _image(self, index: int) -> NDArray[np.uint8]:
+        split, row = self._rows[int(self._positions[index])]
+        return np.array(self._array(split)[row], dtype=np.uint8)
+
+
+def main(argv: list[str]) -> int:
+    """Run ``disentangle-fas pack``.
+
+    Args:
+        argv: command-line arguments after the subcommand.
+
+    Returns:
+        0 on success, 2 on an input error.
+    """
+    p = argparse.ArgumentParser(
+        prog="disentangle-fas pack",
+        description="Pack preprocessed crops into one memory-mappable uint8 array per split.",
+    )
+    p.add_argument("--manifest", type=Path, required=True, help="manifest.jsonl of the crops")
+    p.add_argument("--out", type=Path, required=True, help="store folder")
+    p.add_argument("--size", type=int, help="resize crops to SIZE x SIZE")
+    p.add_argument("--split", action="append", choices=SPLITS, help="repeatable; default all")
+    p.add_argument("--workers", type=int, default=2, help="decoding threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    try:
+        counts = pack_store(
+            args.manifest,
+            args.out,
+            size=args.size,
+            splits=args.split,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        print(f"disentangle-fas pack: error: {err}", file=sys.stderr)
+        return 2
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f" rows in {args.out}")
+    return 0
