@@ -18,7 +18,9 @@ class TensorFAS(Dataset[FASSample]):
     def __init__(self, n: int, domains: list[int], size: int, seed: int) -> None:
         g = torch.Generator().manual_seed(seed)
         self.labels = np.array([i % 2 for i in range(n)], dtype=np.int64)
-        self.domains = np.array([domains[(i // 2) % len(domains)] for i in range(n)], dtype=np.int64)
+        self.domains = np.array(
+            [domains[(i // 2) % len(domains)] for i in range(n)], dtype=np.int64
+        )
         base = torch.rand(n, 3, size, size, generator=g) * 0.5 + 0.25
         stripes = (torch.arange(size) % 2).float().view(1, 1, 1, size) * 0.2
         live = torch.from_numpy(self.labels).float().view(n, 1, 1, 1)
@@ -31,8 +33,12 @@ class TensorFAS(Dataset[FASSample]):
 
     def __getitem__(self, i: int) -> FASSample:
         return FASSample(
-            self.images[i], int(self.labels[i]), int(self.domains[i]),
-            int(1 - self.labels[i]), i, f"v{i}",
+            self.images[i],
+            int(self.labels[i]),
+            int(self.domains[i]),
+            int(1 - self.labels[i]),
+            i,
+            f"v{i}",
         )
 
 

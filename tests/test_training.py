@@ -6,20 +6,27 @@ from pathlib import Path
 import pytest
 import torch
 
+from _fake_task import fake_task
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.training import NonFiniteLossError, TrainConfig, lr_at, parse_config, train
 from disentangle_fas.training.config import load_config
 from disentangle_fas.training.state import load_training_state
-
-from _fake_task import fake_task
 
 pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
 
 
 def _cfg(tmp_path: Path, **kw: object) -> TrainConfig:
     base = dict(
-        out=str(tmp_path / "run"), steps=4, batch_size=6, eval_every=2, log_every=1, depth=10,
-        image_size=32, warmup_steps=1, progress=False, device="cpu",
+        out=str(tmp_path / "run"),
+        steps=4,
+        batch_size=6,
+        eval_every=2,
+        log_every=1,
+        depth=10,
+        image_size=32,
+        warmup_steps=1,
+        progress=False,
+        device="cpu",
     )
     base.update(kw)
     return TrainConfig(**base)  # type: ignore[arg-type]
@@ -63,18 +70,18 @@ def _train_until(cfg: TrainConfig, task: object, stop_after: int) -> None:
 
     real = loop.save_training_state
 
-    class Killed(Exception):
+    class KilledError(Exception):
         pass
 
     def save_then_die(*args: object, **kwargs: object) -> Path:
         path = real(*args, **kwargs)  # type: ignore[arg-type]
         if kwargs["step"] == stop_after:
-            raise Killed
+            raise KilledError
         return path
 
     loop.save_training_state = save_then_die  # type: ignore[assignment]
     try:
-        with pytest.raises(Killed):
+        with pytest.raises(KilledError):
             train(cfg, task)  # type: ignore[arg-type]
     finally:
         loop.save_training_state = real
@@ -131,6 +138,11 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
     model = DisentangledFAS.from_config(load_model(res.checkpoint).config, warn_random=False)
     opt = torch.optim.AdamW(model.parameters())
     gen = torch.Generator()
-    st = load_training_state(Path(res.checkpoint).parent / "state.safetensors", model=model, optimizer=opt, generators={"aug": gen})
+    st = load_training_state(
+        Path(res.checkpoint).parent / "state.safetensors",
+        model=model,
+        optimizer=opt,
+        generators={"aug": gen},
+    )
     assert st.step == 2 and len(st.history) == 1
     assert len(opt.state) == len(list(model.parameters()))

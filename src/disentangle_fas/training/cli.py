@@ -64,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     print(res.metrics.task, f"HTER {100 * res.metrics.hter:.2f}%  AUC {100 * res.metrics.auc:.2f}%")
-    print(f"threshold: {res.metrics.threshold_strategy.value}; checkpoint: {res.metrics.checkpoint_policy.value}")
+    print(
+        f"threshold: {res.metrics.threshold_strategy.value}; checkpoint: {res.metrics.checkpoint_policy.value}"
+    )
     print(f"checkpoint file: {res.checkpoint}")
     return 0
 
@@ -108,7 +110,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.training.evaluation import evaluate_model
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="disentangle-fas evaluate", description=evaluate_main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="disentangle-fas evaluate", description=evaluate_main.__doc__
+    )
     parser.add_argument("checkpoint", help="model checkpoint (.safetensors)")
     add_config_arguments(parser)
     args = parser.parse_args(args_list)
@@ -122,7 +126,10 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     dev = resolve_device(cfg.device)
     result = evaluate_model(loaded.model.to(dev), task.source_val, task.target_test, device=dev)
     report = Report.from_results(
-        {task.name: result}, threshold_strategy=cfg.threshold, checkpoint_policy="last", method=args.checkpoint
+        {task.name: result},
+        threshold_strategy=cfg.threshold,
+        checkpoint_policy="last",
+        method=args.checkpoint,
     )
     print(report.to_markdown(detailed=True))
     return 0

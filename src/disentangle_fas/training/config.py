@@ -120,16 +120,30 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.variant not in ("full", "baseline", "content", "domain"):
-            raise ValueError(f"variant must be full, baseline, content or domain, got {self.variant!r}")
+            raise ValueError(
+                f"variant must be full, baseline, content or domain, got {self.variant!r}"
+            )
         if self.content_target not in ("auto", "geometry", "prnet"):
-            raise ValueError(f"content_target must be auto, geometry or prnet, got {self.content_target!r}")
-        for name in ("image_size", "steps", "batch_size", "eval_every", "log_every", "content_size", "depth"):
+            raise ValueError(
+                f"content_target must be auto, geometry or prnet, got {self.content_target!r}"
+            )
+        for name in (
+            "image_size",
+            "steps",
+            "batch_size",
+            "eval_every",
+            "log_every",
+            "content_size",
+            "depth",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.threshold not in ("source_val_eer", "oracle_target_eer"):
-            raise ValueError(f"threshold must be source_val_eer or oracle_target_eer, got {self.threshold!r}")
+            raise ValueError(
+                f"threshold must be source_val_eer or oracle_target_eer, got {self.threshold!r}"
+            )
         if self.checkpoint_policy not in ("best_source_val", "last", "oracle_best_target"):
             raise ValueError(
                 "checkpoint_policy must be best_source_val, last or oracle_best_target, "
@@ -163,7 +177,7 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
         raise TypeError(f"config field {name!r} must be true/false, got {value!r}")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise TypeError(f"config field {name!r} must be {kind.__name__}, got {value!r}")
     return value
 
@@ -194,7 +208,9 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
         try:
             import yaml
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError('YAML configs need PyYAML: pip install "disentangle-fas[yaml]"') from exc
+            raise ImportError(
+                'YAML configs need PyYAML: pip install "disentangle-fas[yaml]"'
+            ) from exc
         data = yaml.safe_load(p.read_text()) or {}
     else:
         raise ValueError(f"unsupported config file type {p.suffix!r}: use .toml, .yaml or .yml")
@@ -220,11 +236,16 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         default = getattr(defaults, name)
         if kind is bool:
             parser.add_argument(
-                flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                flag,
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
                 help=f"(default: {default})",
             )
         else:
-            parser.add_argument(flag, dest=name, type=kind, default=None, help=f"(default: {default!r})")
+            parser.add_argument(
+                flag, dest=name, type=kind, default=None, help=f"(default: {default!r})"
+            )
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:

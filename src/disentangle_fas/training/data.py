@@ -73,7 +73,9 @@ class IndexedSubset(Dataset[FASSample]):
         indices: positions in ``parent``.
     """
 
-    def __init__(self, parent: Dataset[FASSample], indices: Sequence[int] | NDArray[np.int64]) -> None:
+    def __init__(
+        self, parent: Dataset[FASSample], indices: Sequence[int] | NDArray[np.int64]
+    ) -> None:
         self.parent = parent
         self.indices = np.asarray(indices, dtype=np.int64)
 
@@ -84,7 +86,9 @@ class IndexedSubset(Dataset[FASSample]):
         return self.parent[int(self.indices[i])]
 
 
-def split_by_video(video_ids: Sequence[str], fraction: float, salt: str = "val") -> NDArray[np.bool_]:
+def split_by_video(
+    video_ids: Sequence[str], fraction: float, salt: str = "val"
+) -> NDArray[np.bool_]:
     """Mark about ``fraction`` of the videos as held out, by a stable hash of the video id.
 
     All frames of a video land on the same side, and the choice does not depend on the
@@ -102,9 +106,9 @@ def split_by_video(video_ids: Sequence[str], fraction: float, salt: str = "val")
 def protocol_tasks(cfg: TrainConfig) -> list[str]:
     """The leave-one-out task names of ``cfg.data`` (synthetic domains or Table 1)."""
     if cfg.data == "synthetic":
-        from disentangle_fas.synthetic import DOMAIN_NAMES
+        from disentangle_fas.synthetic.domains import DOMAIN_CODES
 
-        return list(DOMAIN_NAMES)
+        return list(DOMAIN_CODES)
     from disentangle_fas.data.protocols import TABLE1_TASKS
 
     return list(TABLE1_TASKS)
@@ -119,7 +123,8 @@ def build_task(cfg: TrainConfig) -> TaskData:
     if cfg.data == "synthetic":
         from disentangle_fas.training.synthetic_task import build_synthetic_task
 
-        return build_synthetic_task(cfg)
+        task: TaskData = build_synthetic_task(cfg)
+        return task
     return build_store_task(cfg)
 
 
@@ -128,7 +133,9 @@ def _resize(size: int) -> torch.nn.Module:
         def forward(self, image: Tensor) -> Tensor:
             if image.shape[-1] == size and image.shape[-2] == size:
                 return image
-            return F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+            return F.interpolate(
+                image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )[0]
 
     return _Resize()
 
@@ -157,15 +164,29 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
     protocol = leave_one_out(cfg.task)
     resize = _resize(cfg.image_size)
     src_sel, tgt_sel = protocol.selection("source"), protocol.selection("target")
-    sources = StoreDataset(root, splits=src_sel.splits, domains=src_sel.domains, attacks=src_sel.attacks, transform=resize)
-    target = StoreDataset(root, splits=tgt_sel.splits, domains=tgt_sel.domains, attacks=tgt_sel.attacks, transform=resize)
+    sources = StoreDataset(
+        root,
+        splits=src_sel.splits,
+        domains=src_sel.domains,
+        attacks=src_sel.attacks,
+        transform=resize,
+    )
+    target = StoreDataset(
+        root,
+        splits=tgt_sel.splits,
+        domains=tgt_sel.domains,
+        attacks=tgt_sel.attacks,
+        transform=resize,
+    )
     held = split_by_video(sources.video_ids, val_fraction)
     train_idx, val_idx = np.flatnonzero(~held), np.flatnonzero(held)
     content = None
     shape = (1, cfg.content_size, cfg.content_size)
     if cfg.variant in ("content", "full"):
         if cfg.content_target == "geometry":
-            raise ValueError("content_target='geometry' exists only for synthetic data; use 'prnet'")
+            raise ValueError(
+                "content_target='geometry' exists only for synthetic data; use 'prnet'"
+            )
         content = _prnet_provider(cfg)
     return TaskData(
         name=protocol.name,
@@ -189,5 +210,7 @@ def _prnet_provider(cfg: TrainConfig) -> TargetProvider:
             "the content branch on real data needs PRNet weights: pass --prnet-weights "
             "<local file> (see docs/content_targets.md), or train --variant baseline/domain"
         )
-    target = PRNetTarget(cfg.prnet_weights, mode="depth", output_size=(cfg.content_size, cfg.content_size))
+    target = PRNetTarget(
+        cfg.prnet_weights, mode="depth", output_size=(cfg.content_size, cfg.content_size)
+    )
     return as_provider(target)

@@ -110,8 +110,12 @@ def evaluate_model(
     Returns:
         The :class:`~disentangle_fas.metrics.EvaluationResult`.
     """
-    src = score_dataset(model, source_val, device=device, batch_size=batch_size, channels_last=channels_last)
-    tgt = score_dataset(model, target_test, device=device, batch_size=batch_size, channels_last=channels_last)
+    src = score_dataset(
+        model, source_val, device=device, batch_size=batch_size, channels_last=channels_last
+    )
+    tgt = score_dataset(
+        model, target_test, device=device, batch_size=batch_size, channels_last=channels_last
+    )
     return evaluate_scores(
         tgt.scores,
         tgt.labels,

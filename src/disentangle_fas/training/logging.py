@@ -35,7 +35,9 @@ class RunLogger:
         resume: append to an existing log instead of starting a new one.
     """
 
-    def __init__(self, out: Path, *, enabled: bool = True, tensorboard: bool = False, resume: bool = False) -> None:
+    def __init__(
+        self, out: Path, *, enabled: bool = True, tensorboard: bool = False, resume: bool = False
+    ) -> None:
         self.enabled = enabled
         self.path = out / "log.jsonl"
         self._tb: Any = None
@@ -48,7 +50,9 @@ class RunLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError as exc:
-                raise ImportError('TensorBoard logging needs: pip install "disentangle-fas[tensorboard]"') from exc
+                raise ImportError(
+                    'TensorBoard logging needs: pip install "disentangle-fas[tensorboard]"'
+                ) from exc
             self._tb = SummaryWriter(str(out / "tb"))
 
     def log(self, kind: str, row: dict[str, Any]) -> None:
@@ -67,7 +71,14 @@ class RunLogger:
         """A tqdm bar on stderr (a no-op object when disabled or not rank 0)."""
         if not (enabled and self.enabled):
             return _NullBar()
-        return tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False)
+        return tqdm(
+            total=total,
+            initial=initial,
+            desc=desc,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            leave=False,
+        )
 
     def close(self) -> None:
         """Flush TensorBoard."""

@@ -98,7 +98,9 @@ class _FromBatch(Sampler[list[int]]):
         return len(self.inner) - self.skip
 
 
-def _batches(task: TaskData, sampler: DomainBalancedBatchSampler, start: int, workers: int) -> Iterator[Any]:
+def _batches(
+    task: TaskData, sampler: DomainBalancedBatchSampler, start: int, workers: int
+) -> Iterator[Any]:
     """Yield batches forever, epoch by epoch, starting at global batch ``start``."""
     n = len(sampler)
     epoch, skip = divmod(start, n)
@@ -150,7 +152,8 @@ def _step_loss(
         images = images.contiguous(memory_format=torch.channels_last)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == "cuda"):
         feats = step_model(images)
-        return objective(feats, labels, domains, target)
+        terms: ObjectiveTerms = objective(feats, labels, domains, target)
+    return terms
 
 
 def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
@@ -180,14 +183,18 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
     torch.manual_seed(cfg.seed)
     task = task if task is not None else build_task(cfg)
     if cfg.batch_size % info.world_size:
-        raise ValueError(f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes")
+        raise ValueError(
+            f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes"
+        )
     model = DisentangledFAS.from_config(
         _model_config(cfg, task), weights=cfg.imagenet_weights or None, warn_random=info.is_main
     ).to(dev)
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     weights = LossWeights(cfg.w_dom, cfg.w_cont, cfg.w_cont_cnf, cfg.w_dom_cnf, cfg.w_live_cnf)
-    objective = DisentanglementObjective(model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights)
+    objective = DisentanglementObjective(
+        model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights
+    )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
     )
@@ -196,11 +203,15 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
     start = 0
     state_path = out / "state.safetensors"
     if cfg.resume and state_path.is_file():
-        state = load_training_state(state_path, model=model, optimizer=optimizer, generators={"aug": aug})
+        state = load_training_state(
+            state_path, model=model, optimizer=optimizer, generators={"aug": aug}
+        )
         start, history = state.step, state.history
     step_model: torch.nn.Module = model
     if info.distributed:
-        step_model = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        step_model = DistributedDataParallel(
+            model, device_ids=[dev.index] if dev.type == "cuda" else None
+        )
     if cfg.compile:
         step_model = torch.compile(step_model)  # type: ignore[assignment]
 
@@ -232,7 +243,7 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
                 "or loss weights, or check the data."
             )
         optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
+        terms.total.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
@@ -241,7 +252,12 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
         bar.update(1)
         if done % cfg.log_every == 0 or done == cfg.steps:
             now = time.perf_counter()
-            row = {"step": done, "lr": lr, **terms.as_floats(), "images_per_s": seen / max(now - t_log, 1e-9)}
+            row = {
+                "step": done,
+                "lr": lr,
+                **terms.as_floats(),
+                "images_per_s": seen / max(now - t_log, 1e-9),
+            }
             logger.log("train", row)
             bar.set_postfix(loss=f"{row['total']:.3f}")
             seen, t_log = 0, now
@@ -249,8 +265,12 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
             if info.is_main:
                 _evaluate_and_checkpoint(cfg, task, model, out, done, history, logger, dev)
                 save_training_state(
-                    state_path, step=done, model=model, optimizer=optimizer,
-                    generators={"aug": aug}, history=history,
+                    state_path,
+                    step=done,
+                    model=model,
+                    optimizer=optimizer,
+                    generators={"aug": aug},
+                    history=history,
                 )
             barrier(info)
     bar.close()
@@ -269,7 +289,9 @@ def _evaluate_and_checkpoint(
     dev: torch.device,
 ) -> None:
     channels_last = cfg.channels_last and dev.type == "cuda"
-    result = evaluate_model(model, task.source_val, task.target_test, device=dev, step=step, channels_last=channels_last)
+    result = evaluate_model(
+        model, task.source_val, task.target_test, device=dev, step=step, channels_last=channels_last
+    )
     assert result.honest is not None and result.source_val is not None
     summary = {
         "step": step,
@@ -283,7 +305,12 @@ def _evaluate_and_checkpoint(
         "threshold_oracle": result.oracle.threshold,
     }
     logger.log("eval", summary)
-    info = {"task": task.name, "step": step, "sources": task.source_names, "target": task.target_name}
+    info = {
+        "task": task.name,
+        "step": step,
+        "sources": task.source_names,
+        "target": task.target_name,
+    }
     best_src = min((h["source_val_eer"] for h in history), default=math.inf)
     best_tgt = min((h["target_hter_oracle"] for h in history), default=math.inf)
     history.append(summary)
@@ -326,8 +353,12 @@ def _finish(
 ) -> TrainResult:
     path = out / _POLICY_FILES[cfg.checkpoint_policy]
     loaded = load_model(path, map_location=str(dev))
-    result = evaluate_model(loaded.model, task.source_val, task.target_test, device=dev, step=loaded.info.get("step"))
+    result = evaluate_model(
+        loaded.model, task.source_val, task.target_test, device=dev, step=loaded.info.get("step")
+    )
     metrics = TaskMetrics.from_result(task.name, result, cfg.threshold, cfg.checkpoint_policy)
     if info.is_main:
-        (out / "result.json").write_text(json.dumps({"metrics": metrics.to_dict(), "history": history}, indent=2))
+        (out / "result.json").write_text(
+            json.dumps({"metrics": metrics.to_dict(), "history": history}, indent=2)
+        )
     return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds)

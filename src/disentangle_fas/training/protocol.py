@@ -103,18 +103,26 @@ def run_protocol(
                 f"AUC {100 * res.metrics.auc:.2f}% ({res.seconds:.0f} s)"
             )
         reports[variant] = Report.from_results(
-            results, threshold_strategy=cfg.threshold, checkpoint_policy=cfg.checkpoint_policy, method=variant
+            results,
+            threshold_strategy=cfg.threshold,
+            checkpoint_policy=cfg.checkpoint_policy,
+            method=variant,
         )
         oracle_reports[variant] = Report.from_results(
-            results, threshold_strategy="oracle_target_eer", checkpoint_policy=cfg.checkpoint_policy, method=variant
+            results,
+            threshold_strategy="oracle_target_eer",
+            checkpoint_policy=cfg.checkpoint_policy,
+            method=variant,
         )
     out = ProtocolResult(reports, oracle_reports, runs)
     root.mkdir(parents=True, exist_ok=True)
     (root / "results.md").write_text(out.to_markdown())
     (root / "results.json").write_text(
-        json.dumps({v: r.to_dict() for v, r in reports.items()} | {
-            f"{v} (oracle threshold)": r.to_dict() for v, r in oracle_reports.items()
-        }, indent=2)
+        json.dumps(
+            {v: r.to_dict() for v, r in reports.items()}
+            | {f"{v} (oracle threshold)": r.to_dict() for v, r in oracle_reports.items()},
+            indent=2,
+        )
     )
     return out
 

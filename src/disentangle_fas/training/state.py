@@ -178,4 +178,6 @@ def load_training_state(
         if key not in tensors:
             raise ValueError(f"{p}: no state for generator {name!r}")
         gen.set_state(tensors[key])
-    return TrainingState(step=int(meta["step"]), history=list(meta["history"]), extra=dict(meta["extra"]))
+    return TrainingState(
+        step=int(meta["step"]), history=list(meta["history"]), extra=dict(meta["extra"])
+    )
