@@ -65,6 +65,7 @@ class TrainResult:
         history: per-evaluation summaries.
         steps: optimizer steps done.
         seconds: wall time of this call.
+        model: the model at the end of training (on its device, train mode).
     """
 
     task: str
@@ -74,6 +75,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     steps: int
     seconds: float
+    model: DisentangledFAS
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -275,7 +277,7 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
             barrier(info)
     bar.close()
     logger.close()
-    return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info)
+    return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info, model)
 
 
 def _evaluate_and_checkpoint(
@@ -350,6 +352,7 @@ def _finish(
     dev: torch.device,
     seconds: float,
     info: DistInfo,
+    model: DisentangledFAS,
 ) -> TrainResult:
     path = out / _POLICY_FILES[cfg.checkpoint_policy]
     loaded = load_model(path, map_location=str(dev))
@@ -361,4 +364,4 @@ def _finish(
         (out / "result.json").write_text(
             json.dumps({"metrics": metrics.to_dict(), "history": history}, indent=2)
         )
-    return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds)
+    return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds, model)
