@@ -1,0 +1,175 @@
+"""SSDG-R (Jia et al., CVPR 2020, ResNet-18 backbone) assembled from library parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from disentangle_fas.encoders import ResNetEncoder, create_encoder
+from disentangle_fas.heads import LMCLHead
+from disentangle_fas.model import Normalize
+from disentangle_fas.ssdg.config import SSDGConfig
+from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
+from disentangle_fas.ssdg.embedding import Embedding
+
+__all__ = ["SSDGR", "SSDGOutput"]
+
+
+class SSDGOutput(NamedTuple):
+    """What :class:`SSDGR` computes for a batch.
+
+    Attributes:
+        features: ``(B, D)`` embedding (after the bottleneck's ReLU and dropout).
+        normalized: ``(B, D)`` the same, L2-normalised (fed to the triplet loss and the
+            discriminator).
+        cosine: ``(B, 2)`` cosines to the classifier's normalised prototypes (spoof, live).
+        logits: ``(B, 2)`` ``scale * cosine`` (no margin); ``softmax(logits)[:, 1]`` is P(live).
+    """
+
+    features: Tensor
+    normalized: Tensor
+    cosine: Tensor
+    logits: Tensor
+
+
+class SSDGR(nn.Module):
+    """SSDG-R: ResNet trunk, embedding, normalised classifier and single-side discriminator.
+
+    ``images -> Normalize -> encoder (layer4 map) -> Embedding -> f``; the classifier is an
+    :class:`~disentangle_fas.heads.LMCLHead` (cosine of the L2-normalised feature and the
+    L2-normalised class prototypes, times ``scale``), used with margin 0 by default: this is
+    SSDG's "feature and weight normalisation" with a fixed scale. The discriminator is
+    owned by the model (so one optimizer over ``model.parameters()`` trains it, as the
+    official code does) but only the objective calls it.
+
+    Args:
+        encoder: a trunk following the encoder contract (``forward`` returns
+            ``(B, C, h, w)``, integer ``num_features``).
+        embedding: the bottleneck, ``embedding.in_features == encoder.num_features``.
+        classifier: the normalised 2-class classifier on the embedding.
+        discriminator: the single-side domain discriminator on the embedding.
+        normalize: input normalisation (images enter in ``[0, 1]``); ``None`` feeds the
+            encoder directly.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
+        - :meth:`forward`: :class:`SSDGOutput`; :meth:`live_score`: ``(B,)``.
+
+    Example:
+        >>> model = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10), warn_random=False)
+        >>> model(torch.rand(2, 3, 32, 32)).logits.shape
+        torch.Size([2, 2])
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        embedding: Embedding,
+        classifier: LMCLHead,
+        discriminator: SingleSideDiscriminator,
+        *,
+        normalize: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        num_features = getattr(encoder, "num_features", None)
+        if not isinstance(num_features, int):
+            raise ValueError("the encoder must have an integer `num_features`")
+        if embedding.in_features != num_features:
+            raise ValueError(
+                f"embedding.in_features={embedding.in_features} does not match the encoder's "
+                f"num_features={num_features}"
+            )
+        if classifier.in_features != embedding.out_features or classifier.num_classes != 2:
+            raise ValueError(
+                f"the classifier must map {embedding.out_features} features to 2 classes, got "
+                f"in_features={classifier.in_features}, num_classes={classifier.num_classes}"
+            )
+        if discriminator.in_features != embedding.out_features:
+            raise ValueError(
+                f"discriminator.in_features={discriminator.in_features} does not match the "
+                f"embedding width {embedding.out_features}"
+            )
+        self.normalize = normalize if normalize is not None else nn.Identity()
+        self.encoder = encoder
+        self.embedding = embedding
+        self.classifier = classifier
+        self.discriminator = discriminator
+        #: Set by :meth:`from_config`; ``None`` for hand-assembled models.
+        self.config: SSDGConfig | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SSDGConfig,
+        *,
+        weights: str | Path | None = None,
+        warn_random: bool = True,
+    ) -> SSDGR:
+        """Build SSDG-R as described by ``config``, with ImageNet input normalisation.
+
+        Args:
+            config: the hyperparameters.
+            weights: local torchvision ResNet state dict file for ImageNet initialisation
+                (nothing is downloaded). Unless ``config.imagenet_layer4``, layer4 is then
+                reset to a fresh random initialisation, as in the official code.
+            warn_random: warn when no ImageNet weights are given.
+
+        Returns:
+            The model; ``model.config`` is ``config``.
+        """
+        encoder = create_encoder(f"resnet{config.depth}", weights=weights, warn_random=warn_random)
+        assert isinstance(encoder, ResNetEncoder)
+        if weights is not None and not config.imagenet_layer4:
+            fresh = ResNetEncoder(config.depth)
+            encoder.layer4.load_state_dict(fresh.layer4.state_dict())
+        d = encoder.num_features
+        model = cls(
+            encoder,
+            Embedding(d, config.embed_dim, dropout=config.embed_dropout),
+            LMCLHead(config.embed_dim, 2, scale=config.scale, margin=config.margin),
+            SingleSideDiscriminator(
+                config.embed_dim,
+                config.num_domains,
+                config.disc_hidden,
+                dropout=config.disc_dropout,
+            ),
+            normalize=Normalize(),
+        )
+        model.config = config
+        return model
+
+    def embed(self, images: Tensor) -> Tensor:
+        """Return the embedding ``f`` of a batch, ``(B, D)``, not normalised."""
+        out: Tensor = self.embedding(self.encoder(self.normalize(images)))
+        return out
+
+    def forward(self, images: Tensor) -> SSDGOutput:
+        """Embed a batch and classify it.
+
+        Args:
+            images: ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            :class:`SSDGOutput`.
+        """
+        features = self.embed(images)
+        normalized = F.normalize(features, dim=1)
+        cosine: Tensor = self.classifier(normalized)
+        return SSDGOutput(features, normalized, cosine, self.classifier.scale * cosine)
+
+    def live_score(self, images: Tensor) -> Tensor:
+        """Return P(live) = ``softmax(scale * cosine)[:, 1]``.
+
+        Call ``model.eval()`` first: in training mode the embedding's dropout is active.
+
+        Args:
+            images: ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            ``(B,)`` scores in ``[0, 1]``.
+        """
+        return torch.softmax(self(images).logits, dim=1)[:, 1]
