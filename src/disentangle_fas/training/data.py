@@ -104,11 +104,9 @@ def split_by_video(
 
 
 def protocol_tasks(cfg: TrainConfig) -> list[str]:
-    """The leave-one-out task names of ``cfg.data`` (synthetic domains or Table 1)."""
-    if cfg.data == "synthetic":
-        from disentangle_fas.synthetic.domains import DOMAIN_CODES
-
-        return list(DOMAIN_CODES)
+    """The leave-one-out task names: Table 1's four (the synthetic benchmark has the same
+    domains as the real one).
+    """
     from disentangle_fas.data.protocols import TABLE1_TASKS
 
     return list(TABLE1_TASKS)

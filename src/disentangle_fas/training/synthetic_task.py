@@ -1,0 +1,145 @@
+"""Tasks on the built-in synthetic benchmark (the default data of every command).
+
+The synthetic benchmark has the paper's five domains (``O``, ``C``, ``I``, ``M``, ``Cb``;
+see ``docs/synthetic.md``), so the task names are the paper's: ``"OCI->M"`` and the other
+leave-one-out tasks of Table 1, and ``"OCI->Cb"`` and the others of Table 2, whose target
+holds live faces and the unseen attack (the rigid mask). Renders are cached per
+``(domain, split, count, size, seed)`` within the process, so a protocol renders each
+domain once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from disentangle_fas.data.protocols import leave_one_out
+from disentangle_fas.synthetic import UNSEEN_ATTACKS, SyntheticFAS
+from disentangle_fas.targets import PrecomputedTarget
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.data import TaskData
+from disentangle_fas.types import FASSample
+
+__all__ = ["DomainConcat", "build_synthetic_task", "synthetic_domain"]
+
+
+@lru_cache(maxsize=32)
+def synthetic_domain(
+    domain: str,
+    split: str,
+    count: int,
+    size: int,
+    seed: int,
+    attacks: tuple[int, ...] | None = None,
+) -> SyntheticFAS:
+    """One pre-rendered single-domain split (cached within the process)."""
+    return SyntheticFAS(
+        [domain],
+        samples_per_domain=count,
+        image_size=size,
+        split=split,
+        seed=seed,
+        attacks=None if attacks is None else list(attacks),
+        pre_render=True,
+    )
+
+
+class DomainConcat(Dataset[FASSample]):
+    """Concatenate single-domain datasets, numbering their domains ``0 .. S-1``.
+
+    ``FASSample.index`` becomes the position in the concatenation (the key of per-sample
+    content targets).
+
+    Args:
+        parts: one dataset per domain, in domain-index order.
+    """
+
+    def __init__(self, parts: list[SyntheticFAS]) -> None:
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+        self.labels = np.concatenate([np.asarray(p.labels, dtype=np.int64) for p in parts])
+        self.domains = np.concatenate(
+            [np.full(len(p), d, dtype=np.int64) for d, p in enumerate(parts)]
+        )
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        part = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return part, index - int(self.offsets[part])
+
+    def __getitem__(self, index: int) -> FASSample:
+        part, local = self._locate(index)
+        s = self.parts[part][local]
+        return FASSample(s.image, s.label, part, s.attack, index, s.video_id)
+
+    def depth(self, index: int) -> Tensor:
+        """Ground-truth depth ``(1, H, W)`` of sample ``index``."""
+        part, local = self._locate(index)
+        return self.parts[part].depth(local)
+
+
+def _depth_targets(ds: DomainConcat, size: int) -> Tensor:
+    maps = torch.stack([ds.depth(i) for i in range(len(ds))])
+    if maps.shape[-1] != size:
+        maps = F.interpolate(maps, size=(size, size), mode="area")
+    return maps
+
+
+def build_synthetic_task(cfg: TrainConfig) -> TaskData:
+    """The synthetic task ``cfg.task`` (e.g. ``"OCI->M"``, ``"ICM->Cb"``).
+
+    Sources: ``synthetic_train_per_domain`` training images per source domain (split
+    ``train``) and ``synthetic_eval_per_domain`` held-out images per source domain (split
+    ``dev``, other people) for the honest threshold. Target: ``synthetic_eval_per_domain``
+    images of the target domain (split ``test``); a ``Cb`` target holds live faces and
+    masks only, the attack no source has. The content target is the ground-truth depth
+    map at ``content_size``.
+
+    Raises:
+        ValueError: an unknown task, or ``content_target="prnet"`` without weights.
+    """
+    protocol = leave_one_out(cfg.task)
+    size, seed = cfg.image_size, cfg.seed
+    train_parts = [
+        synthetic_domain(d, "train", cfg.synthetic_train_per_domain, size, seed)
+        for d in protocol.sources
+    ]
+    val_parts = [
+        synthetic_domain(d, "dev", cfg.synthetic_eval_per_domain, size, seed)
+        for d in protocol.sources
+    ]
+    target_attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
+    target = synthetic_domain(
+        protocol.target, "test", cfg.synthetic_eval_per_domain, size, seed, target_attacks
+    )
+    train = DomainConcat(train_parts)
+    content = None
+    shape = (1, cfg.content_size, cfg.content_size)
+    if cfg.variant in ("content", "full"):
+        if cfg.content_target == "prnet":
+            from disentangle_fas.training.data import _prnet_provider
+
+            content = _prnet_provider(cfg)
+        else:
+            content = PrecomputedTarget(_depth_targets(train, cfg.content_size))
+    return TaskData(
+        name=f"synthetic {protocol.name}",
+        train=train,
+        train_labels=train.labels,
+        train_domains=train.domains,
+        source_val=DomainConcat(val_parts),
+        target_test=target,
+        source_names=list(protocol.sources),
+        target_name=protocol.target,
+        content=content,
+        content_shape=shape,
+    )
