@@ -32,7 +32,7 @@ def _randomize_and_calibrate(net: nn.Module, seed: int) -> nn.Module:
                 m.reset_running_stats()
                 m.momentum = None  # cumulative average over the calibration batches
         net.train()
-        net(torch.rand(2, 3, 256, 256, generator=gen))
+        net(torch.rand(1, 3, 256, 256, generator=gen))
         for m in net.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_var.mul_(torch.rand(m.running_var.shape, generator=gen) * 0.2 + 0.9)
@@ -68,15 +68,13 @@ def test_parameter_count() -> None:
 def test_output_shape_and_range() -> None:
     torch.manual_seed(0)
     net = PRNet().eval()
-    x = torch.rand(1, 3, 256, 256)
     with torch.no_grad():
-        pos = net(x)
-        unit = net.forward_normalized(x)
+        pos = net(torch.rand(1, 3, 256, 256))
+        small = torch.rand(1, 3, 64, 64)  # any multiple of 32 runs; cheaper for this check
+        torch.testing.assert_close(net(small), net.forward_normalized(small) * 281.6)
     assert pos.shape == (1, 3, 256, 256)
     assert float(pos.min()) >= 0.0 and float(pos.max()) <= 256 * 1.1
     assert abs(POSITION_SCALE - 281.6) < 1e-9
-    torch.testing.assert_close(pos, unit * 281.6)
-    assert float(unit.min()) >= 0.0 and float(unit.max()) <= 1.0
 
 
 def test_bad_input_shapes() -> None:
@@ -156,6 +154,7 @@ def test_conv_transpose_same_is_adjoint_of_conv_same(n: int, k: int, s: int) -> 
     torch.testing.assert_close(got, grad)
 
 
+@pytest.mark.slow
 def test_prnet_equals_pytorchcv_float64(reference: nn.Module) -> None:
     net = PRNet()
     _copy_positionally(reference, net)
@@ -183,19 +182,19 @@ def test_prnet_equals_pytorchcv_float32(reference: nn.Module) -> None:
     assert (ours - theirs).abs().max().item() < 1e-4
 
 
-@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
-def test_load_pytorchcv_layout_file(reference: nn.Module, tmp_path: Path, suffix: str) -> None:
-    path = tmp_path / f"prnet_pytorchcv{suffix}"
-    sd = {k: v.contiguous() for k, v in reference.state_dict().items()}
-    if suffix == ".pt":
-        torch.save(sd, path)
-    else:
-        from safetensors.torch import save_file
+@pytest.mark.slow
+def test_load_pytorchcv_layout_file(reference: nn.Module, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
 
-        save_file(sd, str(path))
-    net = load_prnet(path)
-    assert net.weights_source == str(path)
+    sd = {k: v.contiguous() for k, v in reference.state_dict().items()}
+    torch.save(sd, tmp_path / "prnet_pytorchcv.pt")
+    save_file(sd, str(tmp_path / "prnet_pytorchcv.safetensors"))
+    net = load_prnet(tmp_path / "prnet_pytorchcv.pt")
+    from_st = load_prnet(tmp_path / "prnet_pytorchcv.safetensors")
+    assert net.weights_source == str(tmp_path / "prnet_pytorchcv.pt")
     assert not net.training
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, from_st.state_dict()[key]), key
     x = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         ours = net.double().forward_normalized(x.double())

@@ -21,7 +21,7 @@ def prnet() -> PRNet:
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.momentum = None
-        net.train()(torch.rand(2, 3, 256, 256))
+        net.train()(torch.rand(1, 3, 256, 256))
     return net.eval()
 
 
@@ -41,6 +41,18 @@ def test_refuses_without_weights(arg: str | None) -> None:
     assert "local" in msg and "never downloads" in msg
     with pytest.raises(RuntimeError, match="allow_random=True"):
         PRNetTarget.from_module(PRNet())
+
+
+def test_load_state_dict_marks_weights(prnet: PRNet) -> None:
+    partial = PRNet()
+    partial.load_state_dict({"stem.conv.weight": prnet.stem.conv.weight}, strict=False)
+    assert partial.weights_source is None
+    with pytest.raises(RuntimeError, match="pretrained PRNet weights"):
+        PRNetTarget(partial)
+    full = PRNet()
+    full.load_state_dict(prnet.state_dict())
+    assert full.weights_source == "state_dict"
+    assert PRNetTarget(full, output_size=8).output_shape((64, 64)) == (1, 8, 8)
 
 
 def test_missing_weights_file() -> None:
@@ -87,18 +99,18 @@ def test_frozen_and_no_grad(prnet: PRNet) -> None:
 
 def test_depth_mode(prnet: PRNet) -> None:
     t = PRNetTarget.from_module(prnet, mode="depth", output_size=(32, 16), allow_random=True)
-    x = torch.rand(3, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    x = torch.rand(2, 3, 48, 48, generator=torch.Generator().manual_seed(1))
     out = t(x)
-    assert out.shape == (3, 1, 32, 16) and t.output_shape((48, 48)) == (1, 32, 16)
+    assert out.shape == (2, 1, 32, 16) and t.output_shape((48, 48)) == (1, 32, 16)
     assert out.dtype == torch.float32
     flat = out.flatten(1)
-    torch.testing.assert_close(flat.min(1).values, torch.zeros(3), atol=1e-6, rtol=0)
-    torch.testing.assert_close(flat.max(1).values, torch.ones(3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(flat.min(1).values, torch.zeros(2), atol=1e-6, rtol=0)
+    torch.testing.assert_close(flat.max(1).values, torch.ones(2), atol=1e-6, rtol=0)
     # independent reference: numpy min-max of the area-downsampled z channel
     x256 = F.interpolate(x, size=(256, 256), mode="bilinear", antialias=True).clamp(0, 1)
     with torch.no_grad():
         z = prnet.forward_normalized(x256)[:, 2].numpy()
-    z = z.reshape(3, 32, 8, 16, 16).mean(axis=(2, 4))  # area pooling by 8x16 blocks
+    z = z.reshape(2, 32, 8, 16, 16).mean(axis=(2, 4))  # area pooling by 8x16 blocks
     lo, hi = z.min(axis=(1, 2), keepdims=True), z.max(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(out[:, 0].numpy(), (z - lo) / (hi - lo), atol=2e-4)
 

@@ -291,12 +291,13 @@ class PRNet(nn.Module):
         return self.forward_normalized(x) * POSITION_SCALE
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        """Load weights (this library's key layout) and record ``weights_source``.
+        """Load weights (this library's key layout); a complete load sets ``weights_source``.
 
         Use :func:`~disentangle_fas.targets.load_prnet` to load files and other layouts.
         """
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
-        if self.weights_source is None:
+        missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+        if self.weights_source is None and not missing:
             self.weights_source = "state_dict"
         return result
 
