@@ -137,7 +137,7 @@ def test_a_few_sgd_steps_reduce_the_loss_on_a_toy_problem() -> None:
     x = 0.5 * torch.rand(B, 3, 32, 32, generator=g) + 0.4 * y.view(B, 1, 1, 1)
     x[d == 1, 0] += 0.1
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    steps, history = 8, []
+    steps, history = 6, []
     for step in range(steps):
         optimizer.zero_grad()
         terms = objective(model(x), y, d, progress=step / (steps - 1))

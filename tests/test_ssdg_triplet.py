@@ -205,10 +205,18 @@ def test_no_valid_triplet_gives_zero_with_a_graph() -> None:
     )
 
 
-def test_pairwise_distances_match_torch_cdist() -> None:
-    x = torch.randn(7, 5, dtype=torch.float64)
-    torch.testing.assert_close(pairwise_distances(x), torch.cdist(x, x), rtol=1e-7, atol=1e-7)
-    torch.testing.assert_close(pairwise_distances(x, squared=True), torch.cdist(x, x) ** 2)
+def test_pairwise_distances_match_numpy() -> None:
+    x = np.random.default_rng(0).normal(size=(7, 5))
+    expected = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    got = pairwise_distances(torch.from_numpy(x))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        pairwise_distances(torch.from_numpy(x), squared=True).numpy(), expected**2, rtol=1e-12
+    )
+    assert np.all(np.diag(got.numpy()) == 0.0)
+    # Nearby points far from the origin keep accurate distances (no Gram cancellation).
+    near = torch.tensor([[1.0, 0.0], [1.0, 1e-4]], dtype=torch.float32) * 100
+    assert pairwise_distances(near)[0, 1].item() == pytest.approx(1e-2, rel=1e-5)
 
 
 def test_errors() -> None:

@@ -56,7 +56,8 @@ def select_real(features: Tensor, labels: Tensor, domains: Tensor) -> tuple[Tens
 
     Returns:
         ``(features[real], domains[real], rows)`` with ``rows`` the ``(R,)`` positions of
-        the real rows, in batch order. Gradients flow back to the selected rows only.
+        the real rows, in batch order, all on ``features.device``. Gradients flow back to
+        the selected rows only.
 
     Raises:
         TypeError, ValueError: malformed inputs.
@@ -68,7 +69,7 @@ def select_real(features: Tensor, labels: Tensor, domains: Tensor) -> tuple[Tens
     check_labels("select_real", labels, features.shape[0])
     check_index_vector("select_real", "domains", domains, features.shape[0])
     rows = torch.nonzero(labels == 1, as_tuple=False).flatten().to(features.device)
-    real_domains = domains.index_select(0, rows.to(domains.device))
+    real_domains = domains.to(features.device).index_select(0, rows)
     return features.index_select(0, rows), real_domains, rows
 
 

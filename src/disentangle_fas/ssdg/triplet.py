@@ -66,9 +66,10 @@ def asymmetric_classes(labels: Tensor, domains: Tensor) -> Tensor:
 def pairwise_distances(features: Tensor, *, squared: bool = False) -> Tensor:
     """Euclidean distance matrix between the rows of ``features``.
 
-    Computed from the Gram matrix as in the official code (clamped at 0 against rounding).
-    The square root is taken only where the squared distance is positive, so identical rows
-    give distance 0 with a zero (not NaN) gradient.
+    Computed from the coordinate differences (``torch.cdist`` without its matrix-product
+    shortcut), which stays accurate for nearby points, unlike the Gram-matrix expansion
+    ``|a|^2 - 2 a.b + |b|^2`` of the official code (equal up to rounding). Identical rows
+    give distance 0 with a zero, not NaN, gradient.
 
     Args:
         features: ``(B, d)``.
@@ -81,16 +82,8 @@ def pairwise_distances(features: Tensor, *, squared: bool = False) -> Tensor:
         - Input: ``(B, d)``; output ``(B, B)``.
     """
     check_features("pairwise_distances", features)
-    gram = features @ features.t()
-    sq_norms = gram.diagonal()
-    d2 = (sq_norms.unsqueeze(1) - 2.0 * gram + sq_norms.unsqueeze(0)).clamp(min=0.0)
-    eye = torch.eye(features.shape[0], dtype=torch.bool, device=features.device)
-    d2 = d2.masked_fill(eye, 0.0)
-    if squared:
-        return d2
-    positive = d2 > 0
-    safe = torch.where(positive, d2, torch.ones_like(d2))
-    return torch.where(positive, safe.sqrt(), torch.zeros_like(d2))
+    dist = torch.cdist(features, features, p=2.0, compute_mode="donot_use_mm_for_euclid_dist")
+    return dist.square() if squared else dist
 
 
 def batch_all_triplet_loss(
@@ -136,6 +129,7 @@ def batch_all_triplet_loss(
             f"batch_all_triplet_loss: reduction must be 'positive' or 'valid', got {reduction!r}"
         )
     dist = pairwise_distances(features, squared=squared)
+    classes = classes.to(features.device)
     b = features.shape[0]
     same = classes.unsqueeze(0) == classes.unsqueeze(1)
     distinct = ~torch.eye(b, dtype=torch.bool, device=features.device)
