@@ -21,7 +21,7 @@ def write_video(
     height: int = 48,
     rotation: int = 0,
 ) -> Path:
-    """A tiny mpeg4 video whose frame i is gray level 10*i with a white 8-px left band."""
+    """A tiny mpeg4 video whose frame i is gray level 10*i mod 256 with a white 8-px left band."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +32,7 @@ def write_video(
         if rotation:
             stream.set_display_rotation(rotation)
         for i in range(n):
-            img = np.full((height, width, 3), 10 * i, np.uint8)
+            img = np.full((height, width, 3), (10 * i) % 256, np.uint8)
             img[:, :8] = 255
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)

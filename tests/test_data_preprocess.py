@@ -225,3 +225,25 @@ def test_cli(replay_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([*argv, "--strict"]) == 1  # two items failed
     assert main(["--dataset", "oulu", "--root", str(tmp_path), "--out", str(out)]) == 2
     assert "has no Train_files/" in capsys.readouterr().err
+
+
+class CrashingDetector:
+    """Kills its worker process, like a decoder fault would."""
+
+    def __call__(self, image: np.ndarray) -> Box | None:
+        import os
+
+        os._exit(3)
+
+
+@pytest.mark.slow
+def test_worker_crash_costs_only_its_item(replay_root: Path, tmp_path: Path) -> None:
+    replay = [r for r in ReplayAttack(replay_root).records("train") if r.label == 1]
+    casia = CasiaFASD(casia_root(tmp_path / "casia")).records()[:1]  # needs the detector
+    out = tmp_path / "out"
+    report = preprocess_records(
+        [*replay, *casia], out, CFG, detector_factory=CrashingDetector, workers=2, progress=False
+    )
+    assert (report.processed, report.failed, report.crops) == (2, 1, 5)
+    (problem,) = [p for p in report.problems if p.kind == "error"]
+    assert problem.video_id == casia[0].video_id and "died" in problem.detail

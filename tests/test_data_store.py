@@ -16,6 +16,7 @@ from disentangle_fas.data import (
     StoreDataset,
     leave_one_out,
     pack_store,
+    read_manifest,
     select_entries,
     write_manifest,
 )
@@ -60,16 +61,17 @@ def test_pack_round_trip_bytes_equal(tmp_path: Path) -> None:
     ds = StoreDataset(tmp_path / "store")
     files = ImageFolderDataset(tmp_path / "manifest.jsonl")
     assert len(ds) == len(files) == 48
-    by_key = {
-        (s.video_id, e.frame): s for s, e in ((files[i], files.entries[i]) for i in range(48))
-    }
+    by_key = {(e.video_id, e.frame): j for j, e in enumerate(files.entries)}
     for i in range(len(ds)):
         a = ds[i]
         assert isinstance(a, FASSample)
         assert a.image.dtype == torch.float32 and a.image.shape == (3, SIZE, SIZE)
-        b = by_key[(a.video_id, ds.entries[i].frame)]
+        j = by_key[(a.video_id, ds.entries[i].frame)]
+        b = files[j]
         assert torch.equal(a.image, b.image)
         assert (a.label, a.attack, a.domain) == (b.label, b.attack, b.domain)
+        raw = np.asarray(Image.open(tmp_path / files.entries[j].path)).copy()
+        assert torch.equal(a.image, torch.from_numpy(raw).permute(2, 0, 1).float() / 255)
     assert sorted(e.video_id for e in ds.entries) == sorted(e.video_id for e in entries)
 
 
@@ -133,6 +135,7 @@ def test_pack_sizes(tmp_path: Path) -> None:
     write_manifest(tmp_path / "m2.jsonl", entries)
     with pytest.raises(ValueError, match="size"):
         pack_store(tmp_path / "m2.jsonl", tmp_path / "s2", progress=False)
+    assert list((tmp_path / "s2").iterdir()) == []  # no half-written array is left
     counts = pack_store(tmp_path / "m2.jsonl", tmp_path / "s3", size=12, progress=False)
     assert counts["train"] == 25
     assert np.load(tmp_path / "s3" / "train.npy").shape == (25, 12, 12, 3)
@@ -171,3 +174,40 @@ def test_select_entries_frames_per_video() -> None:
     assert select_entries(e, frames_per_video=1) == [1]
     with pytest.raises(ValueError):
         select_entries(e, frames_per_video=0)
+
+
+def test_csv_manifest(tmp_path: Path) -> None:
+    entries = make_crops(tmp_path)
+    lines = ["path,label,attack,domain,subject,split,video_id,box"]
+    lines += [
+        f"{e.path},{e.label},{e.attack},{e.domain},{e.subject},{e.split},{e.video_id},"
+        + ("1 2 3 4" if i == 0 else "")
+        for i, e in enumerate(entries)
+    ]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    read = read_manifest(tmp_path / "m.csv")
+    assert [(e.path, e.label, e.attack, e.video_id) for e in read] == [
+        (e.path, e.label, e.attack, e.video_id) for e in entries
+    ]
+    assert read[0].box == (1.0, 2.0, 3.0, 4.0) and read[1].box is None
+    assert pack_store(tmp_path / "m.csv", tmp_path / "s", progress=False) == {
+        "train": 24,
+        "test": 24,
+    }
+    (tmp_path / "bad.csv").write_text("path,label,domain\na.png,x,O\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:2"):
+        read_manifest(tmp_path / "bad.csv")
+
+
+def test_pack_several_manifests(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_crops(a)
+    make_crops(b)
+    args = ["--manifest", str(a / "manifest.jsonl"), "--manifest", str(b / "manifest.jsonl")]
+    assert pack_main([*args, "--out", str(tmp_path / "st"), "--quiet"]) == 0
+    ds = StoreDataset(tmp_path / "st")
+    assert len(ds) == 96
+    assert all((tmp_path / "st" / e.path).is_file() for e in ds.entries)
+    with pytest.raises(ValueError, match="listed twice"):
+        pack_store([a / "manifest.jsonl", a / "manifest.jsonl"], tmp_path / "x", progress=False)
+    assert not (tmp_path / "x" / "train.npy").exists()

@@ -161,7 +161,8 @@ class CropDataset(Dataset[FASSample]):
         if not 0 <= index < len(self.entries):
             raise IndexError(f"index {index} out of range for {len(self.entries)} samples")
         array = self._image(index)
-        image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float() / 255.0
+        chw = np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32)
+        image = torch.from_numpy(chw / np.float32(255.0))
         if self.transform is not None:
             image = self.transform(image)
         entry = self.entries[index]

@@ -9,10 +9,15 @@ Each line describes one crop::
 
 ``path`` is relative to the manifest's folder (absolute paths are kept as they are);
 ``box`` is the face box in pixels of the source frame (``null`` for ``"full"``).
+
+:func:`read_manifest` also reads a CSV manifest with a header row and the same columns
+(``frame``, ``box`` — four numbers separated by spaces —, ``box_source``, ``attack``,
+``subject`` and ``video_id`` optional), such as the synthetic benchmark's export.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -73,6 +78,9 @@ class ManifestEntry:
         """
         try:
             box = data.get("box")
+            if isinstance(box, str):  # CSV: "x0 y0 x1 y1" or empty
+                box = box.split() or None
+            data = {k: v for k, v in data.items() if v not in ("", None)}
             return cls(
                 path=str(data["path"]),
                 label=int(data["label"]),
@@ -92,10 +100,10 @@ class ManifestEntry:
 
 
 def read_manifest(path: str | Path) -> list[ManifestEntry]:
-    """Read a JSONL manifest.
+    """Read a JSONL (or CSV) manifest.
 
     Args:
-        path: the manifest file.
+        path: the manifest file (``.csv`` is read as CSV, anything else as JSONL).
 
     Returns:
         Its entries, in file order.
@@ -108,6 +116,14 @@ def read_manifest(path: str | Path) -> list[ManifestEntry]:
     if not path.is_file():
         raise FileNotFoundError(f"manifest {path} does not exist (run disentangle-fas preprocess)")
     out: list[ManifestEntry] = []
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="") as fh:
+            for n, row in enumerate(csv.DictReader(fh), 2):
+                try:
+                    out.append(ManifestEntry.from_dict(dict(row)))
+                except ValueError as err:
+                    raise ValueError(f"{path}:{n}: {err}") from err
+        return out
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue

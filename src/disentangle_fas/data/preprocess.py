@@ -18,8 +18,10 @@ import multiprocessing
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from tqdm import tqdm
@@ -115,6 +117,48 @@ def _safe_process(
         return VideoResult(record.video_id, ok=False, problems=[problem])
 
 
+def _pool(workers: int, ctx: BaseContext, factory: DetectorFactory | None) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(factory,)
+    )
+
+
+def _run_parallel(
+    todo: Sequence[Record],
+    out: Path,
+    config: PreprocessConfig,
+    factory: DetectorFactory | None,
+    workers: int,
+    ctx: BaseContext,
+    finish: Callable[[VideoResult], None],
+) -> None:
+    """Process ``todo`` in a pool; if a worker dies (e.g. a decoder crash), redo the
+    unfinished items one process each, so that only the culprit is lost.
+    """
+    done: set[str] = set()
+    try:
+        with _pool(workers, ctx, factory) as pool:
+            futures = [pool.submit(_run_one, r, out, config) for r in todo]
+            for future in as_completed(futures):
+                result = future.result()
+                done.add(result.video_id)
+                finish(result)
+    except BrokenProcessPool:
+        for record in todo:
+            if record.video_id in done:
+                continue
+            again = read_shard(out, record.video_id, config.fingerprint())
+            if again is None:
+                try:
+                    with _pool(1, ctx, factory) as single:
+                        again = single.submit(_run_one, record, out, config).result()
+                except BrokenProcessPool:
+                    detail = "the worker process died while processing this item"
+                    problem = Problem("error", record.video_id, str(record.path), detail)
+                    again = VideoResult(record.video_id, ok=False, problems=[problem])
+            finish(again)
+
+
 def preprocess_records(
     records: Sequence[Record],
     out_dir: str | Path,
@@ -135,7 +179,10 @@ def preprocess_records(
         config: settings (defaults of :class:`PreprocessConfig` when ``None``).
         detector_factory: picklable zero-argument callable building a face detector; it is
             called at most once per process, and only when an item needs it.
-        workers: worker processes; ``<= 1`` runs in this process.
+        workers: worker processes; ``<= 1`` runs in this process. With the default
+            ``"spawn"`` start method a script calling this must guard its entry point
+            with ``if __name__ == "__main__":``. A worker that dies (a decoder crash) costs
+            only the item it was processing, which is reported as an ``"error"``.
         progress: show a tqdm progress bar.
         start_method: multiprocessing start method of the workers.
         listing_skipped: the adapter's skipped items, copied into the report.
@@ -186,19 +233,12 @@ def preprocess_records(
                 bar.update(1)
         else:
             ctx = multiprocessing.get_context(start_method)
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(detector_factory,),
-            ) as pool:
-                futures: dict[Future[VideoResult], Record] = {
-                    pool.submit(_run_one, r, out, config): r for r in todo
-                }
-                for future in as_completed(futures):
-                    result = future.result()
-                    results[result.video_id] = result
-                    bar.update(1)
+
+            def finish(result: VideoResult) -> None:
+                results[result.video_id] = result
+                bar.update(1)
+
+            _run_parallel(todo, out, config, detector_factory, workers, ctx, finish)
     finally:
         bar.close()
 

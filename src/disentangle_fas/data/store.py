@@ -21,6 +21,7 @@ import os
 import sys
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,46 @@ def _load(path: Path, size: tuple[int, int] | None) -> NDArray[np.uint8]:
         return np.asarray(rgb, dtype=np.uint8)
 
 
+def _gather(manifests: Sequence[Path]) -> list[tuple[ManifestEntry, Path]]:
+    """Entries of all manifests with their image paths; no image may be listed twice."""
+    items: list[tuple[ManifestEntry, Path]] = []
+    seen: set[Path] = set()
+    for manifest in manifests:
+        for e in read_manifest(manifest):
+            path = Path(e.path)
+            path = path if path.is_absolute() else manifest.parent / path
+            key = Path(os.path.abspath(path))
+            if key in seen:
+                raise ValueError(f"{manifest}: image {path} is listed twice")
+            seen.add(key)
+            items.append((e, path))
+    return items
+
+
+def _fill(
+    array: NDArray[np.uint8],
+    paths: Sequence[Path],
+    shape: tuple[int, int],
+    resize: bool,
+    workers: int,
+    bar: tqdm[Any],
+) -> None:
+    loader = functools.partial(_load, size=shape if resize else None)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for start in range(0, len(paths), _CHUNK):
+            chunk = paths[start : start + _CHUNK]
+            for k, img in enumerate(pool.map(loader, chunk)):
+                if img.shape[:2] != shape:
+                    raise ValueError(
+                        f"{chunk[k]} is {img.shape[1]}x{img.shape[0]}, the first crop "
+                        f"{shape[1]}x{shape[0]}: pass size= (--size) to resize all"
+                    )
+                array[start + k] = img
+            bar.update(len(chunk))
+
+
 def pack_store(
-    manifest: str | os.PathLike[str],
+    manifest: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     *,
     size: int | None = None,
@@ -57,10 +96,14 @@ def pack_store(
     workers: int = 2,
     progress: bool = True,
 ) -> dict[str, int]:
-    """Pack the crops of a manifest into a store (see the module docstring).
+    """Pack the crops of one or more manifests into a store (see the module docstring).
+
+    Preprocess each dataset into its own folder, then pack their manifests together to get
+    one store holding every domain.
 
     Args:
-        manifest: ``manifest.jsonl`` written by preprocessing (paths relative to its folder).
+        manifest: ``manifest.jsonl`` written by preprocessing (paths relative to its folder),
+            or a sequence of them (concatenated in order).
         out_dir: store folder (created; existing arrays of the packed splits are replaced).
         size: resize crops to ``size x size``; ``None`` keeps their size, which must then be
             the same for all.
@@ -72,54 +115,44 @@ def pack_store(
         split -> number of rows.
 
     Raises:
-        ValueError: empty selection, or crops of different sizes without ``size``.
-        FileNotFoundError: the manifest or an image is missing.
+        ValueError: empty selection, an image listed twice, or crops of different sizes
+            without ``size``.
+        FileNotFoundError: a manifest or an image is missing.
     """
-    manifest = Path(manifest)
-    base = manifest.parent
+    if isinstance(manifest, (str, os.PathLike)):
+        manifests = [Path(manifest)]
+    else:
+        manifests = [Path(m) for m in manifest]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    entries = read_manifest(manifest)
-    present = [s for s in SPLITS if any(e.split == s for e in entries)]
+    items = _gather(manifests)
+    present = [s for s in SPLITS if any(e.split == s for e, _ in items)]
     chosen = present if splits is None else [s for s in present if s in set(splits)]
     if not chosen:
-        raise ValueError(f"{manifest}: no entries in splits {splits or SPLITS}")
-
-    def resolve(e: ManifestEntry) -> Path:
-        p = Path(e.path)
-        return p if p.is_absolute() else base / p
-
-    first = _load(resolve(next(e for e in entries if e.split in chosen)), None)
+        names = ", ".join(str(m) for m in manifests)
+        raise ValueError(f"{names}: no entries in splits {list(splits or SPLITS)}")
+    first = _load(next(p for e, p in items if e.split in chosen), None)
     shape = (size, size) if size is not None else (first.shape[0], first.shape[1])
     counts: dict[str, int] = {}
     for split in chosen:
-        rows = [e for e in entries if e.split == split]
+        rows = [(e, p) for e, p in items if e.split == split]
         tmp = out / f".{split}.npy.tmp"
         array = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.uint8, shape=(len(rows), shape[0], shape[1], 3)
         )
-        paths = [resolve(e) for e in rows]
         bar = tqdm(total=len(rows), disable=not progress, desc=f"pack {split}", unit="img")
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for start in range(0, len(rows), _CHUNK):
-                chunk = paths[start : start + _CHUNK]
-                loader = functools.partial(_load, size=shape if size is not None else None)
-                for k, img in enumerate(pool.map(loader, chunk)):
-                    if img.shape[:2] != shape:
-                        raise ValueError(
-                            f"{chunk[k]} is {img.shape[1]}x{img.shape[0]}, the first crop "
-                            f"{shape[1]}x{shape[0]}: pass size= (--size) to resize all"
-                        )
-                    array[start + k] = img
-                bar.update(len(chunk))
-        bar.close()
-        array.flush()
+        try:
+            _fill(array, [p for _, p in rows], shape, size is not None, workers, bar)
+            array.flush()
+        except BaseException:
+            del array
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            bar.close()
         del array
         os.replace(tmp, out / f"{split}.npy")
-        rel = [
-            ManifestEntry(**{**e.__dict__, "path": os.path.relpath(p, out)})
-            for e, p in zip(rows, paths, strict=True)
-        ]
+        rel = [replace(e, path=os.path.relpath(p, out)) for e, p in rows]
         write_manifest(out / f"{split}.jsonl", rel)
         counts[split] = len(rows)
     meta_path = out / "store.json"
@@ -246,7 +279,13 @@ def main(argv: list[str]) -> int:
         prog="disentangle-fas pack",
         description="Pack preprocessed crops into one memory-mappable uint8 array per split.",
     )
-    p.add_argument("--manifest", type=Path, required=True, help="manifest.jsonl of the crops")
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        required=True,
+        help="manifest.jsonl of the crops (repeatable: one per dataset)",
+    )
     p.add_argument("--out", type=Path, required=True, help="store folder")
     p.add_argument("--size", type=int, help="resize crops to SIZE x SIZE")
     p.add_argument("--split", action="append", choices=SPLITS, help="repeatable; default all")

@@ -109,7 +109,7 @@ def count_frames(path: str | Path) -> int:
             return sum(1 for packet in container.demux(stream) if packet.size > 0)
     except VideoReadError:
         raise
-    except (av.FFmpegError, OSError, ValueError) as err:
+    except (av.error.FFmpegError, OSError, ValueError) as err:
         raise VideoReadError(f"{path}: cannot read ({err})") from err
 
 
@@ -146,11 +146,12 @@ def iter_frames(
             stream.thread_type = "AUTO"
             for i, frame in enumerate(container.decode(stream)):
                 if i in wanted:
-                    rotation = round(float(frame.rotation or 0))
+                    # Older PyAV versions have no VideoFrame.rotation: frames are taken as upright.
+                    rotation = round(float(getattr(frame, "rotation", 0) or 0))
                     yield i, frame.to_ndarray(format="rgb24"), rotation
                 if i >= last:
                     break
     except VideoReadError:
         raise
-    except (av.FFmpegError, OSError, ValueError) as err:
+    except (av.error.FFmpegError, OSError, ValueError) as err:
         raise VideoReadError(f"{path}: cannot decode ({err})") from err
