@@ -119,8 +119,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     loaded = load_model(args.checkpoint)
     stored = loaded.info
     base = _base_for(args_list, TrainConfig())
-    if stored.get("target") and args.task is None:
-        base = base.replace(task=str(stored["target"]))
+    if stored.get("task") and args.task is None:
+        base = base.replace(task=str(stored["task"]))
     cfg = config_from_args(args, base.replace(image_size=loaded.config.image_size))
     task = build_task(cfg)
     dev = resolve_device(cfg.device)

@@ -25,16 +25,20 @@ class ProtocolResult:
         oracle_reports: variant -> report of the same checkpoints at the oracle threshold
             (target test EER), for comparison with published tables.
         runs: (variant, task) -> the run's :class:`TrainResult`.
+        data: what the models were trained and tested on.
     """
 
     reports: dict[str, Report]
     oracle_reports: dict[str, Report]
     runs: dict[tuple[str, str], TrainResult]
+    data: str = "synthetic"
 
     def to_markdown(self) -> str:
         """Both tables, each followed by the line naming its threshold and checkpoint choice."""
+        what = "the built-in synthetic benchmark" if self.data == "synthetic" else self.data
         return (
-            combined_markdown(list(self.reports.values()))
+            f"Data: {what}. HTER and AUC in %, scores averaged per video.\n\n"
+            + combined_markdown(list(self.reports.values()))
             + "\n"
             + combined_markdown(list(self.oracle_reports.values()))
         )
@@ -114,7 +118,7 @@ def run_protocol(
             checkpoint_policy=cfg.checkpoint_policy,
             method=variant,
         )
-    out = ProtocolResult(reports, oracle_reports, runs)
+    out = ProtocolResult(reports, oracle_reports, runs, cfg.data)
     root.mkdir(parents=True, exist_ok=True)
     (root / "results.md").write_text(out.to_markdown())
     (root / "results.json").write_text(

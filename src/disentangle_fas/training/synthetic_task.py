@@ -132,7 +132,7 @@ def build_synthetic_task(cfg: TrainConfig) -> TaskData:
         else:
             content = PrecomputedTarget(_depth_targets(train, cfg.content_size))
     return TaskData(
-        name=f"synthetic {protocol.name}",
+        name=protocol.name,
         train=train,
         train_labels=train.labels,
         train_domains=train.domains,
