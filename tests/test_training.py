@@ -146,3 +146,15 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
     )
     assert st.step == 2 and len(st.history) == 1
     assert len(opt.state) == len(list(model.parameters()))
+
+
+def test_ssdg_r_trains_in_the_same_loop(tmp_path: Path) -> None:
+    res = train(_cfg(tmp_path, method="ssdg-r", steps=2, eval_every=2), fake_task())
+    loaded = load_model(res.checkpoint)
+    from disentangle_fas.ssdg import SSDGR
+
+    assert isinstance(loaded.model, SSDGR)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert {"cls", "adv", "trip"} <= set(rows[0])
+    x = torch.rand(2, 3, 32, 32)
+    assert loaded.model.live_score(x).shape == (2,)

@@ -58,13 +58,13 @@ def test_protocol_runner_writes_one_table(tmp_path: Path) -> None:
     cfg = TrainConfig(out=str(tmp_path), steps=2, eval_every=2, batch_size=6, depth=10, image_size=32,
                       warmup_steps=1, progress=False)  # fmt: skip
     lines: list[str] = []
-    res = run_protocol(cfg, tasks=["T1", "T2"], variants=["full", "baseline"],
+    res = run_protocol(cfg, tasks=["T1", "T2"], variants=["full", "baseline", "ssdg-r"],
                        task_builder=lambda c: fake_task(), echo=lines.append)  # fmt: skip
     md = res.to_markdown()
     assert md.count("| full |") == 2 and md.count("| baseline |") == 2
     assert "source_val_eer" in md and "oracle_target_eer" in md
     assert (tmp_path / "results.md").read_text() == md
-    assert len(lines) == 4
+    assert len(lines) == 6 and md.count("| ssdg-r |") == 2
     with pytest.raises(ValueError, match="no reports"):
         combined_markdown([])
 

@@ -24,9 +24,11 @@ from torch import Tensor, nn
 
 from disentangle_fas import __version__
 from disentangle_fas.model import DisentangledFAS, ModelConfig
+from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "LivenessModel",
     "LoadedModel",
     "liveness_only",
     "load_model",
@@ -39,21 +41,37 @@ __all__ = [
 CHECKPOINT_FORMAT = "disentangle-fas/model/1"
 _META_KEY = "disentangle_fas"
 
+#: The model kinds a checkpoint can hold; both have ``live_score(images)`` and ``config``.
+LivenessModel = DisentangledFAS | SSDGR
+_KINDS: dict[
+    str, tuple[type[DisentangledFAS] | type[SSDGR], type[ModelConfig] | type[SSDGConfig]]
+] = {
+    "disentangled-fas": (DisentangledFAS, ModelConfig),
+    "ssdg-r": (SSDGR, SSDGConfig),
+}
+
+
+def _kind_of(model: LivenessModel) -> str:
+    for kind, (cls, _) in _KINDS.items():
+        if isinstance(model, cls):
+            return kind
+    raise TypeError(f"cannot checkpoint a {type(model).__name__}; expected one of {list(_KINDS)}")
+
 
 @dataclass
 class LoadedModel:
     """A model loaded from a checkpoint.
 
     Attributes:
-        model: the rebuilt model in eval mode.
-        config: its :class:`ModelConfig`.
+        model: the rebuilt model in eval mode (:class:`DisentangledFAS` or :class:`SSDGR`).
+        config: its config (:class:`ModelConfig` or :class:`SSDGConfig`).
         threshold: the stored decision threshold on P(live) (0.5 if none was stored).
         threshold_strategy: how the threshold was chosen (e.g. ``"source-val-eer"``).
         info: any other stored information.
     """
 
-    model: DisentangledFAS
-    config: ModelConfig
+    model: LivenessModel
+    config: ModelConfig | SSDGConfig
     threshold: float = 0.5
     threshold_strategy: str = "default-0.5"
     info: dict[str, Any] = field(default_factory=dict)
@@ -84,7 +102,7 @@ def _unique_tensors(module: nn.Module) -> dict[str, Tensor]:
 
 def save_model(
     path: str | Path,
-    model: DisentangledFAS,
+    model: LivenessModel,
     *,
     threshold: float | None = None,
     threshold_strategy: str | None = None,
@@ -94,7 +112,7 @@ def save_model(
 
     Args:
         path: destination ``.safetensors`` path.
-        model: a model built with :meth:`DisentangledFAS.build` or ``from_config``.
+        model: a model built with ``from_config`` (or :meth:`DisentangledFAS.build`).
         threshold: decision threshold on P(live) to store.
         threshold_strategy: how it was chosen (stored verbatim, reported by readers).
         info: extra JSON-serialisable information.
@@ -105,13 +123,15 @@ def save_model(
     Raises:
         ValueError: the model has no ``config`` (hand-assembled models cannot be rebuilt).
     """
+    kind = _kind_of(model)
     if model.config is None:
         raise ValueError(
-            "model.config is None: build the model with DisentangledFAS.build/from_config so "
-            "the checkpoint can rebuild it, or save model.state_dict() yourself"
+            "model.config is None: build the model with from_config (or DisentangledFAS.build) "
+            "so the checkpoint can rebuild it, or save model.state_dict() yourself"
         )
     meta = {
         "format": CHECKPOINT_FORMAT,
+        "kind": kind,
         "library_version": __version__,
         "config": model.config.to_dict(),
         "threshold": threshold,
@@ -170,8 +190,12 @@ def load_model(path: str | Path, *, map_location: str = "cpu") -> LoadedModel:
         ValueError: not a disentangle-fas checkpoint, or tensors do not match the config.
     """
     meta = read_metadata(path)
-    config = ModelConfig.from_dict(meta["config"])
-    model = DisentangledFAS.from_config(config, warn_random=False)
+    kind = meta.get("kind", "disentangled-fas")
+    if kind not in _KINDS:
+        raise ValueError(f"{path}: unknown model kind {kind!r}; expected one of {list(_KINDS)}")
+    model_cls, config_cls = _KINDS[kind]
+    config = config_cls.from_dict(meta["config"])
+    model = model_cls.from_config(config, warn_random=False)  # type: ignore[arg-type]
     tensors = load_file(str(path), device=map_location)
     groups = _alias_groups(model)
     result = model.load_state_dict(tensors, strict=False)
@@ -194,12 +218,16 @@ def load_model(path: str | Path, *, map_location: str = "cpu") -> LoadedModel:
     )
 
 
-def liveness_only(model: DisentangledFAS) -> DisentangledFAS:
+def liveness_only(model: LivenessModel) -> LivenessModel:
     """Return a ``baseline`` model (E_L + C_L) carrying ``model``'s liveness weights.
+
+    An :class:`SSDGR` model is returned as it is (its inference path is the whole trunk).
 
     Raises:
         ValueError: the model has no ``config``.
     """
+    if isinstance(model, SSDGR):
+        return model.eval()
     if model.config is None:
         raise ValueError("model.config is None; cannot derive the liveness-only model")
     cfg = ModelConfig.from_dict({**model.config.to_dict(), "variant": "baseline"})
@@ -211,7 +239,7 @@ def liveness_only(model: DisentangledFAS) -> DisentangledFAS:
 
 def save_liveness_model(
     path: str | Path,
-    model: DisentangledFAS,
+    model: LivenessModel,
     *,
     threshold: float | None = None,
     threshold_strategy: str | None = None,

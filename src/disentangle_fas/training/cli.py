@@ -84,7 +84,11 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "against the baseline, on CPU in a few minutes.",
     )
     parser.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
-    parser.add_argument("--variants", default="full,baseline", help="comma-separated variants")
+    parser.add_argument(
+        "--variants",
+        default="full,baseline",
+        help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or ssdg-r",
+    )
     add_config_arguments(parser)
     args = parser.parse_args(args_list)
     cfg = config_from_args(args, _base_for(args_list, SYNTHETIC_PROTOCOL_PRESET))
@@ -121,7 +125,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     base = _base_for(args_list, TrainConfig())
     if stored.get("task") and args.task is None:
         base = base.replace(task=str(stored["task"]))
-    cfg = config_from_args(args, base.replace(image_size=loaded.config.image_size))
+    size = getattr(loaded.config, "image_size", None)
+    cfg = config_from_args(args, base if size is None else base.replace(image_size=size))
     task = build_task(cfg)
     dev = resolve_device(cfg.device)
     result = evaluate_model(loaded.model.to(dev), task.source_val, task.target_test, device=dev)

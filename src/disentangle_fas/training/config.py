@@ -41,6 +41,7 @@ class TrainConfig:
             right for depth maps, so keep it off with position-map targets).
 
     Model:
+        method: ``disentangle`` (the paper's model) or ``ssdg-r`` (the SSDG-R baseline).
         variant: ``full``, ``baseline``, ``content`` or ``domain`` (Table 3).
         depth: ResNet depth of the encoders.
         imagenet_weights: local torchvision ResNet state dict ('' = random init).
@@ -81,6 +82,7 @@ class TrainConfig:
     num_workers: int = 0
     hflip: bool = True
     # model
+    method: str = "disentangle"
     variant: str = "full"
     depth: int = 18
     imagenet_weights: str = ""
@@ -123,6 +125,8 @@ class TrainConfig:
             raise ValueError(
                 f"variant must be full, baseline, content or domain, got {self.variant!r}"
             )
+        if self.method not in ("disentangle", "ssdg-r"):
+            raise ValueError(f"method must be disentangle or ssdg-r, got {self.method!r}")
         if self.content_target not in ("auto", "geometry", "prnet"):
             raise ValueError(
                 f"content_target must be auto, geometry or prnet, got {self.content_target!r}"

@@ -9,8 +9,8 @@ import torch
 from numpy.typing import NDArray
 from torch.utils.data import DataLoader, Dataset
 
+from disentangle_fas.checkpoint import LivenessModel
 from disentangle_fas.metrics import EvaluationResult, evaluate_scores
-from disentangle_fas.model import DisentangledFAS
 from disentangle_fas.types import FASSample
 
 __all__ = ["ScoredSet", "evaluate_model", "score_dataset"]
@@ -35,7 +35,7 @@ class ScoredSet:
 
 @torch.inference_mode()
 def score_dataset(
-    model: DisentangledFAS,
+    model: LivenessModel,
     dataset: Dataset[FASSample],
     *,
     device: torch.device,
@@ -81,7 +81,7 @@ def score_dataset(
 
 
 def evaluate_model(
-    model: DisentangledFAS,
+    model: LivenessModel,
     source_val: Dataset[FASSample],
     target_test: Dataset[FASSample],
     *,

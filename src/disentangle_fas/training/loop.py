@@ -23,11 +23,9 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 
-from disentangle_fas.checkpoint import load_model, save_model
+from disentangle_fas.checkpoint import LivenessModel, load_model, save_model
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
-from disentangle_fas.losses import DisentanglementObjective, LossWeights, ObjectiveTerms
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
-from disentangle_fas.model import DisentangledFAS, ModelConfig
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData, build_task
 from disentangle_fas.training.distributed import (
@@ -38,6 +36,7 @@ from disentangle_fas.training.distributed import (
 )
 from disentangle_fas.training.evaluation import evaluate_model
 from disentangle_fas.training.logging import RunLogger
+from disentangle_fas.training.methods import Losses, TrainingMethod, build_method
 from disentangle_fas.training.state import load_training_state, save_training_state
 
 __all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
@@ -75,7 +74,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     steps: int
     seconds: float
-    model: DisentangledFAS
+    model: LivenessModel
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -118,32 +117,21 @@ def _batches(
         epoch, skip = epoch + 1, 0
 
 
-def _model_config(cfg: TrainConfig, task: TaskData) -> ModelConfig:
-    return ModelConfig(
-        num_domains=len(task.source_names),
-        variant=cfg.variant,
-        depth=cfg.depth,
-        image_size=cfg.image_size,
-        content_shape=task.content_shape,
-        scale=cfg.lmcl_scale,
-        margin=cfg.lmcl_margin,
-    )
-
-
 def _step_loss(
     step_model: torch.nn.Module,
-    objective: DisentanglementObjective,
+    method: TrainingMethod,
     batch: Any,
     task: TaskData,
     cfg: TrainConfig,
     dev: torch.device,
     aug: torch.Generator,
-) -> ObjectiveTerms:
+    progress: float,
+) -> Losses:
     images = batch.image.to(dev, non_blocking=True)
     labels = batch.label.to(dev)
     domains = batch.domain.to(dev)
     target = None
-    if objective.variant.uses_content and task.content is not None:
+    if method.uses_content and task.content is not None:
         target = task.content(batch.image, batch.index).to(dev, non_blocking=True)
     if cfg.hflip:  # one coin per image, the same flip for the image and its target map
         flip = (torch.rand(images.shape[0], generator=aug) < 0.5).to(dev)
@@ -153,9 +141,7 @@ def _step_loss(
     if cfg.channels_last and dev.type == "cuda":
         images = images.contiguous(memory_format=torch.channels_last)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == "cuda"):
-        feats = step_model(images)
-        terms: ObjectiveTerms = objective(feats, labels, domains, target)
-    return terms
+        return method.loss(step_model, images, labels, domains, target, progress)
 
 
 def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
@@ -188,15 +174,10 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
         raise ValueError(
             f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes"
         )
-    model = DisentangledFAS.from_config(
-        _model_config(cfg, task), weights=cfg.imagenet_weights or None, warn_random=info.is_main
-    ).to(dev)
+    method = build_method(cfg, task, warn_random=info.is_main)
+    model = method.model.to(dev)
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    weights = LossWeights(cfg.w_dom, cfg.w_cont, cfg.w_cont_cnf, cfg.w_dom_cnf, cfg.w_live_cnf)
-    objective = DisentanglementObjective(
-        model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights
-    )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
     )
@@ -237,15 +218,18 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
         lr = lr_at(step, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        terms = _step_loss(step_model, objective, next(batches), task, cfg, dev, aug)
-        if not bool(torch.isfinite(terms.total)):
+        losses = _step_loss(
+            step_model, method, next(batches), task, cfg, dev, aug, step / cfg.steps
+        )
+        terms = losses.terms
+        if not bool(torch.isfinite(losses.total)):
             raise NonFiniteLossError(
                 f"non-finite loss at step {step}: {terms.as_floats()}. The last good checkpoint "
                 f"({state_path if state_path.exists() else 'none yet'}) is untouched; lower lr "
                 "or loss weights, or check the data."
             )
         optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()  # type: ignore[no-untyped-call]
+        losses.total.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
@@ -283,7 +267,7 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
 def _evaluate_and_checkpoint(
     cfg: TrainConfig,
     task: TaskData,
-    model: DisentangledFAS,
+    model: LivenessModel,
     out: Path,
     step: int,
     history: list[dict[str, Any]],
@@ -352,7 +336,7 @@ def _finish(
     dev: torch.device,
     seconds: float,
     info: DistInfo,
-    model: DisentangledFAS,
+    model: LivenessModel,
 ) -> TrainResult:
     path = out / _POLICY_FILES[cfg.checkpoint_policy]
     loaded = load_model(path, map_location=str(dev))

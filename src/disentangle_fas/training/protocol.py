@@ -82,7 +82,8 @@ def run_protocol(
     Args:
         cfg: the base configuration (its ``task`` and ``variant`` are replaced per run).
         tasks: task names; all leave-one-out tasks of ``cfg.data`` when ``None``.
-        variants: model variants to compare (e.g. ``("full", "baseline")``).
+        variants: what to compare: Table 3 variants of the paper's method (``"full"``,
+            ``"baseline"``, ``"content"``, ``"domain"``) and/or ``"ssdg-r"``.
         task_builder: builds the data of one task.
         echo: where progress lines go.
 
@@ -97,7 +98,7 @@ def run_protocol(
     for variant in variants:
         results = {}
         for name in names:
-            run_cfg = cfg.replace(task=name, variant=variant, out=str(root / variant / _slug(name)))
+            run_cfg = _run_config(cfg, variant, name, root)
             task = task_builder(run_cfg)
             res = train(run_cfg, task)
             runs[(variant, task.name)] = res
@@ -129,6 +130,14 @@ def run_protocol(
         )
     )
     return out
+
+
+def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
+    """``variant`` is a Table 3 variant of the paper's method, or ``"ssdg-r"``."""
+    out = str(root / variant / _slug(task))
+    if variant == "ssdg-r":
+        return cfg.replace(task=task, method="ssdg-r", out=out)
+    return cfg.replace(task=task, method="disentangle", variant=variant, out=out)
 
 
 def _slug(name: str) -> str:
