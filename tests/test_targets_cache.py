@@ -305,3 +305,16 @@ def test_errors(tmp_path: Path) -> None:
     assert big.num_filled == 0
     with pytest.raises(ValueError, match="num_items"):
         TargetCache(tmp_path / "d", huge, num_items=0, image_size=(8, 8), dataset_fingerprint="x")
+
+
+def test_rebuild_while_old_cache_is_open(tmp_path: Path) -> None:
+    data = _Faces(n=3)
+    old = TargetCache.for_dataset(tmp_path, _teacher("1"), data)
+    old.fill(data, progress=False)
+    before = old.lookup(torch.arange(3))
+    new = TargetCache.for_dataset(tmp_path, _teacher("2", pool=4), data)
+    assert new.rebuilt and new.num_filled == 0
+    # the old object's memmaps point at the replaced files, which stay readable
+    torch.testing.assert_close(old.lookup(torch.arange(3)), before, rtol=0, atol=0)
+    new.fill(data, progress=False)
+    assert new.lookup(torch.arange(3)).shape == (3, 2, 4, 4)

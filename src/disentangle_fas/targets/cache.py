@@ -226,6 +226,10 @@ class TargetCache:
     def _create(self) -> None:
         data_p, mask_p, meta_p = self._paths
         meta_p.unlink(missing_ok=True)  # first, so a crash mid-rebuild leaves no stale key
+        # New files (new inodes) rather than truncating: memmaps still open elsewhere on the
+        # old files stay valid instead of faulting.
+        data_p.unlink(missing_ok=True)
+        mask_p.unlink(missing_ok=True)
         fmt = np.lib.format
         self._data = fmt.open_memmap(data_p, mode="w+", dtype=np.float16, shape=self._array_shape())
         self._mask = fmt.open_memmap(mask_p, mode="w+", dtype=np.uint8, shape=(self.key.num_items,))
