@@ -185,7 +185,14 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
             raise ValueError(
                 "content_target='geometry' exists only for synthetic data; use 'prnet'"
             )
-        content = _prnet_provider(cfg)
+        fingerprint = (
+            (root / "store.json").read_bytes(),
+            src_sel.splits,
+            sorted(src_sel.domains.items()),
+            None if src_sel.attacks is None else sorted(src_sel.attacks),
+            cfg.image_size,
+        )
+        content = _prnet_provider(cfg, cache=(sources, fingerprint, root / "target_cache"))
     return TaskData(
         name=protocol.name,
         train=IndexedSubset(sources, train_idx),
@@ -200,8 +207,16 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
     )
 
 
-def _prnet_provider(cfg: TrainConfig) -> TargetProvider:
-    from disentangle_fas.targets import PRNetTarget, as_provider
+def _prnet_provider(
+    cfg: TrainConfig, cache: tuple[Dataset[FASSample], object, Path] | None = None
+) -> TargetProvider:
+    """PRNet depth at ``content_size``; with ``cache=(dataset, fingerprint, dir)`` the teacher
+    runs once per image into an on-disk fp16 cache (``dir``, or ``<out>/target_cache`` when
+    ``dir`` is not writable) instead of every step.
+    """
+    import os
+
+    from disentangle_fas.targets import PRNetTarget, TargetCache, as_provider, make_fingerprint
 
     if not cfg.prnet_weights:
         raise ValueError(
@@ -211,4 +226,11 @@ def _prnet_provider(cfg: TrainConfig) -> TargetProvider:
     target = PRNetTarget(
         cfg.prnet_weights, mode="depth", output_size=(cfg.content_size, cfg.content_size)
     )
-    return as_provider(target)
+    if cache is None:
+        return as_provider(target)
+    dataset, parts, directory = cache
+    if not os.access(directory.parent, os.W_OK):
+        directory = Path(cfg.out) / "target_cache"
+    return TargetCache.for_dataset(
+        directory, target, dataset, dataset_fingerprint=make_fingerprint(parts)
+    )
