@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from safetensors.torch import save_file
 
-from disentangle_fas.checkpoint import liveness_only
+from disentangle_fas.checkpoint import liveness_only, save_model
 from disentangle_fas.inference import (
     CheckpointError,
     LivenessDetector,
@@ -25,9 +25,11 @@ from disentangle_fas.inference import (
 )
 from disentangle_fas.losses.objective import Variant
 from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.ssdg import SSDGR
 from test_inference_support import (
     SIZE,
     build_model,
+    build_ssdg,
     grace_hopper_path,
     model_scores,
     photo,
@@ -82,6 +84,23 @@ def test_threshold_comes_from_the_checkpoint_unless_overridden(checkpoint, tmp_p
     assert over.threshold == 0.7 and over.threshold_strategy == "given"
     plain, _ = write_checkpoint(tmp_path / "plain.safetensors")
     assert LivenessDetector.from_checkpoint(plain, face_detector=None).threshold == 0.5
+
+
+def test_ssdg_r_checkpoints_are_scored_whole(tmp_path):
+    model = build_ssdg()
+    path = save_model(tmp_path / "ssdg.safetensors", model, threshold=0.6, info={"image_size": 24})
+    det = LivenessDetector.from_checkpoint(path, face_detector=None)
+    assert isinstance(det.model, SSDGR) and det.image_size == 24 and det.threshold == 0.6
+    x = torch.rand(3, 3, 24, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model.live_score(x)
+    torch.testing.assert_close(det.score_crops(x), expected, atol=1e-6, rtol=0)
+    plain = save_model(tmp_path / "plain.safetensors", model)
+    assert LivenessDetector.from_checkpoint(plain, face_detector=None).image_size == 256
+    sized = LivenessDetector.from_checkpoint(plain, face_detector=None, image_size=40)
+    assert sized.image_size == 40
+    with pytest.raises(ValueError, match="image_size"):
+        LivenessDetector(model, face_detector=None)
 
 
 def test_model_without_config_needs_an_image_size():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from disentangle_fas.inference import export_onnx
-from test_inference_support import SIZE, build_model
+from test_inference_support import SIZE, build_model, build_ssdg
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,22 @@ def test_other_image_size(tmp_path):
     with torch.no_grad():
         expected = model.live_score(x).numpy()
     assert np.abs(OnnxLivenessModel(path)(x) - expected).max() < 1e-4
+
+
+def test_ssdg_r_export_matches_pytorch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from disentangle_fas.inference import OnnxLivenessModel
+
+    model = build_ssdg(seed=2)
+    with pytest.raises(ValueError, match="image_size"):
+        export_onnx(model, tmp_path / "s.onnx")
+    path = export_onnx(model, tmp_path / "s.onnx", image_size=SIZE)
+    runner = OnnxLivenessModel(path)
+    for batch in (1, 4):
+        x = torch.rand(batch, 3, SIZE, SIZE)
+        with torch.no_grad():
+            expected = model.live_score(x).numpy()
+        assert np.abs(runner(x) - expected).max() < 1e-4
 
 
 def test_missing_onnx_names_the_extra(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from PIL import Image
 
 from disentangle_fas.checkpoint import save_model
 from disentangle_fas.model import DisentangledFAS, ModelConfig
+from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 CONFIG = ModelConfig(num_domains=3, depth=10, image_size=32, content_shape=(1, 8, 8))
 SIZE = CONFIG.image_size
@@ -30,6 +31,12 @@ def write_checkpoint(
     model = build_model(seed)
     save_model(path, model, threshold=threshold, threshold_strategy="test")
     return path, model
+
+
+def build_ssdg(seed: int = 0) -> SSDGR:
+    torch.manual_seed(seed)
+    cfg = SSDGConfig(num_domains=3, depth=10, embed_dim=32, disc_hidden=16)
+    return SSDGR.from_config(cfg, warn_random=False).eval()
 
 
 def photo() -> tuple[NDArray[np.uint8], tuple[float, float, float, float]]:

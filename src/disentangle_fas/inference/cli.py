@@ -221,7 +221,7 @@ def export_main(argv: Sequence[str]) -> int:
     if isinstance(args, int):
         return args
 
-    from disentangle_fas.inference.detector import load_checkpoint
+    from disentangle_fas.inference.detector import checkpoint_image_size, load_checkpoint
     from disentangle_fas.inference.onnx import export_onnx
 
     try:
@@ -229,7 +229,7 @@ def export_main(argv: Sequence[str]) -> int:
     except (FileNotFoundError, CheckpointError) as exc:
         print(f"disentangle-fas export: {exc}", file=sys.stderr)
         return 2
-    size = args.image_size or loaded.config.image_size
+    size = args.image_size or checkpoint_image_size(loaded)
     try:
         out = export_onnx(
             loaded.model,

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from torch import Tensor
 
-from disentangle_fas.checkpoint import LoadedModel, liveness_only, load_model
+from disentangle_fas.checkpoint import LivenessModel, LoadedModel, liveness_only, load_model
 from disentangle_fas.inference.errors import CheckpointError, NoFaceDetectorWarning
 from disentangle_fas.inference.faces import (
     DEFAULT_CROP_SCALE,
@@ -35,7 +35,18 @@ from disentangle_fas.inference.results import Box, LivenessResult, Region, Video
 from disentangle_fas.losses.objective import Variant
 from disentangle_fas.model import DisentangledFAS
 
-__all__ = ["ImageLike", "LivenessDetector", "default_device", "load_checkpoint"]
+__all__ = [
+    "DEFAULT_IMAGE_SIZE",
+    "ImageLike",
+    "LivenessDetector",
+    "checkpoint_image_size",
+    "default_device",
+    "load_checkpoint",
+    "model_image_size",
+]
+
+#: Input side for checkpoints whose config stores none (SSDG-R): the preprocessing crop size.
+DEFAULT_IMAGE_SIZE = 256
 
 #: A single image: a file path, a PIL image or an ``(H, W[, C])`` numpy array.
 ImageLike = str | os.PathLike[str] | Image.Image | NDArray[Any]
@@ -73,6 +84,24 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
         ) from exc
 
 
+def model_image_size(model: LivenessModel) -> int | None:
+    """Return the input side stored in a model's config, or ``None`` (SSDG-R, no config)."""
+    size = getattr(model.config, "image_size", None)
+    return None if size is None else int(size)
+
+
+def checkpoint_image_size(loaded: LoadedModel) -> int:
+    """Return the input side of a loaded checkpoint.
+
+    The config's ``image_size`` when it has one (:class:`~disentangle_fas.model.ModelConfig`),
+    else ``info["image_size"]`` when stored, else :data:`DEFAULT_IMAGE_SIZE`.
+    """
+    size = model_image_size(loaded.model)
+    if size is None:
+        size = int(loaded.info.get("image_size", DEFAULT_IMAGE_SIZE))
+    return size
+
+
 @dataclass(frozen=True)
 class _Pending:
     """A located (or not) face, waiting for its score."""
@@ -88,15 +117,17 @@ class LivenessDetector:
     """Face liveness from E_L + C_L: locate the face, crop, resize, score, decide.
 
     Args:
-        model: a :class:`~disentangle_fas.model.DisentangledFAS`; only E_L and C_L are kept
-            (a ``baseline`` copy is made of fuller models that carry a config).
+        model: a :class:`~disentangle_fas.model.DisentangledFAS` (only E_L and C_L are kept:
+            a ``baseline`` copy is made of fuller models that carry a config) or an
+            :class:`~disentangle_fas.ssdg.SSDGR` (used whole: its inference path).
         threshold: decision threshold on P(live); live iff ``p_live >= threshold``.
         device: torch device; ``None`` picks CUDA when available, else CPU.
         face_detector: ``"auto"`` (MTCNN when facenet-pytorch is installed, else none),
             ``"mtcnn"``, ``None`` (no detector) or a callable ``image -> box | None``.
             Without a detector and without a box the whole image is scored, with a
             :class:`NoFaceDetectorWarning` (once per detector).
-        image_size: model input side; defaults to the model's ``config.image_size``.
+        image_size: model input side; defaults to the model's ``config.image_size``
+            (required for models whose config has none).
         crop_scale: enlargement of the face box before cropping (the preprocessing default).
         num_frames: frames sampled per video.
         batch_size: images per forward pass.
@@ -113,7 +144,7 @@ class LivenessDetector:
 
     def __init__(
         self,
-        model: DisentangledFAS,
+        model: LivenessModel,
         *,
         threshold: float = 0.5,
         device: str | torch.device | None = None,
@@ -127,13 +158,19 @@ class LivenessDetector:
             raise ValueError(f"threshold must be a finite number, got {threshold}")
         if crop_scale <= 0 or num_frames < 1 or batch_size < 1:
             raise ValueError("crop_scale must be > 0, num_frames and batch_size >= 1")
-        size = image_size if image_size is not None else getattr(model.config, "image_size", None)
+        size = image_size if image_size is not None else model_image_size(model)
         if size is None or size < 1:
-            raise ValueError("image_size is unknown: pass image_size= for a model without config")
+            raise ValueError(
+                "image_size is unknown: pass image_size= for a model whose config has none"
+            )
         self.device = torch.device(device) if device is not None else default_device()
-        if model.variant is not Variant.BASELINE and model.config is not None:
+        if (
+            isinstance(model, DisentangledFAS)
+            and model.variant is not Variant.BASELINE
+            and model.config is not None
+        ):
             model = liveness_only(model)
-        self.model: DisentangledFAS = model.to(self.device).eval()
+        self.model: LivenessModel = model.to(self.device).eval()
         self.threshold = float(threshold)
         self.image_size = int(size)
         self.crop_scale = float(crop_scale)
@@ -168,7 +205,9 @@ class LivenessDetector:
             device: torch device; ``None`` picks CUDA when available.
             face_detector: see the class docstring.
             threshold: overrides the checkpoint's stored threshold.
-            **kwargs: other constructor arguments (``num_frames``, ``batch_size``, ...).
+            **kwargs: other constructor arguments (``num_frames``, ``batch_size``,
+                ``image_size``, ...). Without ``image_size``, checkpoints whose config stores
+                none (SSDG-R) use ``info["image_size"]`` or :data:`DEFAULT_IMAGE_SIZE`.
 
         Returns:
             The detector, deciding at the stored threshold unless overridden.
@@ -178,6 +217,7 @@ class LivenessDetector:
             CheckpointError: the file is not a disentangle-fas checkpoint.
         """
         loaded = load_checkpoint(path)
+        kwargs.setdefault("image_size", checkpoint_image_size(loaded))
         det = cls(
             loaded.model,
             threshold=loaded.threshold if threshold is None else threshold,

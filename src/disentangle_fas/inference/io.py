@@ -107,7 +107,13 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
             img.load()
             oriented = ImageOps.exif_transpose(img)
             return to_rgb_array(oriented if oriented is not None else img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
         raise InputError(f"not a readable image ({exc})", p) from exc
 
 

@@ -18,7 +18,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
-from disentangle_fas.checkpoint import liveness_only
+from disentangle_fas.checkpoint import LivenessModel, liveness_only
 from disentangle_fas.losses.objective import Variant
 from disentangle_fas.model import DisentangledFAS
 
@@ -50,7 +50,7 @@ def require_onnxruntime() -> Any:
 class _LiveScore(nn.Module):
     """``images -> P(live)`` through E_L and C_L only."""
 
-    def __init__(self, model: DisentangledFAS) -> None:
+    def __init__(self, model: LivenessModel) -> None:
         super().__init__()
         self.model = model
 
@@ -59,7 +59,7 @@ class _LiveScore(nn.Module):
 
 
 def export_onnx(
-    model: DisentangledFAS,
+    model: LivenessModel,
     path: str | os.PathLike[str],
     *,
     image_size: int | None = None,
@@ -73,9 +73,11 @@ def export_onnx(
     The model is copied to the CPU in eval mode; the original is left untouched.
 
     Args:
-        model: the model (only ``live_score`` is exported).
+        model: a :class:`~disentangle_fas.model.DisentangledFAS` (E_L + C_L are exported)
+            or an :class:`~disentangle_fas.ssdg.SSDGR` (its ``live_score`` path).
         path: destination ``.onnx`` file.
-        image_size: input side; defaults to ``model.config.image_size``.
+        image_size: input side; defaults to ``model.config.image_size`` (required when the
+            config has none).
         opset: ONNX opset version.
         threshold: decision threshold to store in the metadata (``None``: not stored).
         exporter: ``"torchscript"`` (PyTorch's TorchScript-based exporter: fast, needs only
@@ -102,7 +104,11 @@ def export_onnx(
         raise ValueError(f"exporter must be 'torchscript' or 'dynamo', got {exporter!r}")
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if model.config is not None and model.variant is not Variant.BASELINE:
+    if (
+        isinstance(model, DisentangledFAS)
+        and model.config is not None
+        and model.variant is not Variant.BASELINE
+    ):
         model = liveness_only(model)  # a copy holding E_L + C_L only
     device = next(model.parameters()).device
     was_training = model.training
