@@ -10,7 +10,7 @@ MTCNN (``pip install "disentangle-fas[video]"``), onnx and onnxruntime for expor
 (``pip install "disentangle-fas[onnx]"``).
 """
 
-from disentangle_fas.inference.detector import LivenessDetector, default_device, load_checkpoint
+from disentangle_fas.inference.detector import LivenessDetector
 from disentangle_fas.inference.errors import CheckpointError, InputError, NoFaceDetectorWarning
 from disentangle_fas.inference.faces import (
     FaceDetector,
@@ -19,6 +19,7 @@ from disentangle_fas.inference.faces import (
     resolve_face_detector,
 )
 from disentangle_fas.inference.io import load_image, read_video_frames, sample_indices
+from disentangle_fas.inference.loading import default_device, load_checkpoint
 from disentangle_fas.inference.onnx import OnnxLivenessModel, export_onnx
 from disentangle_fas.inference.results import Box, LivenessResult, Region, VideoResult, decide
 

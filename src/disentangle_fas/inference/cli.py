@@ -221,7 +221,7 @@ def export_main(argv: Sequence[str]) -> int:
     if isinstance(args, int):
         return args
 
-    from disentangle_fas.inference.detector import checkpoint_image_size, load_checkpoint
+    from disentangle_fas.inference.loading import checkpoint_image_size, load_checkpoint
     from disentangle_fas.inference.onnx import export_onnx
 
     try:

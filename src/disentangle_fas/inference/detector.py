@@ -8,7 +8,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any, overload
 
@@ -19,8 +18,8 @@ from numpy.typing import NDArray
 from PIL import Image
 from torch import Tensor
 
-from disentangle_fas.checkpoint import LivenessModel, LoadedModel, liveness_only, load_model
-from disentangle_fas.inference.errors import CheckpointError, NoFaceDetectorWarning
+from disentangle_fas.checkpoint import LivenessModel, liveness_only
+from disentangle_fas.inference.errors import NoFaceDetectorWarning
 from disentangle_fas.inference.faces import (
     DEFAULT_CROP_SCALE,
     FaceDetector,
@@ -30,76 +29,25 @@ from disentangle_fas.inference.faces import (
     resolve_face_detector,
     validate_box,
 )
-from disentangle_fas.inference.io import is_video_path, load_image, read_video_frames, to_rgb_array
+from disentangle_fas.inference.io import (
+    ImageLike,
+    as_image_batch,
+    is_video_path,
+    load_image,
+    read_video_frames,
+    to_rgb_array,
+)
+from disentangle_fas.inference.loading import (
+    checkpoint_image_size,
+    default_device,
+    load_checkpoint,
+    model_image_size,
+)
 from disentangle_fas.inference.results import Box, LivenessResult, Region, VideoResult, decide
 from disentangle_fas.losses.objective import Variant
 from disentangle_fas.model import DisentangledFAS
 
-__all__ = [
-    "DEFAULT_IMAGE_SIZE",
-    "ImageLike",
-    "LivenessDetector",
-    "checkpoint_image_size",
-    "default_device",
-    "load_checkpoint",
-    "model_image_size",
-]
-
-#: Input side for checkpoints whose config stores none (SSDG-R): the preprocessing crop size.
-DEFAULT_IMAGE_SIZE = 256
-
-#: A single image: a file path, a PIL image or an ``(H, W[, C])`` numpy array.
-ImageLike = str | os.PathLike[str] | Image.Image | NDArray[Any]
-
-
-def default_device() -> torch.device:
-    """Return ``cuda`` when a GPU is available, else ``cpu``."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
-    """Load a checkpoint on the CPU, turning "not a checkpoint" errors into CheckpointError.
-
-    Args:
-        path: the ``.safetensors`` checkpoint.
-
-    Returns:
-        The loaded model with its stored threshold.
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: the file is not a disentangle-fas checkpoint (another format, a
-            plain safetensors file, or tensors that do not match the stored config).
-    """
-    p = Path(path)
-    try:
-        return load_model(p, map_location="cpu")
-    except FileNotFoundError:
-        raise
-    except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
-        raise CheckpointError(
-            f"{p} is not a usable disentangle-fas checkpoint ({exc}); expected a .safetensors "
-            "file written by disentangle_fas.checkpoint.save_model or save_liveness_model",
-            p,
-        ) from exc
-
-
-def model_image_size(model: LivenessModel) -> int | None:
-    """Return the input side stored in a model's config, or ``None`` (SSDG-R, no config)."""
-    size = getattr(model.config, "image_size", None)
-    return None if size is None else int(size)
-
-
-def checkpoint_image_size(loaded: LoadedModel) -> int:
-    """Return the input side of a loaded checkpoint.
-
-    The config's ``image_size`` when it has one (:class:`~disentangle_fas.model.ModelConfig`),
-    else ``info["image_size"]`` when stored, else :data:`DEFAULT_IMAGE_SIZE`.
-    """
-    size = model_image_size(loaded.model)
-    if size is None:
-        size = int(loaded.info.get("image_size", DEFAULT_IMAGE_SIZE))
-    return size
+__all__ = ["ImageLike", "LivenessDetector"]
 
 
 @dataclass(frozen=True)
@@ -256,19 +204,7 @@ class LivenessDetector:
             - Input: ``(B, 3, H, W)``.
             - Output: ``(B,)``.
         """
-        if not isinstance(batch, Tensor):
-            raise TypeError(f"expected a torch.Tensor, got {type(batch).__name__}")
-        if batch.ndim != 4 or batch.shape[1] != 3:
-            hint = " (one image? use x.unsqueeze(0))" if batch.ndim == 3 else ""
-            raise ValueError(f"expected a (B, 3, H, W) batch, got shape {tuple(batch.shape)}{hint}")
-        if batch.dtype == torch.uint8:
-            batch = batch.float() / 255.0
-        elif not batch.is_floating_point():
-            raise ValueError(f"expected a float (or uint8) tensor, got {batch.dtype}")
-        elif batch.numel() and (
-            not bool(torch.isfinite(batch).all()) or batch.min() < 0 or batch.max() > 1
-        ):
-            raise ValueError("image tensors must hold finite values in [0, 1]")
+        batch = as_image_batch(batch)
         out: list[Tensor] = []
         with torch.inference_mode():
             for chunk in torch.split(batch, self.batch_size):

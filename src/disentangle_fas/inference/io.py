@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
 
 from disentangle_fas.inference.errors import InputError
 
 __all__ = [
     "VIDEO_SUFFIXES",
+    "ImageLike",
+    "as_image_batch",
     "is_video_path",
     "load_image",
     "read_video_frames",
@@ -32,6 +36,9 @@ VIDEO_SUFFIXES: frozenset[str] = frozenset(
 )
 
 PathLike = str | os.PathLike[str]
+
+#: A single image: a file path, a PIL image or an ``(H, W[, C])`` numpy array.
+ImageLike = str | os.PathLike[str] | Image.Image | NDArray[Any]
 
 
 def is_video_path(path: PathLike) -> bool:
@@ -84,6 +91,38 @@ def to_rgb_array(image: Image.Image | NDArray[Any]) -> NDArray[np.uint8]:
     elif arr.shape[2] == 4:
         arr = arr[:, :, :3]
     return np.ascontiguousarray(arr)
+
+
+def as_image_batch(batch: Tensor) -> Tensor:
+    """Check a ``(B, 3, H, W)`` image batch and return it as float in ``[0, 1]``.
+
+    Args:
+        batch: float in ``[0, 1]``, or uint8 in ``[0, 255]`` (divided by 255).
+
+    Returns:
+        The float batch (the input itself when it already is one).
+
+    Raises:
+        TypeError: not a tensor.
+        ValueError: wrong shape or dtype, or float values outside ``[0, 1]``.
+
+    Shape:
+        - Input/Output: ``(B, 3, H, W)``.
+    """
+    if not isinstance(batch, Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(batch).__name__}")
+    if batch.ndim != 4 or batch.shape[1] != 3:
+        hint = " (one image? use x.unsqueeze(0))" if batch.ndim == 3 else ""
+        raise ValueError(f"expected a (B, 3, H, W) batch, got shape {tuple(batch.shape)}{hint}")
+    if batch.dtype == torch.uint8:
+        return batch.float() / 255.0
+    if not batch.is_floating_point():
+        raise ValueError(f"expected a float (or uint8) tensor, got {batch.dtype}")
+    if batch.numel() and (
+        not bool(torch.isfinite(batch).all()) or batch.min() < 0 or batch.max() > 1
+    ):
+        raise ValueError("image tensors must hold finite values in [0, 1]")
+    return batch
 
 
 def load_image(path: PathLike) -> NDArray[np.uint8]:
