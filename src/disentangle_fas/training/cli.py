@@ -28,12 +28,12 @@ SYNTHETIC_PROTOCOL_PRESET = TrainConfig(
     image_size=32,
     depth=18,
     content_size=16,
-    synthetic_train_per_domain=400,
-    synthetic_eval_per_domain=160,
-    steps=120,
-    batch_size=24,
-    eval_every=40,
-    warmup_steps=10,
+    synthetic_train_per_domain=300,
+    synthetic_eval_per_domain=100,
+    steps=60,
+    batch_size=12,
+    eval_every=20,
+    warmup_steps=5,
     out="runs/protocol",
 )
 

@@ -178,8 +178,10 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
     model = method.model.to(dev)
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    # Fused AdamW runs on CPU and CUDA; on 2 CPU cores it is ~13x faster than the default
+    # per-tensor loop and ~3x faster than foreach (benchmarks/bench_train.py).
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=dev.type == "cuda"
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
     )
     aug = torch.Generator().manual_seed(cfg.seed * 7919 + info.rank)
     history: list[dict[str, Any]] = []
