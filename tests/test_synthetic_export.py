@@ -40,6 +40,17 @@ def test_export_csv_roundtrip(tmp_path: Path, dataset: SyntheticFAS) -> None:
     assert read_manifest(manifest)[0]["label"] == dataset.records[0].label
 
 
+def test_export_reads_through_the_library_manifest(tmp_path: Path, dataset: SyntheticFAS) -> None:
+    from disentangle_fas.data.manifest import read_manifest as read_library_manifest
+
+    for name in ("manifest.csv", "manifest.jsonl"):
+        entries = read_library_manifest(export_synthetic(dataset, tmp_path, manifest=name))
+        assert [(e.label, e.attack, e.domain, e.video_id, e.frame) for e in entries] == [
+            (r.label, r.attack, r.domain, r.video_id, r.frame) for r in dataset.records
+        ]
+        assert all(e.box is None and e.box_source == "full" for e in entries)
+
+
 def test_export_jsonl_and_overwrite(tmp_path: Path, dataset: SyntheticFAS) -> None:
     manifest = export_synthetic(dataset, tmp_path, manifest="m.jsonl")
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]

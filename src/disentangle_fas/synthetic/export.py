@@ -1,9 +1,11 @@
 """Export a :class:`~disentangle_fas.synthetic.SyntheticFAS` to PNG files and a manifest.
 
 The manifest (CSV or JSON lines) has one row per image with the columns
-``path, label, attack, domain, subject, split, video_id`` (paths relative to the
-manifest's folder), so exported synthetic data goes through the same store and manifest
-path as preprocessed real data.
+``path, label, attack, domain, subject, split, video_id, frame, box_source`` (paths
+relative to the manifest's folder; ``box_source`` is ``"full"``: the whole image is the
+face crop), so exported synthetic data goes through the same manifest and store path as
+preprocessed real data (:func:`disentangle_fas.data.manifest.read_manifest`,
+``disentangle-fas pack``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "subject",
     "split",
     "video_id",
+    "frame",
+    "box_source",
 )
 
 
@@ -96,6 +100,8 @@ def export_synthetic(
                 "subject": rec.subject,
                 "split": rec.split,
                 "video_id": rec.video_id,
+                "frame": rec.frame,
+                "box_source": "full",
             }
         )
     if target.suffix == ".csv":
@@ -111,7 +117,7 @@ def export_synthetic(
 
 
 def read_manifest(path: str | Path) -> list[dict[str, str | int]]:
-    """Read a manifest written by :func:`export_synthetic` (``label``/``attack`` as ints).
+    """Read a manifest written by :func:`export_synthetic` (``label``, ``attack``, ``frame`` as ints).
 
     Args:
         path: the ``.csv`` or ``.jsonl`` manifest.
@@ -140,4 +146,5 @@ def read_manifest(path: str | Path) -> list[dict[str, str | int]]:
             raise ValueError(f"{path}: a row lacks the columns {missing}")
         row["label"] = int(row["label"])
         row["attack"] = int(row["attack"])
+        row["frame"] = int(row["frame"])
     return raw

@@ -100,7 +100,8 @@ class SampleRender:
 def world_size(size: int) -> int:
     """Resolution at which scenes are rendered before the camera integrates them.
 
-    Twice the output size (supersampling) up to 96 px outputs, 1.5 times above.
+    Twice the output size (supersampling) up to 80 px outputs; above, at least 160 px and
+    1.25 times the output size (cost grows with the square of the world size).
 
     Args:
         size: output side in pixels.
@@ -108,7 +109,7 @@ def world_size(size: int) -> int:
     Returns:
         The world side in pixels.
     """
-    return 2 * size if size <= 96 else (3 * size) // 2
+    return min(2 * size, max(160, round(1.25 * size)))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ _TABLE_X = 1.05
 _TABLE_Y = 1.15
 _MARCH_STEPS = 16
 _SHELL_STEPS = 7
+_NEWTON_STEPS = 1
 _BISECT_STEPS = 5
 
 
@@ -305,7 +306,7 @@ def cast_head(shape: HeadShape, pose: Pose, framing: Framing, size: int) -> Head
         lo = np.where(ins, mid, lo)
         hi = np.where(ins, hi, mid)
     s_hit = 0.5 * (hi + lo)
-    for _ in range(2):  # Newton steps along the ray on the smooth (bilinear) surface
+    for _ in range(_NEWTON_STEPS):  # along the ray, on the smooth (bilinear) surface
         e, grad = _energy_grad(shape, ox + s_hit * d[0], oy + s_hit * d[1], oz + s_hit * d[2])
         slope = grad @ d
         step = np.where(slope > 1e-3, (e - 1.0) / np.maximum(slope, 1e-3), 0.0)
