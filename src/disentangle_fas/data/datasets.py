@@ -5,6 +5,11 @@
 :class:`~disentangle_fas.data.store.StoreDataset` (reads a packed uint8 array). Both
 expose per-index ``labels``, ``domains`` and ``attacks`` arrays, which is what
 :class:`~disentangle_fas.data.sampler.DomainBalancedBatchSampler` needs.
+
+Fast path: :meth:`CropDataset.read_batch` reads a whole batch at once, and with
+``dtype=torch.uint8`` skips the float conversion (a quarter of the bytes to copy and move);
+:class:`BatchReader` makes that a ``DataLoader`` dataset, and :func:`uint8_to_float` converts
+on the device afterwards, giving exactly the values ``dataset[i]`` gives.
 """
 
 from __future__ import annotations
@@ -23,11 +28,59 @@ from torch.utils.data import Dataset
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest
 from disentangle_fas.types import FASSample
 
-__all__ = ["CropDataset", "ImageFolderDataset", "Transform", "select_entries"]
+__all__ = [
+    "BatchReader",
+    "CropDataset",
+    "ImageFolderDataset",
+    "Transform",
+    "select_entries",
+    "uint8_to_float",
+]
 
 #: A transform maps a ``(3, H, W)`` float image in ``[0, 1]`` to another.
 Transform = Callable[[Tensor], Tensor]
 DomainSpec = Sequence[str] | Mapping[str, int] | None
+
+
+def uint8_to_float(images: Tensor) -> Tensor:
+    """Convert uint8 images (0-255) to float32 in ``[0, 1]``, on their device.
+
+    The result equals the datasets' own conversion bit for bit (a float32 division by 255,
+    not a multiplication by its reciprocal, which differs for 126 of the 256 values), and
+    keeps the memory format: a channels-last batch from :meth:`CropDataset.read_batch`
+    stays channels-last. Move a uint8 batch to the GPU first, then convert there.
+
+    Args:
+        images: uint8 tensor, e.g. a ``(B, 3, H, W)`` batch.
+
+    Returns:
+        float32 tensor of the same shape, device and strides.
+
+    Raises:
+        TypeError: ``images`` is not uint8.
+
+    Shape:
+        - Input/Output: any, e.g. ``(B, 3, H, W)``.
+
+    Example:
+        >>> uint8_to_float(torch.tensor([0, 51, 255], dtype=torch.uint8))
+        tensor([0.0000, 0.2000, 1.0000])
+    """
+    if images.dtype != torch.uint8:
+        raise TypeError(f"uint8_to_float expects a uint8 tensor, got {images.dtype}")
+    # A 0-dim divisor on the tensor's device: CUDA replaces division by a CPU scalar with a
+    # multiplication by its reciprocal, which is not bit-identical.
+    divisor = torch.full((), 255.0, dtype=torch.float32, device=images.device)
+    return images.to(torch.float32).div_(divisor)
+
+
+def _to_float_chw(array: NDArray[np.uint8]) -> Tensor:
+    """``(..., H, W, 3)`` uint8 -> contiguous ``(..., 3, H, W)`` float32 ``/ 255``."""
+    # Transposing the uint8 array first moves a quarter of the bytes a float transpose would.
+    chw = np.ascontiguousarray(np.moveaxis(array, -1, -3))
+    out = chw.astype(np.float32)
+    out /= np.float32(255.0)
+    return torch.from_numpy(out)
 
 
 def _domain_index(entries: Sequence[ManifestEntry], domains: DomainSpec) -> dict[str, int]:
@@ -143,8 +196,87 @@ class CropDataset(Dataset[FASSample]):
         return len(self.entries)
 
     def _image(self, index: int) -> NDArray[np.uint8]:
-        """``(H, W, 3)`` uint8 RGB of selected sample ``index``."""
+        """``(H, W, 3)`` uint8 RGB of selected sample ``index`` (may be a read-only view)."""
         raise NotImplementedError
+
+    def _images(self, indices: NDArray[np.int64]) -> NDArray[np.uint8]:
+        """``(B, H, W, 3)`` uint8 RGB of selected samples ``indices`` (already checked)."""
+        return np.stack([self._image(int(i)) for i in indices])
+
+    def _check_indices(
+        self, indices: Sequence[int] | NDArray[np.integer] | Tensor
+    ) -> NDArray[np.int64]:
+        if isinstance(indices, Tensor):
+            indices = indices.detach().cpu().numpy()
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.size == 0:
+            raise ValueError(f"indices must be a non-empty 1-D sequence, got shape {idx.shape}")
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"indices must be integers, got {idx.dtype}")
+        bad = idx[(idx < 0) | (idx >= len(self.entries))]
+        if bad.size:
+            raise IndexError(f"index {int(bad[0])} out of range for {len(self.entries)} samples")
+        return idx.astype(np.int64)
+
+    def read_batch(
+        self,
+        indices: Sequence[int] | NDArray[np.integer] | Tensor,
+        *,
+        dtype: torch.dtype = torch.float32,
+    ) -> FASSample:
+        """Read several samples at once, as one batched :class:`FASSample`.
+
+        With ``dtype=torch.float32`` the result equals
+        ``default_collate([self[i] for i in indices])`` (a contiguous float batch in
+        ``[0, 1]``, the transform applied per image; ``video_id`` is a list where
+        ``default_collate`` gives a tuple), read without per-sample copies.
+        With ``dtype=torch.uint8`` the images are the stored 0-255 values as a zero-copy
+        channels-last view of the gathered ``(B, H, W, 3)`` array: no conversion, a
+        quarter of the bytes to move; convert on the device with :func:`uint8_to_float`
+        (and ``.contiguous()`` if NCHW order is needed).
+
+        Args:
+            indices: positions ``0 <= i < len(self)`` (repeats allowed).
+            dtype: ``torch.float32`` or ``torch.uint8``.
+
+        Returns:
+            ``FASSample`` with ``image`` ``(B, 3, H, W)``, ``label``, ``domain``,
+            ``attack`` and ``index`` int64 ``(B,)`` tensors and ``video_id`` a list.
+
+        Raises:
+            IndexError: an index is out of range.
+            ValueError: empty or not 1-D indices, another dtype, or ``uint8`` with a
+                transform (transforms act on float images).
+            TypeError: non-integer indices.
+
+        Shape:
+            - Output ``image``: ``(B, 3, H, W)``.
+        """
+        if dtype not in (torch.float32, torch.uint8):
+            raise ValueError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
+        if dtype == torch.uint8 and self.transform is not None:
+            raise ValueError(
+                "uint8 batches skip the transform, which acts on float images: read float32 "
+                "batches, or build the dataset without a transform and apply it after "
+                "uint8_to_float"
+            )
+        idx = self._check_indices(indices)
+        raw = self._images(idx)
+        if dtype == torch.uint8:
+            image = torch.from_numpy(raw).permute(0, 3, 1, 2)
+        elif self.transform is None:
+            image = _to_float_chw(raw)
+        else:
+            image = torch.stack([self.transform(img) for img in _to_float_chw(raw)])
+        entries = [self.entries[int(i)] for i in idx]
+        return FASSample(
+            image=image,
+            label=torch.tensor([e.label for e in entries], dtype=torch.int64),
+            domain=torch.from_numpy(self.domains[idx]),
+            attack=torch.tensor([e.attack for e in entries], dtype=torch.int64),
+            index=torch.from_numpy(idx),
+            video_id=[e.video_id for e in entries],
+        )
 
     def __getitem__(self, index: int) -> FASSample:
         """Sample ``index`` (``index`` in FASSample is this position).
@@ -160,9 +292,7 @@ class CropDataset(Dataset[FASSample]):
         """
         if not 0 <= index < len(self.entries):
             raise IndexError(f"index {index} out of range for {len(self.entries)} samples")
-        array = self._image(index)
-        chw = np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32)
-        image = torch.from_numpy(chw / np.float32(255.0))
+        image = _to_float_chw(self._image(index))
         if self.transform is not None:
             image = self.transform(image)
         entry = self.entries[index]
@@ -219,3 +349,39 @@ class ImageFolderDataset(CropDataset):
             if self.size is not None and rgb.size != (self.size, self.size):
                 rgb = rgb.resize((self.size, self.size), Image.Resampling.BILINEAR)
             return np.array(rgb, dtype=np.uint8)
+
+
+class BatchReader(Dataset[FASSample]):
+    """Whole batches of a :class:`CropDataset`, for a ``DataLoader`` without collation.
+
+    ``reader[indices]`` is ``dataset.read_batch(indices, dtype=dtype)``. Pass a batch
+    sampler as the loader's ``sampler`` and ``batch_size=None``::
+
+        sampler = DomainBalancedBatchSampler.from_dataset(store, 48)
+        loader = DataLoader(BatchReader(store), sampler=sampler, batch_size=None)
+        for batch in loader:
+            images = uint8_to_float(batch.image.to("cuda", non_blocking=True))
+
+    Args:
+        dataset: the dataset to read.
+        dtype: ``torch.uint8`` (default: convert on the device with
+            :func:`uint8_to_float`) or ``torch.float32``.
+
+    Raises:
+        ValueError: another dtype, or ``uint8`` for a dataset with a transform.
+    """
+
+    def __init__(self, dataset: CropDataset, *, dtype: torch.dtype = torch.uint8) -> None:
+        if dtype not in (torch.float32, torch.uint8):
+            raise ValueError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
+        if dtype == torch.uint8 and dataset.transform is not None:
+            raise ValueError("uint8 batches skip transforms: use dtype=torch.float32")
+        self.dataset = dataset
+        self.dtype = dtype
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, indices: Sequence[int]) -> FASSample:
+        """The batch of ``indices`` (see :meth:`CropDataset.read_batch`)."""
+        return self.dataset.read_batch(indices, dtype=self.dtype)

@@ -250,6 +250,11 @@ class StoreDataset(CropDataset):
             transform=transform,
         )
         self._arrays: dict[str, NDArray[np.uint8]] = {}
+        # Split number and array row of every selected sample, for vectorised batch reads.
+        self._splits = wanted
+        rows = [self._rows[int(p)] for p in self._positions]
+        self._split_of = np.array([wanted.index(s) for s, _ in rows], dtype=np.int64)
+        self._row_of = np.array([r for _, r in rows], dtype=np.int64)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -262,8 +267,23 @@ class StoreDataset(CropDataset):
         return self._arrays[split]
 
     def _image(self, index: int) -> NDArray[np.uint8]:
-        split, row = self._rows[int(self._positions[index])]
-        return np.array(self._array(split)[row], dtype=np.uint8)
+        # A read-only view of the map: the float conversion makes the only copy.
+        row: NDArray[np.uint8] = self._array(self._splits[self._split_of[index]])[
+            self._row_of[index]
+        ]
+        return row
+
+    def _images(self, indices: NDArray[np.int64]) -> NDArray[np.uint8]:
+        split_of, row_of = self._split_of[indices], self._row_of[indices]
+        first = int(split_of[0])
+        if (split_of == first).all():  # one gather from one map (the usual case)
+            return np.asarray(self._array(self._splits[first])[row_of])
+        height, width = self._array(self._splits[first]).shape[1:3]
+        out = np.empty((indices.size, height, width, 3), dtype=np.uint8)
+        for k in np.unique(split_of):
+            mask = split_of == k
+            out[mask] = self._array(self._splits[int(k)])[row_of[mask]]
+        return out
 
 
 def main(argv: list[str]) -> int:
