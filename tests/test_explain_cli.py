@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from sklearn.metrics import roc_auc_score
 
 from disentangle_fas.checkpoint import save_model
 from disentangle_fas.cli import main as cli_main
-from disentangle_fas.explain.cli import main, pick_cam_samples
+from disentangle_fas.explain.cli import classifier_scores, main, pick_cam_samples
 from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 
 def _checkpoint(path: Path, variant: str, info: dict[str, object]) -> Path:
@@ -52,6 +54,7 @@ def test_explain_end_to_end_full_model(tmp_path: Path) -> None:
     assert "domain (4 classes)" in report  # sources O, C, I plus the target M
     assert "1x1" in report  # layer4 of a 32 px input cannot localise: the report says so
     assert "0.400 (test)" in report
+    assert "| all | 32 |" in report  # the classifier table over the 4 x 8 probe samples
     probes = json.loads((out / "probes.json").read_text())
     assert probes["domains"] == ["O", "C", "I", "M"]
     assert len(probes["rows"]) == 6
@@ -61,19 +64,13 @@ def test_explain_end_to_end_full_model(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_explain_baseline_reports_only_liveness(tmp_path: Path) -> None:
     ck = _checkpoint(tmp_path / "b.safetensors", "baseline", {})
+    torch.manual_seed(1)
+    ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10, embed_dim=32), warn_random=False)
+    other = save_model(tmp_path / "ssdg" / "best.safetensors", ssdg)
     out = tmp_path / "b"
-    argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "3"]
-    argv += [
-        "--probe-samples",
-        "6",
-        "--domains",
-        "O",
-        "C",
-        "--prefix",
-        "x_",
-        "--projection",
-        "none",
-    ]
+    argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "3", "--prefix", "x_"]
+    argv += ["--probe-samples", "6", "--domains", "O", "C", "--projection", "none"]
+    argv += ["--compare", str(other)]
     assert main(argv) == 0
     _png_ok(out / "x_gradcam.png")
     assert not list(out.glob("*projection*"))
@@ -81,6 +78,24 @@ def test_explain_baseline_reports_only_liveness(tmp_path: Path) -> None:
     assert "| f_L |" in report and "| f_C |" not in report and "| f_D |" not in report
     assert "no f_C / f_D" in report
     assert "domains given with --domains" in report
+    assert "P(live), ssdg/best |" in report  # the compared model's scores
+    rows = [line for line in report.splitlines() if line.startswith("| 0 |")]
+    assert len(rows) == 1 and rows[0].count("|") == 8
+
+
+@pytest.mark.slow
+def test_explain_ssdg_r_checkpoint(tmp_path: Path) -> None:
+    torch.manual_seed(2)
+    ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10, embed_dim=32), warn_random=False)
+    ck = save_model(tmp_path / "s.safetensors", ssdg, info={"sources": ["O", "C"], "target": "I"})
+    out = tmp_path / "s"
+    argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "2", "--image-size", "32"]
+    argv += ["--probe-samples", "6", "--projection", "none"]
+    assert main(argv) == 0
+    report = (out / "report.md").read_text()
+    assert "SSDG-R, ResNet-10 trunk" in report
+    assert "| f_L |" in report and "| f_C |" not in report
+    assert "domain (3 classes)" in report
 
 
 def test_explain_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,3 +121,19 @@ def test_pick_cam_samples_alternates_and_spreads() -> None:
     assert len(only_spoof) == 3 and all(labels[i] == 0 for i in only_spoof)
     assert pick_cam_samples(labels, np.zeros(20, dtype=bool), 4) == []
     assert len(pick_cam_samples(labels, allowed, 50)) == 20
+
+
+def test_classifier_scores_per_domain() -> None:
+    g = torch.Generator().manual_seed(0)
+    scores = torch.rand(40, generator=g)
+    labels = torch.randint(0, 2, (40,), generator=g)
+    domains = torch.arange(40) % 2
+    labels[domains == 1] = 1  # domain B holds live faces only: no AUC
+    rows = classifier_scores(scores, labels, domains, ["A", "B"], 0.5)
+    assert [r.domain for r in rows] == ["A", "B", "all"]
+    sel = domains == 0
+    assert rows[0].auc == pytest.approx(roc_auc_score(labels[sel].numpy(), scores[sel].numpy()))
+    assert rows[1].auc is None and rows[1].n == 20
+    assert rows[2].auc == pytest.approx(roc_auc_score(labels.numpy(), scores.numpy()))
+    expected = ((scores >= 0.5).long() == labels).double().mean().item()
+    assert rows[2].accuracy == pytest.approx(expected)

@@ -17,6 +17,7 @@ from disentangle_fas.explain import (
     save_gradcam_grid,
 )
 from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 
 def _model(variant: str = "full", size: int = 64) -> DisentangledFAS:
@@ -215,3 +216,15 @@ def test_overlay_heatmap_blends() -> None:
         overlay_heatmap(img, torch.rand(4, 6))
     with pytest.raises(ValueError, match="alpha"):
         overlay_heatmap(img, heat, alpha=2.0)
+
+
+def test_ssdg_r_liveness_path(images: torch.Tensor) -> None:
+    torch.manual_seed(0)
+    ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10), warn_random=False).eval()
+    wrapper = LivenessLogits.from_model(ssdg)
+    torch.testing.assert_close(wrapper(images), ssdg(images).logits)
+    res = liveness_gradcam(ssdg, images, target="live")
+    assert res.maps.shape == (3, 64, 64) and res.layer_size == (2, 2)
+    assert float(res.maps.min()) >= 0.0 and float(res.maps.max()) <= 1.0
+    torch.testing.assert_close(res.scores, ssdg.live_score(images))
+    assert resolve_target_layer(wrapper.encoder) is ssdg.encoder.layer4[-1]

@@ -25,6 +25,7 @@ from disentangle_fas.explain import (
 )
 from disentangle_fas.heads import pool
 from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.ssdg import SSDGR, SSDGConfig
 from disentangle_fas.types import FASSample
 
 
@@ -281,6 +282,18 @@ def test_extract_features_pools_every_branch(variant: str) -> None:
         assert [n for n, _ in feats.available()] == ["liveness"]
 
 
+def test_extract_features_of_ssdg_r_is_its_embedding() -> None:
+    torch.manual_seed(0)
+    ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10, embed_dim=64), warn_random=False)
+    data = _samples(5)
+    feats = extract_features(ssdg, data, batch_size=2)  # type: ignore[arg-type]
+    assert feats.content is None and feats.domain is None
+    ssdg.eval()
+    with torch.no_grad():
+        ref = ssdg.embed(torch.stack([s.image for s in data]))
+    torch.testing.assert_close(feats.liveness, ref, atol=1e-5, rtol=1e-4)
+
+
 def test_pca_matches_sklearn() -> None:
     x = torch.randn(50, 6, generator=_gen(5)) * torch.tensor([5.0, 3.0, 1.0, 0.5, 0.2, 0.1])
     proj = project_2d(x)
@@ -299,6 +312,7 @@ def test_pca_matches_sklearn() -> None:
         project_2d(x[:1])
 
 
+@pytest.mark.slow
 def test_tsne_projection_shape() -> None:
     proj = project_2d(torch.randn(30, 5, generator=_gen(6)), "tsne")
     assert proj.coords.shape == (30, 2) and torch.isfinite(proj.coords).all()

@@ -43,7 +43,7 @@ from disentangle_fas.explain.probes import (
     stratified_split,
 )
 from disentangle_fas.explain.projection import Projection, project_2d, save_projection_plot
-from disentangle_fas.explain.report import CamSample, ExplainReport
+from disentangle_fas.explain.report import CamSample, DomainScore, ExplainReport
 
 __all__ = [
     "CAM_METHODS",
@@ -51,6 +51,7 @@ __all__ = [
     "SYMBOLS",
     "CamSample",
     "DisentanglementProbes",
+    "DomainScore",
     "ExplainReport",
     "GradCAMResult",
     "LinearProbe",

@@ -5,7 +5,8 @@ Writes into ``--out``: ``gradcam.png`` (Fig. 2-style grid), ``projection_pca.png
 ``report.md``. The data is the built-in synthetic benchmark: Grad-CAM shows the held-out
 target domain recorded in the checkpoint (all benchmark domains when none is recorded),
 and the probes use the source domains and the target together, since a domain probe
-needs several domains.
+needs several domains. ``--compare`` adds the Grad-CAM rows of other checkpoints (SSDG-R
+or an ablation) on the same images, as in the paper's Fig. 2.
 """
 
 from __future__ import annotations
@@ -16,21 +17,40 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from disentangle_fas.checkpoint import load_model
+from disentangle_fas.checkpoint import LivenessModel, load_model
 from disentangle_fas.explain.disentanglement import probe_disentanglement
 from disentangle_fas.explain.features import extract_features
-from disentangle_fas.explain.gradcam import CAM_METHODS, CamTarget, liveness_gradcam
+from disentangle_fas.explain.gradcam import (
+    CAM_METHODS,
+    CamTarget,
+    GradCAMResult,
+    LivenessLogits,
+    liveness_gradcam,
+)
 from disentangle_fas.explain.grid import save_gradcam_grid
+from disentangle_fas.explain.probes import binary_auc
 from disentangle_fas.explain.projection import ProjectionMethod, save_projection_plot
-from disentangle_fas.explain.report import CamSample, ExplainReport
+from disentangle_fas.explain.report import CamSample, DomainScore, ExplainReport
 
-__all__ = ["build_parser", "main", "pick_cam_samples"]
+if TYPE_CHECKING:
+    from disentangle_fas.synthetic import SyntheticFAS
+
+__all__ = [
+    "DEFAULT_SSDG_IMAGE_SIZE",
+    "build_parser",
+    "classifier_scores",
+    "main",
+    "pick_cam_samples",
+]
+
+#: Image size for checkpoints that record none (SSDG-R configs have no input size).
+DEFAULT_SSDG_IMAGE_SIZE = 64
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the last block of layer4)",
     )
     p.add_argument("--cam-method", choices=sorted(CAM_METHODS), default="gradcam")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="CHECKPOINT",
+        help="other checkpoints (e.g. SSDG-R or an ablation) whose Grad-CAM rows are drawn "
+        "below the model's, on the same images",
+    )
     p.add_argument("--projection", choices=("pca", "tsne", "both", "none"), default="pca")
     p.add_argument("--prefix", default="", help="prefix of every output file name")
     p.add_argument("--seed", type=int, default=0, help="data seed and probe split seed")
@@ -103,10 +131,34 @@ def pick_cam_samples(labels: np.ndarray, allowed: np.ndarray, n: int) -> list[in
     return out
 
 
+def classifier_scores(
+    scores: Tensor, labels: Tensor, domains: Tensor, names: Sequence[str], threshold: float
+) -> list[DomainScore]:
+    """Return C_L's AUC and accuracy per domain and over all samples.
+
+    Args:
+        scores: ``(N,)`` P(live).
+        labels: ``(N,)`` 1 live / 0 spoof.
+        domains: ``(N,)`` domain indices into ``names``.
+        names: domain names.
+        threshold: decision threshold on P(live).
+
+    Returns:
+        One :class:`DomainScore` per domain present, then one for ``"all"``.
+    """
+    out: list[DomainScore] = []
+    groups = [(names[int(d)], domains == d) for d in torch.unique(domains)]
+    for name, sel in [*groups, ("all", torch.ones_like(labels, dtype=torch.bool))]:
+        s, y = scores[sel], labels[sel]
+        auc = binary_auc(s, y) if 0 < int(y.sum()) < int(y.numel()) else None
+        acc = float(((s >= threshold).long() == y).double().mean())
+        out.append(DomainScore(name, int(y.numel()), auc, acc))
+    return out
+
+
 def _domains(args: argparse.Namespace, info: dict[str, Any]) -> tuple[list[str], list[str], str]:
     """Return (probe domain codes, Grad-CAM domain codes, description of the choice)."""
-    from disentangle_fas.synthetic.dataset import DEFAULT_DOMAINS, resolve_domains
-    from disentangle_fas.synthetic.domains import DOMAINS
+    from disentangle_fas.synthetic import DEFAULT_DOMAINS, DOMAINS, resolve_domains
 
     def codes(items: Sequence[str | int]) -> list[str]:
         return [DOMAINS[g].code for g in resolve_domains(list(items))]
@@ -132,6 +184,72 @@ def _domains(args: argparse.Namespace, info: dict[str, Any]) -> tuple[list[str],
     return every, every, "no target domain recorded in the checkpoint: all benchmark domains"
 
 
+class _CamPart(NamedTuple):
+    samples: list[CamSample]
+    layers: list[str]
+    notes: list[str]
+
+
+def _gradcam_part(
+    args: argparse.Namespace,
+    models: Sequence[tuple[str, LivenessModel]],
+    data: SyntheticFAS,
+    cam_domains: Sequence[str],
+    path: Path,
+) -> _CamPart:
+    """Pick samples of ``cam_domains``, compute Grad-CAM per model and layer, draw the grid.
+
+    ``models[0]`` is the explained model; the others are drawn below it for comparison.
+    """
+    codes = np.array([r.domain for r in data.records])
+    picks = pick_cam_samples(data.labels, np.isin(codes, list(cam_domains)), args.num_samples)
+    if not picks:
+        raise ValueError(f"no samples of the domains {list(cam_domains)} to show")
+    images = torch.stack([data[i].image for i in picks])
+    labels = torch.as_tensor(data.labels[picks])
+    target: CamTarget = labels if args.cam_target == "label" else args.cam_target
+    rows: dict[str, Tensor] = {}
+    row_scores: dict[str, Tensor] = {}
+    results: list[GradCAMResult] = []
+    notes: list[str] = []
+    size = int(images.shape[-1])
+    for name, model in models:
+        for layer in args.cam_layer or [None]:
+            cam = liveness_gradcam(
+                model, images, target=target, target_layer=layer, method=args.cam_method
+            )
+            h, w = cam.layer_size
+            where = layer or "layer4[-1]"
+            key = f"{where} ({h}x{w})" if len(models) == 1 else f"{name}: {where} ({h}x{w})"
+            rows[key], row_scores[key] = cam.maps, cam.scores
+            if h * w == 1:
+                notes.append(
+                    f"{name}'s {where} is 1x1 at {size} px, so its map is constant (drawn as "
+                    "zero); use larger images or an earlier layer (--cam-layer layer3)."
+                )
+        results.append(cam)
+    captions = [str(codes[i]) for i in picks]
+    save_gradcam_grid(path, images, rows, scores=row_scores, labels=labels, captions=captions)
+    main_cam = results[0]
+    samples = [
+        CamSample(
+            captions[j],
+            int(labels[j]),
+            float(main_cam.scores[j]),
+            int(main_cam.targets[j]),
+            tuple(float(r.scores[j]) for r in results[1:]),
+        )
+        for j in range(len(picks))
+    ]
+    return _CamPart(samples, list(rows), notes)
+
+
+def _name(checkpoint: str) -> str:
+    """A short name for a checkpoint: ``parent/stem`` (training runs name files by policy)."""
+    p = Path(checkpoint)
+    return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.data != "synthetic":
         raise ValueError(
@@ -141,14 +259,12 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.num_samples < 1 or args.probe_samples < 4:
         raise ValueError("need --num-samples >= 1 and --probe-samples >= 4")
-    try:
-        from disentangle_fas.synthetic.dataset import SyntheticFAS
-    except ImportError as err:
-        raise ImportError("the synthetic benchmark (disentangle_fas.synthetic) is missing") from err
+    from disentangle_fas.synthetic import SyntheticFAS
 
     loaded = load_model(args.checkpoint, map_location=args.device)
     model, config = loaded.model, loaded.config
-    size = int(args.image_size or config.image_size)
+    size = int(args.image_size or getattr(config, "image_size", 0) or DEFAULT_SSDG_IMAGE_SIZE)
+    compared = [(_name(c), load_model(c, map_location=args.device).model) for c in args.compare]
     probe_domains, cam_domains, why = _domains(args, loaded.info)
     data = SyntheticFAS(
         probe_domains,
@@ -163,43 +279,19 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = {k: f"{args.prefix}{k}" for k in ("gradcam.png", "report.md", "probes.json")}
 
-    # Grad-CAM on the chosen domains.
-    codes = np.array([r.domain for r in data.records])
-    picks = pick_cam_samples(data.labels, np.isin(codes, cam_domains), args.num_samples)
-    batch = [data[i] for i in picks]
-    images = torch.stack([s.image for s in batch])
-    labels = torch.tensor([int(s.label) for s in batch])
-    target: CamTarget = labels if args.cam_target == "label" else args.cam_target
-    rows: dict[str, Tensor] = {}
-    notes: list[str] = []
-    for layer in args.cam_layer or [None]:
-        cam = liveness_gradcam(
-            model, images, target=target, target_layer=layer, method=args.cam_method
-        )
-        h, w = cam.layer_size
-        rows[f"{layer or 'layer4[-1]'} ({h}x{w})"] = cam.maps
-        if h * w == 1:
-            notes.append(
-                f"E_L's {layer or 'layer4[-1]'} is 1x1 at {size} px, so its map is constant "
-                "(drawn as zero); use larger images or an earlier layer (--cam-layer layer3)."
-            )
-    captions = [str(codes[i]) for i in picks]
-    save_gradcam_grid(
-        out / names["gradcam.png"],
-        images,
-        rows,
-        scores=dict.fromkeys(rows, cam.scores),
-        labels=labels,
-        captions=captions,
-    )
-
-    # Probes and projections on every probe domain.
+    models = [(_name(args.checkpoint), model), *compared]
+    cam_part = _gradcam_part(args, models, data, cam_domains, out / names["gradcam.png"])
     feats = extract_features(model, data, batch_size=args.batch_size, device=args.device)
     probes = probe_disentanglement(feats, seed=args.seed)
+    with torch.no_grad():
+        head = LivenessLogits.from_model(model).head
+        live = head.live_score(feats.liveness.to(next(head.parameters()).device)).cpu()
+    classifier = classifier_scores(
+        live, feats.labels, feats.domains, data.domain_codes, loaded.threshold
+    )
     all_methods: tuple[ProjectionMethod, ...] = ("pca", "tsne")
-    methods = [m for m in all_methods if args.projection in (m, "both")]
     projections = []
-    for m in methods:
+    for m in [m for m in all_methods if args.projection in (m, "both")]:
         name = f"{args.prefix}projection_{m}.png"
         save_projection_plot(
             out / name, feats, method=m, domain_names=data.domain_codes, seed=args.seed
@@ -211,21 +303,21 @@ def _run(args: argparse.Namespace) -> int:
         config=config,
         threshold=loaded.threshold,
         threshold_strategy=loaded.threshold_strategy,
-        cam_data=f"{len(picks)} synthetic `{data.split}` images of {', '.join(cam_domains)} ({why})",
+        cam_data=f"{len(cam_part.samples)} synthetic `{data.split}` images of "
+        f"{', '.join(cam_domains)} ({why})",
         cam_image=names["gradcam.png"],
         cam_method=args.cam_method,
-        cam_layers=list(rows),
-        cam_notes=notes,
+        cam_layers=cam_part.layers,
+        cam_notes=cam_part.notes,
         cam_target={"label": "ground-truth"}.get(args.cam_target, args.cam_target),
-        cam_samples=[
-            CamSample(captions[j], int(labels[j]), float(cam.scores[j]), int(cam.targets[j]))
-            for j in range(len(picks))
-        ],
+        cam_samples=cam_part.samples,
         probe_data=f"{len(data)} synthetic `{data.split}` images, {args.probe_samples} per "
         f"domain of {', '.join(data.domain_codes)}, {size} px",
         probes=probes,
         projection_images=projections,
         info=dict(loaded.info),
+        classifier=classifier,
+        compared=[name for name, _ in compared],
     )
     (out / names["report.md"]).write_text(report.to_markdown(), encoding="utf-8")
     probe_rows = [

@@ -121,7 +121,7 @@ def probe_disentanglement(
     notes: list[str] = []
     missing = [SYMBOLS[n] for n in ("content", "domain") if getattr(features, n) is None]
     if missing:
-        notes.append(f"the model has no {' / '.join(missing)} (its variant lacks the branch)")
+        notes.append(f"the model has no {' / '.join(missing)}: only its representations are probed")
     targets: tuple[tuple[ProbeTarget, Tensor], ...] = (
         ("liveness", features.labels),
         ("domain", features.domains),

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.heads import pool
 from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.ssdg.model import SSDGR
 from disentangle_fas.types import FASSample
 
 __all__ = [
@@ -67,8 +68,20 @@ def _batches(
         raise TypeError("data must be a map-style Dataset or an iterable of batched samples")
 
 
+def _encode(model: DisentangledFAS | SSDGR, images: Tensor) -> list[tuple[str, Tensor]]:
+    if isinstance(model, SSDGR):
+        return [("liveness", model.embed(images))]
+    feats = model(images)
+    out = [("liveness", pool(feats.liveness))]
+    if feats.content is not None:
+        out.append(("content", pool(feats.content)))
+    if feats.domain is not None:
+        out.append(("domain", pool(feats.domain)))
+    return out
+
+
 def extract_features(
-    model: DisentangledFAS,
+    model: DisentangledFAS | SSDGR,
     data: Dataset[FASSample] | Iterable[FASSample],
     *,
     batch_size: int = 32,
@@ -76,7 +89,9 @@ def extract_features(
 ) -> PooledFeatures:
     """Run every encoder of ``model`` over ``data`` in eval mode and pool the maps.
 
-    The model's train/eval mode is restored afterwards.
+    The model's train/eval mode is restored afterwards. For SSDG-R, whose only
+    representation is the embedding its classifier and discriminator see, ``liveness``
+    holds that embedding and the other fields are ``None``.
 
     Args:
         model: the model.
@@ -98,12 +113,8 @@ def extract_features(
     try:
         with torch.inference_mode():
             for batch in _batches(data, batch_size):
-                feats = model(batch.image.to(dev))
-                parts["liveness"].append(pool(feats.liveness).float().cpu())
-                if feats.content is not None:
-                    parts["content"].append(pool(feats.content).float().cpu())
-                if feats.domain is not None:
-                    parts["domain"].append(pool(feats.domain).float().cpu())
+                for name, value in _encode(model, batch.image.to(dev)):
+                    parts[name].append(value.float().cpu())
                 parts["labels"].append(torch.as_tensor(batch.label).reshape(-1).long())
                 parts["domains"].append(torch.as_tensor(batch.domain).reshape(-1).long())
     finally:

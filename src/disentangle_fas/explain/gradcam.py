@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from disentangle_fas.heads import LMCLHead
 from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.ssdg.model import SSDGR
 
 __all__ = [
     "CAM_METHODS",
@@ -45,12 +46,14 @@ class LivenessLogits(nn.Module):
     """The inference path as a classifier: ``normalize -> E_L -> C_L -> scale * cosine``.
 
     The parts are referenced, not copied: Grad-CAM on this module explains the model
-    they belong to.
+    they belong to. For SSDG-R (:class:`~disentangle_fas.ssdg.SSDGR`) the path is
+    ``normalize -> trunk -> embedding -> classifier``.
 
     Args:
         encoder: E_L (returns a map ``(B, d, h, w)``).
         head: C_L, the LMCL head.
         normalize: input normalisation applied first (``None``: identity).
+        embedding: optional module between the encoder and the head (SSDG-R's bottleneck).
 
     Shape:
         - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
@@ -64,21 +67,29 @@ class LivenessLogits(nn.Module):
     """
 
     def __init__(
-        self, encoder: nn.Module, head: LMCLHead, normalize: nn.Module | None = None
+        self,
+        encoder: nn.Module,
+        head: LMCLHead,
+        normalize: nn.Module | None = None,
+        *,
+        embedding: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.normalize = normalize if normalize is not None else nn.Identity()
         self.encoder = encoder
+        self.embedding = embedding if embedding is not None else nn.Identity()
         self.head = head
 
     @classmethod
-    def from_model(cls, model: DisentangledFAS) -> LivenessLogits:
-        """Wrap the normalisation, E_L and C_L of a :class:`DisentangledFAS`."""
+    def from_model(cls, model: DisentangledFAS | SSDGR) -> LivenessLogits:
+        """Wrap the liveness path of a :class:`DisentangledFAS` (E_L, C_L) or an SSDG-R."""
+        if isinstance(model, SSDGR):
+            return cls(model.encoder, model.classifier, model.normalize, embedding=model.embedding)
         return cls(model.encoders.liveness, model.liveness_head, model.normalize)
 
     def forward(self, images: Tensor) -> Tensor:
         """Return ``scale * cosine`` (no margin); shapes in the class docstring."""
-        out: Tensor = self.head.logits(self.encoder(self.normalize(images)))
+        out: Tensor = self.head.logits(self.embedding(self.encoder(self.normalize(images))))
         return out
 
 
@@ -210,7 +221,7 @@ def _untouched(module: nn.Module) -> Iterator[None]:
 
 
 def liveness_gradcam(
-    model: DisentangledFAS | LivenessLogits,
+    model: DisentangledFAS | SSDGR | LivenessLogits,
     images: Tensor,
     *,
     target: CamTarget = "predicted",
@@ -223,7 +234,8 @@ def liveness_gradcam(
     parameter ``requires_grad`` flags and ``.grad`` fields are restored afterwards.
 
     Args:
-        model: the full model (its E_L + C_L are used) or a :class:`LivenessLogits`.
+        model: the full model (its E_L + C_L are used), an SSDG-R model, or a
+            :class:`LivenessLogits`.
         images: RGB in ``[0, 1]``.
         target: the class to explain: ``"predicted"`` (argmax), ``"live"`` (1),
             ``"spoof"`` (0), an int, or a ``(B,)`` tensor of classes (e.g. the labels).

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from disentangle_fas.explain.disentanglement import DisentanglementProbes
 from disentangle_fas.model import ModelConfig
+from disentangle_fas.ssdg.config import SSDGConfig
 
-__all__ = ["CamSample", "ExplainReport"]
+__all__ = ["CamSample", "DomainScore", "ExplainReport"]
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,31 @@ class CamSample:
         label: ground truth, 1 live / 0 spoof.
         score: P(live).
         explained: the class the map explains (1 live, 0 spoof).
+        compared: P(live) of each compared model (``--compare``), in order.
     """
 
     domain: str
     label: int
     score: float
     explained: int
+    compared: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainScore:
+    """How the liveness classifier C_L does on the probe samples of one domain.
+
+    Attributes:
+        domain: domain name (``"all"`` for every sample).
+        n: number of samples.
+        auc: ROC AUC of P(live) (``None`` when the domain holds one class only).
+        accuracy: share of samples decided correctly at the checkpoint's threshold.
+    """
+
+    domain: str
+    n: int
+    auc: float | None
+    accuracy: float
 
 
 def _cls(value: int) -> str:
@@ -50,12 +70,14 @@ class ExplainReport:
         probe_data: which samples the probes use.
         probes: the probe results.
         projection_images: file names of the 2-D projection plots.
+        compared: names of the models compared in the Grad-CAM picture.
         cam_notes: remarks on the Grad-CAM picture (e.g. a 1 x 1 target layer).
+        classifier: C_L's AUC and accuracy on the probe samples, per domain.
         info: the checkpoint's stored information (task, sources, target, step, ...).
     """
 
     checkpoint: str
-    config: ModelConfig
+    config: ModelConfig | SSDGConfig
     threshold: float
     threshold_strategy: str
     cam_data: str
@@ -68,17 +90,25 @@ class ExplainReport:
     probes: DisentanglementProbes
     projection_images: Sequence[str] = ()
     cam_notes: Sequence[str] = ()
+    classifier: Sequence[DomainScore] = ()
+    compared: Sequence[str] = ()
     info: dict[str, object] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         """Render the report."""
         c = self.config
+        if isinstance(c, SSDGConfig):
+            model = f"SSDG-R, ResNet-{c.depth} trunk, {c.num_domains} source domains"
+        else:
+            model = (
+                f"variant `{c.variant}`, ResNet-{c.depth} encoders, {c.image_size} px input, "
+                f"{c.num_domains} source domains"
+            )
         lines = [
             "# Explainability report",
             "",
             f"- checkpoint: `{self.checkpoint}`",
-            f"- model: variant `{c.variant}`, ResNet-{c.depth} encoders, "
-            f"{c.image_size} px input, {c.num_domains} source domains",
+            f"- model: {model}",
             f"- decision threshold on P(live): {self.threshold:.3f} ({self.threshold_strategy})",
         ]
         for key in ("task", "sources", "target", "step"):
@@ -96,15 +126,31 @@ class ExplainReport:
             f"![Grad-CAM]({self.cam_image})",
             "",
             *[f"Note: {n}\n" for n in self.cam_notes],
-            "| # | domain | ground truth | P(live) | decision | map explains |",
-            "| ---: | --- | --- | ---: | --- | --- |",
+            "| # | domain | ground truth | P(live) | decision | map explains |"
+            + "".join(f" P(live), {name} |" for name in self.compared),
+            "| ---: | --- | --- | ---: | --- | --- |" + " ---: |" * len(self.compared),
         ]
         for i, s in enumerate(self.cam_samples):
             decision = _cls(int(s.score >= self.threshold))
             lines.append(
                 f"| {i} | {s.domain} | {_cls(s.label)} | {s.score:.3f} | {decision} "
-                f"| {_cls(s.explained)} |"
+                f"| {_cls(s.explained)} |" + "".join(f" {v:.3f} |" for v in s.compared)
             )
+        if self.classifier:
+            lines += [
+                "",
+                "## The liveness classifier on the probe samples",
+                "",
+                "P(live) from E_L + C_L; accuracy at the threshold above (percentages).",
+                "",
+                "| domain | samples | AUC | accuracy |",
+                "| --- | ---: | ---: | ---: |",
+            ]
+            lines += [
+                f"| {d.domain} | {d.n} | {'–' if d.auc is None else f'{100 * d.auc:.1f}'} "
+                f"| {100 * d.accuracy:.1f} |"
+                for d in self.classifier
+            ]
         lines += [
             "",
             "## Disentanglement probes",
