@@ -137,3 +137,22 @@ def test_classifier_scores_per_domain() -> None:
     assert rows[2].auc == pytest.approx(roc_auc_score(labels.numpy(), scores.numpy()))
     expected = ((scores >= 0.5).long() == labels).double().mean().item()
     assert rows[2].accuracy == pytest.approx(expected)
+
+
+@pytest.mark.slow
+def test_example_script_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "explain_synthetic.py"
+    argv = [str(script), "--steps", "2", "--batch-size", "4", "--per-domain", "4"]
+    argv += ["--probe-samples", "6", "--image-size", "32", "--workers", "0"]
+    argv += ["--out", str(tmp_path / "out"), "--checkpoint", str(tmp_path / "ck.safetensors")]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(script), run_name="__main__")
+    assert exit_info.value.code == 0
+    report = (tmp_path / "out" / "explain_report.md").read_text()
+    assert "synthetic OCI->M, 2 steps" in report and "held-out target domain M" in report
+    for name in ("gradcam", "projection_pca", "projection_tsne"):
+        _png_ok(tmp_path / "out" / f"explain_{name}.png")
