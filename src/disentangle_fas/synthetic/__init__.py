@@ -2,7 +2,7 @@
 
 Procedural faces with known geometry (:mod:`.face`, :mod:`.geometry`, :mod:`.texture`,
 :mod:`.render`), physically motivated recapture attacks (:mod:`.attacks`, :mod:`.media`),
-and camera/scene domains (:mod:`.domains`, :mod:`.scene`), assembled per sample by
+and camera/scene domains (:mod:`.domains`, :mod:`.camera`, :mod:`.scene`), assembled per sample by
 :mod:`.generator` and served by :class:`SyntheticFAS`. See ``docs/synthetic.md``.
 """
 
@@ -16,17 +16,12 @@ from disentangle_fas.synthetic.attacks import (
     SEEN_ATTACKS,
     UNSEEN_ATTACKS,
 )
-from disentangle_fas.synthetic.dataset import (
-    DEFAULT_DOMAINS,
-    SyntheticFAS,
-    SyntheticRecord,
-    resolve_attacks,
-    resolve_domains,
-)
+from disentangle_fas.synthetic.dataset import DEFAULT_DOMAINS, SyntheticFAS, SyntheticRecord
 from disentangle_fas.synthetic.domains import DOMAIN_CODES, DOMAINS, DomainSpec
 from disentangle_fas.synthetic.export import export_synthetic, read_manifest
 from disentangle_fas.synthetic.face import LANDMARK_NAMES
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
+from disentangle_fas.synthetic.selection import resolve_attacks, resolve_domains
 
 #: Domain names by global id (``DOMAIN_NAMES[i]`` describes ``DOMAIN_CODES[i]``).
 DOMAIN_NAMES: tuple[str, ...] = tuple(d.name for d in DOMAINS)

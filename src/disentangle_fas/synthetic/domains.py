@@ -13,19 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
-from disentangle_fas.synthetic.imageops import gaussian_blur, jpeg_roundtrip, resize
-
-__all__ = [
-    "DOMAINS",
-    "DOMAIN_CODES",
-    "CameraParams",
-    "DomainSpec",
-    "capture",
-    "sample_camera",
-    "spoof_spec",
-]
+__all__ = ["DOMAINS", "DOMAIN_CODES", "DomainSpec", "spoof_spec"]
 
 Range = tuple[float, float]
 RGB = tuple[float, float, float]
@@ -69,6 +57,8 @@ class DomainSpec:
             (0 cheap office print, 1 photo print).
         screen_quality: quality of the displays used for replay attacks.
         motion_blur: hand or head motion blur length, in output pixels.
+        sharpen: unsharp-mask amount of the camera's processing.
+        denoise: strength of the camera's noise reduction (0-1).
         spoof_capture: ``(field, range)`` overrides of the ranges above for spoof videos:
             the capture biases of a dataset (attacks recorded in another room, under
             other light, with a fixed support...). They differ between domains, so a
@@ -106,10 +96,10 @@ class DomainSpec:
     print_quality: Range
     screen_quality: Range
     motion_blur: Range
+    sharpen: Range = (0.0, 0.0)
+    denoise: Range = (0.0, 0.0)
     spoof_capture: tuple[tuple[str, Range], ...] = ()
 
-
-_NEUTRAL: tuple[Range, Range, Range] = ((0.97, 1.03), (0.98, 1.02), (0.97, 1.03))
 
 DOMAINS: tuple[DomainSpec, ...] = (
     DomainSpec(
@@ -140,10 +130,12 @@ DOMAINS: tuple[DomainSpec, ...] = (
         contrast=(0.1, 0.2),
         jpeg=(88.0, 96.0),
         vignette=(0.05, 0.15),
-        cue_strength=(0.6, 0.9),
+        cue_strength=(0.48, 0.72),
         print_quality=(0.55, 1.0),
         screen_quality=(0.5, 1.0),
         motion_blur=(0.0, 0.8),
+        sharpen=(0.6, 1.2),
+        denoise=(0.1, 0.3),
         spoof_capture=(("light_ambient", (0.35, 0.45)), ("scene_brightness", (0.8, 1.0))),
     ),
     DomainSpec(
@@ -174,10 +166,12 @@ DOMAINS: tuple[DomainSpec, ...] = (
         contrast=(0.0, 0.1),
         jpeg=(55.0, 75.0),
         vignette=(0.15, 0.35),
-        cue_strength=(0.7, 1.0),
+        cue_strength=(0.56, 0.8),
         print_quality=(0.0, 0.5),
         screen_quality=(0.3, 0.7),
         motion_blur=(0.0, 1.5),
+        sharpen=(0.0, 0.3),
+        denoise=(0.0, 0.2),
         spoof_capture=(
             ("kelvin", (6500.0, 7500.0)),
             ("crop_scale", (1.15, 1.25)),
@@ -212,10 +206,12 @@ DOMAINS: tuple[DomainSpec, ...] = (
         contrast=(0.15, 0.3),
         jpeg=(70.0, 85.0),
         vignette=(0.1, 0.3),
-        cue_strength=(0.8, 1.1),
+        cue_strength=(0.64, 0.88),
         print_quality=(0.25, 0.7),
         screen_quality=(0.0, 0.5),
         motion_blur=(0.0, 1.0),
+        sharpen=(0.2, 0.6),
+        denoise=(0.0, 0.2),
         spoof_capture=(
             ("light_azimuth", (-20.0, 20.0)),
             ("light_ambient", (0.25, 0.3)),
@@ -238,8 +234,8 @@ DOMAINS: tuple[DomainSpec, ...] = (
         kelvin=(5500.0, 7000.0),
         crop_scale=(0.9, 1.0),
         pose_spread=0.6,
-        sensor_scale=(0.7, 0.85),
-        blur=(0.6, 1.0),
+        sensor_scale=(0.8, 0.95),
+        blur=(0.4, 0.7),
         read_noise=(0.002, 0.005),
         shot_noise=(0.0005, 0.0015),
         awb=(0.8, 1.0),
@@ -250,10 +246,12 @@ DOMAINS: tuple[DomainSpec, ...] = (
         contrast=(0.0, 0.1),
         jpeg=(80.0, 90.0),
         vignette=(0.0, 0.1),
-        cue_strength=(0.8, 1.0),
+        cue_strength=(0.64, 0.8),
         print_quality=(0.2, 0.8),
         screen_quality=(0.55, 1.0),
         motion_blur=(0.0, 0.6),
+        sharpen=(0.0, 0.2),
+        denoise=(0.2, 0.5),
         spoof_capture=(("exposure", (0.26, 0.3)), ("jpeg", (88.0, 92.0))),
     ),
     DomainSpec(
@@ -290,10 +288,12 @@ DOMAINS: tuple[DomainSpec, ...] = (
         contrast=(0.0, 0.25),
         jpeg=(60.0, 95.0),
         vignette=(0.0, 0.25),
-        cue_strength=(0.7, 1.1),
+        cue_strength=(0.56, 0.88),
         print_quality=(0.0, 1.0),
         screen_quality=(0.0, 1.0),
         motion_blur=(0.0, 1.5),
+        sharpen=(0.0, 1.2),
+        denoise=(0.0, 0.8),
     ),
 )
 
@@ -301,124 +301,7 @@ DOMAINS: tuple[DomainSpec, ...] = (
 DOMAIN_CODES: tuple[str, ...] = tuple(d.code for d in DOMAINS)
 
 
-@dataclass(frozen=True)
-class CameraParams:
-    """One session's camera (drawn from a :class:`DomainSpec`)."""
-
-    sensor_scale: float
-    blur: float
-    read_noise: float
-    shot_noise: float
-    awb: float
-    tint: RGB
-    saturation: float
-    exposure: float
-    gamma: float
-    contrast: float
-    jpeg: int
-    vignette: float
-    motion: float = 0.0
-    motion_angle: float = 0.0
-
-
-def _u(rng: np.random.Generator, r: Range) -> float:
-    return float(rng.uniform(r[0], r[1]))
-
-
 def spoof_spec(spec: DomainSpec) -> DomainSpec:
     """Return the domain with its spoof-capture overrides applied."""
     overrides: dict[str, Any] = dict(spec.spoof_capture)
     return replace(spec, **overrides) if overrides else spec
-
-
-def sample_camera(rng: np.random.Generator, spec: DomainSpec) -> CameraParams:
-    """Draw a camera session from a domain.
-
-    Args:
-        rng: random generator.
-        spec: the domain.
-
-    Returns:
-        The camera parameters.
-    """
-    return CameraParams(
-        sensor_scale=_u(rng, spec.sensor_scale),
-        blur=_u(rng, spec.blur),
-        read_noise=_u(rng, spec.read_noise),
-        shot_noise=_u(rng, spec.shot_noise),
-        awb=_u(rng, spec.awb),
-        tint=(_u(rng, spec.tint[0]), _u(rng, spec.tint[1]), _u(rng, spec.tint[2])),
-        saturation=_u(rng, spec.saturation),
-        exposure=_u(rng, spec.exposure),
-        gamma=_u(rng, spec.gamma),
-        contrast=_u(rng, spec.contrast),
-        jpeg=round(_u(rng, spec.jpeg)),
-        vignette=_u(rng, spec.vignette),
-        motion=_u(rng, spec.motion_blur),
-        motion_angle=float(rng.uniform(0.0, np.pi)),
-    )
-
-
-def _motion_blur(img: np.ndarray, length: float, angle: float) -> np.ndarray:
-    """Average of shifted copies along a line (``length`` in pixels)."""
-    if length < 1.0:
-        return img
-    taps = np.linspace(-length / 2, length / 2, 5)
-    acc = np.zeros_like(img)
-    for t in taps:
-        dy, dx = round(t * np.sin(angle)), round(t * np.cos(angle))
-        acc += np.roll(img, (dy, dx), axis=(0, 1))
-    return acc / len(taps)
-
-
-_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-
-
-def capture(
-    radiance: np.ndarray,
-    cam: CameraParams,
-    size: int,
-    rng: np.random.Generator,
-    light_colour: RGB,
-) -> np.ndarray:
-    """Image a linear-RGB scene with a camera and return the final 8-bit-quantised picture.
-
-    The chain: optical blur, area integration on the sensor grid, vignetting, auto
-    exposure (centre weighted), white balance, shot and read noise, colour matrix, tone
-    curve, JPEG at the sensor resolution, resize to the output size.
-
-    Args:
-        radiance: ``(S, S, 3)`` linear RGB at world resolution.
-        cam: camera parameters.
-        size: output side in pixels.
-        rng: random generator for the noise.
-        light_colour: colour of the scene light (what the auto white balance sees).
-
-    Returns:
-        ``(size, size, 3)`` float32 in ``[0, 1]`` (multiples of 1/255).
-    """
-    world = radiance.shape[0]
-    img = _motion_blur(radiance, cam.motion * world / size, cam.motion_angle)
-    img = gaussian_blur(img, cam.blur * world / size)
-    n = max(16, round(size * cam.sensor_scale))
-    img = resize(img, n, n)
-    c = (np.arange(n, dtype=np.float32) + 0.5) / n - 0.5
-    r2 = c[None, :] ** 2 + c[:, None] ** 2
-    img = img * (1.0 - cam.vignette * r2 / 0.5)[..., None]
-    centre = np.exp(-r2 / 0.08)
-    luma = img @ _LUMA
-    level = float(np.sum(luma * centre) / np.sum(centre))
-    img = img * (cam.exposure / max(level, 1e-4))
-    gains = np.power(1.0 / np.asarray(light_colour, dtype=np.float32), cam.awb) * np.asarray(
-        cam.tint, dtype=np.float32
-    )
-    img = img * (gains / float(gains @ _LUMA))
-    noise_sd = np.sqrt(cam.shot_noise * np.clip(img, 0.0, None) + cam.read_noise**2)
-    img = img + noise_sd * rng.standard_normal(img.shape, dtype=np.float32)
-    luma = (img @ _LUMA)[..., None]
-    img = luma + cam.saturation * (img - luma)
-    img = np.power(np.clip(img, 0.0, 1.0), 1.0 / cam.gamma)
-    img = img + cam.contrast * img * (1 - img) * (2 * img - 1)
-    img = jpeg_roundtrip(np.clip(img, 0.0, 1.0), cam.jpeg)
-    img = resize(img, size, size)
-    return (np.clip(np.rint(img * 255.0), 0, 255) / 255.0).astype(np.float32)

@@ -29,13 +29,8 @@ from disentangle_fas.synthetic.attacks import (
     sample_print,
     sample_screen,
 )
-from disentangle_fas.synthetic.domains import (
-    DOMAINS,
-    DomainSpec,
-    capture,
-    sample_camera,
-    spoof_spec,
-)
+from disentangle_fas.synthetic.camera import capture, sample_camera
+from disentangle_fas.synthetic.domains import DOMAINS, DomainSpec, spoof_spec
 from disentangle_fas.synthetic.face import (
     Expression,
     Framing,
