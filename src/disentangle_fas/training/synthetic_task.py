@@ -10,6 +10,7 @@ domain once.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -46,7 +47,16 @@ def synthetic_domain(
         seed=seed,
         attacks=None if attacks is None else list(attacks),
         pre_render=True,
+        num_workers=_render_workers(count),
     )
+
+
+def _render_workers(count: int) -> int:
+    """Render large splits in worker processes (one per core, at most 4)."""
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
+    return 0 if count < 64 or cores < 2 else min(4, cores)
 
 
 class DomainConcat(Dataset[FASSample]):
