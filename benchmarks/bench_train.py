@@ -63,14 +63,16 @@ class Setting:
     compile: bool = False
     threads: int | None = None  # torch.set_num_threads while the variant runs
     flush_denormal: bool = False
+    cudnn_benchmark: bool = False
 
 
 NAIVE = Setting("naive fp32")
 CUDA_OPTIMISED = Setting("bf16+CL+fused", amp=True, channels_last=True, optimizer="fused")
 # Chosen from `--explore` runs on the 2-core machine (docs/performance.md): one thread
-# avoids OpenMP stalls when other processes share the two cores, foreach AdamW fuses the
-# per-parameter loops. channels_last and CPU bf16 autocast measured slower there.
-CPU_OPTIMISED = Setting("1 thread+foreach", optimizer="foreach", threads=1)
+# avoids OpenMP stalls when other processes share the two cores, fused AdamW (CPU kernel)
+# cuts the optimizer's share. channels_last, CPU bf16 autocast, foreach AdamW at one
+# thread and torch.compile measured no faster there.
+CPU_OPTIMISED = Setting("1 thread+fused", optimizer="fused", threads=1)
 
 
 class _TaskShape(NamedTuple):
@@ -179,16 +181,18 @@ def build_ceiling(setting: Setting, cfg: TrainConfig, data: Batch, device: torch
 @contextlib.contextmanager
 def applied(setting: Setting) -> Iterator[None]:
     """Apply the process-wide parts of a setting (threads, denormals) while a variant runs."""
-    threads = torch.get_num_threads()
+    threads, benchmark = torch.get_num_threads(), torch.backends.cudnn.benchmark
     if setting.threads is not None:
         torch.set_num_threads(setting.threads)
     if setting.flush_denormal:
         torch.set_flush_denormal(True)
+    torch.backends.cudnn.benchmark = setting.cudnn_benchmark
     try:
         yield
     finally:
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)
+        torch.backends.cudnn.benchmark = benchmark
 
 
 def sync(device: torch.device) -> None:
@@ -235,6 +239,23 @@ def measure(
     return times
 
 
+def profile(variant: Variant, device: torch.device, steps: int, rows: int) -> None:
+    """Print torch.profiler's top operators (self time) over ``steps`` steps."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as run_profiler
+
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with applied(variant.setting), run_profiler(activities=activities) as prof:
+        for _ in range(steps):
+            variant.step()
+        sync(device)
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(f"\ntorch.profiler, {variant.name}, {steps} steps, top {rows} operators by {key}:")
+    print(prof.key_averages().table(sort_by=key, row_limit=rows, max_name_column_width=40))
+
+
 def machine(device: torch.device) -> list[str]:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
@@ -255,7 +276,12 @@ def machine(device: torch.device) -> list[str]:
 
 def ratio(times: dict[str, list[float]], num: str, den: str) -> float:
     """Median over rounds of time(num) / time(den) (> 1: num is slower)."""
-    return statistics.median(a / b for a, b in zip(times[num], times[den], strict=True))
+    return statistics.median(ratios(times, num, den))
+
+
+def ratios(times: dict[str, list[float]], num: str, den: str) -> list[float]:
+    """Per-round time(num) / time(den)."""
+    return [a / b for a, b in zip(times[num], times[den], strict=True)]
 
 
 def report(
@@ -285,10 +311,12 @@ def report(
         return
     for (model, setting), name in names.items():
         if model == "full" and ("ceiling", setting) in names:
-            r = ratio(times, name, names[("ceiling", setting)])
+            per_round = ratios(times, name, names[("ceiling", setting)])
+            r = statistics.median(per_round)
             print(
                 f"{setting}: full-model step = {r:.2f}x the three-ResNet-18 step "
-                f"(throughput {1 / r:.2f}x the ceiling)"
+                f"(rounds {min(per_round):.2f}-{max(per_round):.2f}; throughput "
+                f"{1 / r:.2f}x the ceiling)"
             )
     settings = sorted({s for _, s in names} - {NAIVE.name})
     for model in ("full", "ceiling"):
@@ -296,6 +324,41 @@ def report(
             if (model, s) in names and (model, NAIVE.name) in names:
                 r = ratio(times, names[(model, NAIVE.name)], names[(model, s)])
                 print(f"{model}: {s} is {r:.2f}x faster than {NAIVE.name}")
+
+
+def targets(
+    variants: list[Variant],
+    times: dict[str, list[float]],
+    batch: int,
+    size: int,
+    device: torch.device,
+    optimised: Setting,
+) -> None:
+    """Print the project's throughput targets that this run can speak to, met or missed."""
+    names = {(v.model, v.setting.name): v.name for v in variants}
+    full, ceiling = names.get(("full", optimised.name)), names.get(("ceiling", optimised.name))
+    naive = names.get(("full", NAIVE.name))
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    print()
+    if full is not None and ceiling is not None:
+        r = ratio(times, full, ceiling)
+        if device.type == "cpu":
+            print(f"target (CPU) full step <= 1.25x ceiling step: {verdict(r <= 1.25)} ({r:.2f}x)")
+        else:
+            print(
+                f"target (GPU) full throughput >= 0.75x ceiling: {verdict(1 / r >= 0.75)} "
+                f"({1 / r:.2f}x)"
+            )
+    if device.type == "cuda" and full is not None:
+        ips = batch / statistics.median(times[full])
+        note = "" if size == 256 and optimised.amp else " (the target is set for 256 px, bf16)"
+        print(f"target (H100) full >= 2000 images/s: {verdict(ips >= 2000)} ({ips:.0f}){note}")
+        if naive is not None:
+            r = ratio(times, naive, full)
+            print(f"target (GPU) optimised >= 2.5x naive fp32: {verdict(r >= 2.5)} ({r:.2f}x)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,10 +371,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--min-time", type=float, default=3.0, help="min timed seconds per variant and round"
     )
-    p.add_argument("--warmup", type=int, default=1, help="untimed steps per variant first")
-    p.add_argument("--rounds", type=int, default=3, help="round-robin rounds")
+    p.add_argument(
+        "--warmup", type=int, help="untimed steps per variant first (default 1; 3 on CUDA)"
+    )
+    p.add_argument("--rounds", type=int, default=2, help="round-robin rounds")
     p.add_argument("--compile", action="store_true", help="torch.compile the optimised path")
     p.add_argument("--threads", type=int, help="torch threads of the optimised CPU path")
+    p.add_argument(
+        "--cudnn-benchmark", action="store_true", help="optimised CUDA path: cudnn autotuning"
+    )
+    p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="after timing, profile STEPS steps of the optimised full model and ceiling",
+    )
     p.add_argument(
         "--settings",
         choices=("both", "naive", "optimised"),
@@ -323,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     device = torch.device(args.device)
+    if args.warmup is None:
+        args.warmup = 3 if device.type == "cuda" or args.compile else 1
     warnings.filterwarnings("ignore", message=".*random initialisation.*")
     torch.manual_seed(0)
     print("\n".join(machine(device)))
@@ -335,13 +412,17 @@ def main(argv: list[str] | None = None) -> int:
         f">= {args.min_time:g} s per variant, after {args.warmup} warm-up step(s)"
     )
     if device.type == "cuda":
-        optimised = replace(CUDA_OPTIMISED, compile=args.compile)
+        optimised = replace(
+            CUDA_OPTIMISED, compile=args.compile, cudnn_benchmark=args.cudnn_benchmark
+        )
+        if args.cudnn_benchmark:
+            optimised = replace(optimised, name=optimised.name + "+cudnn.benchmark")
         if args.compile:
             optimised = replace(optimised, name=optimised.name + "+compile")
     else:
         optimised = CPU_OPTIMISED
         if args.threads is not None:
-            optimised = replace(optimised, threads=args.threads, name=f"{args.threads} thr+foreach")
+            optimised = replace(optimised, threads=args.threads, name=f"{args.threads} thr+fused")
         if args.compile:
             optimised = replace(optimised, compile=True, name=optimised.name + "+compile")
     builders: list[tuple[Callable[..., Variant], Setting]]
@@ -354,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             Setting("foreach AdamW", optimizer="foreach"),
             one,
             replace(one, name="1 thr+foreach", optimizer="foreach"),
+            replace(one, name="1 thr+fused AdamW", optimizer="fused"),
             replace(one, name="1 thr+channels_last", channels_last=True),
             replace(one, name="1 thr+bf16 autocast", amp=True),
             replace(one, name="1 thr+flush denormals", flush_denormal=True),
@@ -367,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     variants = [build(s, cfg, data, device) for build, s in builders]
     times = measure(variants, args.steps, args.warmup, args.rounds, device, args.min_time)
     report(variants, times, args.batch, args.explore)
+    if not args.explore:
+        targets(variants, times, args.batch, args.size, device, optimised)
+    if args.profile > 0:
+        for v in variants:
+            if v.setting == optimised or (args.explore and v.setting.name == "1 thread"):
+                profile(v, device, args.profile, rows=12)
     print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 

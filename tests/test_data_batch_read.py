@@ -191,3 +191,50 @@ def test_image_folder_read_batch(tmp_path: Path) -> None:
     packed = pack_store(tmp_path / "manifest.jsonl", tmp_path / "packed", progress=False)
     assert packed == {"train": 12}
     assert_same_batch(StoreDataset(tmp_path / "packed").read_batch(idx), files.read_batch(idx))
+
+
+def test_mixed_sizes_cannot_be_batched(tmp_path: Path) -> None:
+    from PIL import Image
+
+    entries = []
+    for i, side in enumerate((8, 8, 10)):
+        Image.new("RGB", (side, side), (i, 2 * i, 3 * i)).save(tmp_path / f"{i}.png")
+        entries.append(ManifestEntry(f"{i}.png", i % 2, 1 - i % 2, "O", "s", "train", "v", i))
+    write_manifest(tmp_path / "manifest.jsonl", entries)
+    files = ImageFolderDataset(tmp_path / "manifest.jsonl")
+    assert files.read_batch([0, 1]).image.shape == (2, 3, 8, 8)
+    for dtype in (torch.float32, torch.uint8):
+        with pytest.raises(ValueError, match="different sizes"):
+            files.read_batch([0, 2], dtype=dtype)
+    resized = ImageFolderDataset(tmp_path / "manifest.jsonl", size=8)
+    assert resized.read_batch([0, 2], dtype=torch.uint8).image.shape == (2, 3, 8, 8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 35), min_size=0, max_size=8))
+def test_getitems_equals_per_sample_reads(
+    store: tuple[StoreDataset, dict], indices: list[int]
+) -> None:
+    ds, _ = store
+    got = ds.__getitems__(indices)
+    want = [ds[i] for i in indices]
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        assert isinstance(a, FASSample)
+        assert a.image.shape == b.image.shape and torch.equal(a.image, b.image)
+        assert a[1:] == b[1:]
+        assert all(type(x) is type(y) for x, y in zip(a[1:], b[1:], strict=True))
+
+
+def test_dataloader_batches_equal_collated_per_sample_reads(
+    store: tuple[StoreDataset, dict],
+) -> None:
+    ds, _ = store
+    sampler = DomainBalancedBatchSampler.from_dataset(ds, 6, seed=5)
+    flip = StoreDataset(ds.store_dir, transform=lambda img: img.flip(-1))
+    for dataset in (ds, flip):
+        loaded = list(DataLoader(dataset, batch_sampler=sampler))
+        for got, indices in zip(loaded, sampler, strict=True):
+            assert_same_batch(got, default_collate([dataset[i] for i in indices]))
+    with pytest.raises(IndexError):
+        ds.__getitems__([0, 99])

@@ -6,7 +6,9 @@
 expose per-index ``labels``, ``domains`` and ``attacks`` arrays, which is what
 :class:`~disentangle_fas.data.sampler.DomainBalancedBatchSampler` needs.
 
-Fast path: :meth:`CropDataset.read_batch` reads a whole batch at once, and with
+A ``DataLoader`` with a batch sampler reads each batch through
+:meth:`CropDataset.__getitems__` (one conversion pass into one array). Fast path:
+:meth:`CropDataset.read_batch` reads a whole batch at once, and with
 ``dtype=torch.uint8`` skips the float conversion (a quarter of the bytes to copy and move);
 :class:`BatchReader` makes that a ``DataLoader`` dataset, and :func:`uint8_to_float` converts
 on the device afterwards, giving exactly the values ``dataset[i]`` gives.
@@ -81,6 +83,15 @@ def _to_float_chw(array: NDArray[np.uint8]) -> Tensor:
     out = chw.astype(np.float32)
     out /= np.float32(255.0)
     return torch.from_numpy(out)
+
+
+def _check_same_size(images: Sequence[NDArray[np.uint8]]) -> None:
+    shapes = {img.shape for img in images}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"images of different sizes {sorted(shapes)} cannot be batched: pack the store "
+            "with --size, or give ImageFolderDataset size="
+        )
 
 
 def _domain_index(entries: Sequence[ManifestEntry], domains: DomainSpec) -> dict[str, int]:
@@ -201,7 +212,22 @@ class CropDataset(Dataset[FASSample]):
 
     def _images(self, indices: NDArray[np.int64]) -> NDArray[np.uint8]:
         """``(B, H, W, 3)`` uint8 RGB of selected samples ``indices`` (already checked)."""
-        return np.stack([self._image(int(i)) for i in indices])
+        images = [self._image(int(i)) for i in indices]
+        _check_same_size(images)
+        return np.stack(images)
+
+    def _float_batch(self, indices: NDArray[np.int64]) -> Tensor:
+        """``(B, 3, H, W)`` float32 ``/ 255`` of ``indices``, converted image by image
+        into one output array (a whole-batch conversion runs out of cache and is slower).
+        """
+        images = [self._image(int(i)) for i in indices]
+        _check_same_size(images)
+        height, width = images[0].shape[:2]
+        out = np.empty((len(images), 3, height, width), dtype=np.float32)
+        for k, img in enumerate(images):
+            chw = np.ascontiguousarray(img.transpose(2, 0, 1))
+            np.divide(chw, np.float32(255.0), out=out[k], dtype=np.float32)
+        return torch.from_numpy(out)
 
     def _check_indices(
         self, indices: Sequence[int] | NDArray[np.integer] | Tensor
@@ -261,13 +287,13 @@ class CropDataset(Dataset[FASSample]):
                 "uint8_to_float"
             )
         idx = self._check_indices(indices)
-        raw = self._images(idx)
         if dtype == torch.uint8:
-            image = torch.from_numpy(raw).permute(0, 3, 1, 2)
+            image = torch.from_numpy(self._images(idx)).permute(0, 3, 1, 2)
         elif self.transform is None:
-            image = _to_float_chw(raw)
+            image = self._float_batch(idx)
         else:
-            image = torch.stack([self.transform(img) for img in _to_float_chw(raw)])
+            transform = self.transform
+            image = torch.stack([transform(img) for img in self._float_batch(idx)])
         entries = [self.entries[int(i)] for i in idx]
         return FASSample(
             image=image,
@@ -304,6 +330,38 @@ class CropDataset(Dataset[FASSample]):
             index=index,
             video_id=entry.video_id,
         )
+
+    def __getitems__(self, indices: Sequence[int]) -> list[FASSample]:
+        """``[self[i] for i in indices]``, read as one batch (``DataLoader`` calls this).
+
+        Without a transform the images are converted image by image into one batch array
+        and returned as views of it, which saves ``default_collate`` a pass over scattered
+        per-sample arrays; with a transform each sample is read on its own.
+
+        Args:
+            indices: positions ``0 <= i < len(self)``.
+
+        Returns:
+            One :class:`FASSample` per index, equal to ``self[i]``.
+
+        Raises:
+            IndexError: an index is out of range.
+        """
+        if self.transform is not None or len(indices) == 0:
+            return [self[int(i)] for i in indices]
+        batch = self.read_batch(indices)
+        assert isinstance(batch.image, Tensor)
+        return [
+            FASSample(
+                image=image,
+                label=self.entries[i].label,
+                domain=int(self.domains[i]),
+                attack=self.entries[i].attack,
+                index=i,
+                video_id=self.entries[i].video_id,
+            )
+            for image, i in zip(batch.image, (int(i) for i in indices), strict=True)
+        ]
 
 
 class ImageFolderDataset(CropDataset):

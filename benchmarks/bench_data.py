@@ -1,0 +1,354 @@
+"""Data throughput: training-store reads (images/s per core) and preprocessing (frames/s).
+
+Store reads: a temporary store of random crops (written directly in the store format) is
+read in one process with one torch thread, after a full pass that puts it in the page
+cache. Rates are images per second of this process's CPU time (``time.process_time``),
+i.e. per core, which other processes on a shared machine disturb much less than wall time;
+wall-clock rates are printed too. Paths, measured round-robin over several rounds:
+
+* ``before``: the read path as it was before the batched reads (copy the row out of the
+  map, float CHW conversion, a second array for the division), re-created here as the
+  reference;
+* ``dataset[i]`` and ``DataLoader(dataset, batch_sampler=DomainBalancedBatchSampler)``
+  (per-sample reads + ``default_collate``, what the training loop does today);
+* ``read_batch`` float32 and ``BatchReader`` uint8 (one gather per batch; uint8 batches
+  are converted on the device, here optionally on the CPU to show that cost).
+
+Preprocessing: synthetic Replay-Attack-style videos (``.mov``, 320x240, H.264 when the
+bundled FFmpeg has it) with ``.face`` annotations, run through ``ReplayAttack`` and
+``preprocess_records`` (no detector needed) with the default settings (10 frames per
+video, PNG crops) and with every frame.
+
+    python benchmarks/bench_data.py                      # about 1-2 minutes on 2 cores
+    python benchmarks/bench_data.py --images 4000 --size 256 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch.utils.data import DataLoader, Dataset
+
+from disentangle_fas.data import (
+    DomainBalancedBatchSampler,
+    ManifestEntry,
+    ReplayAttack,
+    StoreDataset,
+    write_manifest,
+)
+from disentangle_fas.data.datasets import BatchReader, uint8_to_float
+from disentangle_fas.data.pipeline import PreprocessConfig
+from disentangle_fas.data.preprocess import preprocess_records
+from disentangle_fas.types import FASSample
+
+TARGET_PER_CORE = 5000.0
+
+
+# -- machine ----------------------------------------------------------------------------------
+def machine() -> list[str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
+            )
+    except OSError:
+        pass
+    import av
+
+    return [
+        f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"cpu: {cpu}, {os.cpu_count()} logical cores",
+        f"python {platform.python_version()}, torch {torch.__version__}, numpy "
+        f"{np.__version__}, av {av.__version__}",
+        "device: cpu (store reads and preprocessing run on the CPU)",
+        "load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+    ]
+
+
+# -- store reads ------------------------------------------------------------------------------
+def write_store(root: Path, n: int, size: int) -> None:
+    """``n`` random ``size x size`` crops, 3 domains, live/spoof alternating, 10 per video."""
+    rng = np.random.default_rng(0)
+    array = np.lib.format.open_memmap(
+        root / "train.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3)
+    )
+    for start in range(0, n, 256):
+        stop = min(n, start + 256)
+        array[start:stop] = rng.integers(0, 256, (stop - start, size, size, 3), dtype=np.uint8)
+    array.flush()
+    del array
+    entries = [
+        ManifestEntry(
+            path=f"crops/{i}.png",
+            label=(i // 10) % 2,
+            attack=0 if (i // 10) % 2 else 1,
+            domain="OCI"[(i // 20) % 3],
+            subject=f"s{i // 60}",
+            split="train",
+            video_id=f"v{i // 10}",
+            frame=i % 10,
+        )
+        for i in range(n)
+    ]
+    write_manifest(root / "train.jsonl", entries)
+    meta = {"format": "disentangle-fas-store", "version": 1, "height": size, "width": size}
+    (root / "store.json").write_text(json.dumps({**meta, "splits": {"train": n}}))
+
+
+def before_getitem(ds: StoreDataset, index: int) -> FASSample:
+    """The per-sample read path as it was before the batched reads (reference)."""
+    split, row = ds._rows[int(ds._positions[index])]
+    array = np.array(ds._array(split)[row], dtype=np.uint8)
+    chw = np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32)
+    image = torch.from_numpy(chw / np.float32(255.0))
+    entry = ds.entries[index]
+    return FASSample(
+        image, entry.label, int(ds.domains[index]), entry.attack, index, entry.video_id
+    )
+
+
+class Before(Dataset[FASSample]):
+    """``StoreDataset`` with the old per-sample path, for the DataLoader comparison."""
+
+    def __init__(self, ds: StoreDataset) -> None:
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, index: int) -> FASSample:
+        return before_getitem(self.ds, index)
+
+
+def _count(batches: Iterable[Any], convert: bool = False) -> int:
+    n = 0
+    for b in batches:
+        image = uint8_to_float(b.image) if convert else b.image
+        n += image.shape[0]
+    return n
+
+
+def store_paths(
+    ds: StoreDataset, batch: int, images: int, workers: int
+) -> dict[str, Callable[[], int]]:
+    """Read functions; each reads about ``images`` images and returns how many it read."""
+    num_batches = max(1, images // batch)
+    sampler = DomainBalancedBatchSampler.from_dataset(ds, batch, num_batches=num_batches)
+    order: NDArray[np.int64] = np.random.default_rng(1).permutation(len(ds))[:images]
+    batches = [b for b in sampler]
+    old = Before(ds)
+
+    def per_sample(get: Callable[[int], FASSample]) -> Callable[[], int]:
+        def run() -> int:
+            for i in order:
+                get(int(i))
+            return len(order)
+
+        return run
+
+    def read_batches(dtype: torch.dtype, convert: bool = False) -> Callable[[], int]:
+        def run() -> int:
+            return _count((ds.read_batch(b, dtype=dtype) for b in batches), convert)
+
+        return run
+
+    paths: dict[str, Callable[[], int]] = {
+        "before: dataset[i]": per_sample(lambda i: before_getitem(ds, i)),
+        "dataset[i]": per_sample(ds.__getitem__),
+        "before: DataLoader(batch_sampler)": lambda: _count(DataLoader(old, batch_sampler=sampler)),
+        "DataLoader(batch_sampler)": lambda: _count(DataLoader(ds, batch_sampler=sampler)),
+        "read_batch float32": read_batches(torch.float32),
+        "DataLoader(BatchReader) uint8": lambda: _count(
+            DataLoader(BatchReader(ds), sampler=sampler, batch_size=None)
+        ),
+        "DataLoader(BatchReader) uint8 + CPU float": lambda: _count(
+            DataLoader(BatchReader(ds), sampler=sampler, batch_size=None), convert=True
+        ),
+    }
+    if workers > 0:  # wall clock only: the work happens in the worker processes
+        # Persistent workers, started by the warm-up pass: rounds time reading, not start-up.
+        per_sample_loader = DataLoader(
+            ds, batch_sampler=sampler, num_workers=workers, persistent_workers=True
+        )
+        batch_loader = DataLoader(
+            BatchReader(ds),
+            sampler=sampler,
+            batch_size=None,
+            num_workers=workers,
+            persistent_workers=True,
+        )
+        paths[f"DataLoader(batch_sampler), {workers} workers"] = lambda: _count(per_sample_loader)
+        paths[f"DataLoader(BatchReader) uint8, {workers} workers"] = lambda: _count(batch_loader)
+    return paths
+
+
+def bench_store(args: argparse.Namespace, tmp: Path) -> None:
+    root = tmp / "store"
+    root.mkdir()
+    t0 = time.perf_counter()
+    write_store(root, args.images, args.size)
+    mib = args.images * args.size * args.size * 3 / 2**20
+    print(
+        f"\nstore: {args.images} random {args.size}x{args.size} crops ({mib:.0f} MiB) written "
+        f"in {time.perf_counter() - t0:.1f} s; batch {args.batch} (DomainBalancedBatchSampler, "
+        f"3 domains), {args.read} images per path and round, {args.rounds} rounds, "
+        "torch threads 1"
+    )
+    ds = StoreDataset(root)
+    np.asarray(np.load(root / "train.npy", mmap_mode="r")).sum()  # page cache warm-up
+    paths = store_paths(ds, args.batch, args.read, args.workers)
+    for run in paths.values():  # warm-up (first map, allocator)
+        run()
+    cpu: dict[str, list[float]] = {k: [] for k in paths}
+    wall: dict[str, list[float]] = {k: [] for k in paths}
+    names = list(paths)
+    for r in range(args.rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            c0, w0 = time.process_time(), time.perf_counter()
+            n = paths[name]()
+            cpu[name].append(n / max(time.process_time() - c0, 1e-9))
+            wall[name].append(n / max(time.perf_counter() - w0, 1e-9))
+    before_loader = statistics.median(cpu["before: DataLoader(batch_sampler)"])
+    print("\n| read path | images/s per core (CPU time) | images/s wall | vs before loader |")
+    print("| --- | ---: | ---: | ---: |")
+    for name in names:
+        workers = "workers" in name
+        per_core = "n/a (in workers)" if workers else f"{statistics.median(cpu[name]):.0f}"
+        speedup = "" if workers else f"{statistics.median(cpu[name]) / before_loader:.2f}x"
+        print(f"| {name} | {per_core} | {statistics.median(wall[name]):.0f} | {speedup} |")
+    for name in ("DataLoader(batch_sampler)", "DataLoader(BatchReader) uint8"):
+        rate = statistics.median(cpu[name])
+        verdict = "met" if rate >= TARGET_PER_CORE else "missed"
+        print(f"target >= {TARGET_PER_CORE:.0f} images/s per core, {name}: {verdict} ({rate:.0f})")
+
+
+# -- preprocessing ----------------------------------------------------------------------------
+def write_video(path: Path, frames: int, width: int, height: int, seed: int) -> str:
+    """A synthetic face-like clip: textured background, a bright ellipse moving slowly."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    background = rng.integers(40, 200, (height // 8, width // 8, 3), dtype=np.uint8)
+    background = background.repeat(8, axis=0).repeat(8, axis=1)
+    yy, xx = np.mgrid[0:height, 0:width]
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            img = background.copy()
+            cx, cy = width // 2 + 10 * np.sin(i / 10), height // 2
+            face = ((xx - cx) / 50) ** 2 + ((yy - cy) / 65) ** 2 < 1
+            img[face] = (220, 180, 150)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return codec
+
+
+def replay_tree(root: Path, videos: int, frames: int) -> str:
+    """Replay-Attack layout: ``train/real``, ``train/attack/fixed`` and ``.face`` files."""
+    codec = ""
+    for k in range(videos):
+        if k % 2 == 0:
+            rel = f"train/real/client{k:03d}_session01_webcam_authenticate_controlled_1.mov"
+        else:
+            rel = (
+                f"train/attack/fixed/attack_print_client{k:03d}_session01_highdef_photo_adverse.mov"
+            )
+        codec = write_video(root / rel, frames, 320, 240, seed=k)
+        face = (root / "face-locations" / rel).with_suffix(".face")
+        face.parent.mkdir(parents=True, exist_ok=True)
+        face.write_text("".join(f"{i} 110 55 100 130\n" for i in range(frames)))
+    (root / "train" / "attack" / "hand").mkdir(parents=True, exist_ok=True)
+    return codec
+
+
+def bench_preprocess(args: argparse.Namespace, tmp: Path) -> None:
+    root = tmp / "replay"
+    codec = replay_tree(root, args.videos, args.video_frames)
+    records = ReplayAttack(root).records(split="train")
+    print(
+        f"\npreprocessing: {len(records)} Replay-style videos, 320x240, {args.video_frames} "
+        f"frames each, codec {codec}, .face boxes (no detector), {args.workers_pre} "
+        "process(es), 256x256 crops"
+    )
+    configs = {
+        "default (10 frames/video, png)": PreprocessConfig(),
+        "every frame, png": PreprocessConfig(sampling="all", frames=1),
+        "every frame, jpg": PreprocessConfig(sampling="all", frames=1, image_format="jpg"),
+    }
+    print(
+        "\n| settings | crops | s | crops/s | source frames decoded/s | ms per crop (CPU) |"
+        "\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    )
+    for name, config in configs.items():
+        out = tmp / f"pre-{len(os.listdir(tmp))}"
+        c0, w0 = time.process_time(), time.perf_counter()
+        report = preprocess_records(records, out, config, workers=args.workers_pre, progress=False)
+        seconds, cpu = time.perf_counter() - w0, time.process_time() - c0
+        if report.failed or report.crops == 0:
+            raise SystemExit(f"preprocessing failed: {report.to_json()[:2000]}")
+        frames = [e.frame for e in _manifest(out)]
+        decoded = len(records) * (max(frames) + 1)  # decoding stops after the last wanted
+        cpu_note = f"{1000 * cpu / report.crops:.1f}" if args.workers_pre <= 1 else "n/a"
+        print(
+            f"| {name} | {report.crops} | {seconds:.1f} | {report.crops / seconds:.0f} | "
+            f"{decoded / seconds:.0f} | {cpu_note} |"
+        )
+        shutil.rmtree(out)
+
+
+def _manifest(out: Path) -> list[ManifestEntry]:
+    from disentangle_fas.data import read_manifest
+
+    return read_manifest(out / "manifest.jsonl")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--images", type=int, default=2000, help="crops in the temporary store")
+    p.add_argument("--size", type=int, default=256, help="crop side in pixels")
+    p.add_argument("--batch", type=int, default=24, help="batch size (multiple of 6)")
+    p.add_argument("--read", type=int, default=480, help="images per path and round")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--workers", type=int, default=0, help="also time DataLoader workers")
+    p.add_argument("--videos", type=int, default=4, help="synthetic videos to preprocess")
+    p.add_argument("--video-frames", type=int, default=75, help="frames per video")
+    p.add_argument("--workers-pre", type=int, default=1, help="preprocessing processes")
+    p.add_argument("--skip-store", action="store_true")
+    p.add_argument("--skip-preprocess", action="store_true")
+    p.add_argument("--tmp", type=Path, help="folder for the temporary files (default: system)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    print("\n".join(machine()))
+    with tempfile.TemporaryDirectory(dir=args.tmp) as name:
+        tmp = Path(name)
+        if not args.skip_store:
+            bench_store(args, tmp)
+        if not args.skip_preprocess:
+            bench_preprocess(args, tmp)
+    print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
