@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 from torch import Tensor, nn
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-class Variant(str, Enum):
+class Variant(StrEnum):
     """Which disentanglement branches are used (the rows of the paper's Table 3).
 
     * ``BASELINE``: E_L and C_L only; ``L_live``.
