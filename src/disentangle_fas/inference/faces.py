@@ -182,7 +182,8 @@ def crop_face(
     """Cut a square around a face box and resize it.
 
     The square is centred on the box, its side ``scale * max(w, h)`` (rounded); parts
-    outside the image are black.
+    outside the image are black. This is :func:`disentangle_fas.data.faces.crop_face`, the
+    crop of the preprocessing, so inference sees faces framed as in training.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
@@ -196,21 +197,7 @@ def crop_face(
     Raises:
         ValueError: bad image shape, empty box, or non-positive ``scale`` / ``size``.
     """
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be (H, W, 3), got shape {image.shape}")
-    if scale <= 0 or size <= 0:
-        raise ValueError(f"scale and size must be positive, got {scale} and {size}")
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    if not (w > 0 and h > 0):
-        raise ValueError(f"empty face box {box}")
-    side = max(1, round(max(w, h) * scale))
-    left = round((x0 + x1) / 2 - side / 2)
-    top = round((y0 + y1) / 2 - side / 2)
-    height, width = image.shape[:2]
-    out = np.zeros((side, side, 3), dtype=np.uint8)
-    sx0, sy0 = max(left, 0), max(top, 0)
-    sx1, sy1 = min(left + side, width), min(top + side, height)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = image[sy0:sy1, sx0:sx1]
-    return resize_image(out, size)
+    # One crop rule for training crops and inference crops: the preprocessing's own.
+    from disentangle_fas.data.faces import crop_face as _crop
+
+    return _crop(image, box, scale=scale, size=size)
