@@ -157,7 +157,8 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
 
 
 def require_av() -> Any:
-    """Import PyAV or raise an ImportError naming the extra to install.
+    """Import PyAV or raise an ImportError naming the extra to install (shared with
+    :func:`disentangle_fas.data.video.require_av`).
 
     Returns:
         The ``av`` module.
@@ -165,13 +166,9 @@ def require_av() -> Any:
     Raises:
         ImportError: PyAV is not installed.
     """
-    try:
-        import av
-    except ImportError as err:
-        raise ImportError(
-            'reading videos needs PyAV: pip install "disentangle-fas[video]" (or pip install av)'
-        ) from err
-    return av
+    from disentangle_fas.data.video import require_av as _require_av
+
+    return _require_av()
 
 
 def sample_indices(num_frames: int, k: int) -> list[int]:
