@@ -4,13 +4,16 @@ Store reads: a temporary store of random crops (written directly in the store fo
 read in one process with one torch thread, after a full pass that puts it in the page
 cache. Rates are images per second of this process's CPU time (``time.process_time``),
 i.e. per core, which other processes on a shared machine disturb much less than wall time;
-wall-clock rates are printed too. Paths, measured round-robin over several rounds:
+wall-clock rates are printed too, and the minor page faults per image (memory the
+allocator got fresh from the kernel). Paths, alternating batch by batch over several
+rounds:
 
 * ``before``: the read path as it was before the batched reads (copy the row out of the
   map, float CHW conversion, a second array for the division), re-created here as the
   reference;
 * ``dataset[i]`` and ``DataLoader(dataset, batch_sampler=DomainBalancedBatchSampler)``
-  (per-sample reads + ``default_collate``, what the training loop does today);
+  (the batch read through ``__getitems__`` + ``default_collate``, the training loop's
+  pattern);
 * ``read_batch`` float32 and ``BatchReader`` uint8 (one gather per batch; uint8 batches
   are converted on the device, here optionally on the CPU to show that cost).
 
@@ -19,8 +22,10 @@ bundled FFmpeg has it) with ``.face`` annotations, run through ``ReplayAttack`` 
 ``preprocess_records`` (no detector needed) with the default settings (10 frames per
 video, PNG crops) and with every frame.
 
-    python benchmarks/bench_data.py                      # about 1-2 minutes on 2 cores
-    python benchmarks/bench_data.py --images 4000 --size 256 --workers 2
+    python benchmarks/bench_data.py                      # about 30 s on 2 cores
+    python benchmarks/bench_data.py --workers 2          # + DataLoader worker processes
+    MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912 \
+        python benchmarks/bench_data.py                  # glibc keeps freed batches
 """
 
 from __future__ import annotations
@@ -30,17 +35,17 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
 from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.data import (
@@ -135,66 +140,57 @@ class Before(Dataset[FASSample]):
         return before_getitem(self.ds, index)
 
 
-def _count(batches: Iterable[Any], convert: bool = False) -> int:
-    n = 0
+def _sizes(batches: Iterable[Any], convert: bool = False) -> Iterator[int]:
+    """Yield each batch's image count (converting uint8 batches to float when asked)."""
     for b in batches:
         image = uint8_to_float(b.image) if convert else b.image
-        n += image.shape[0]
-    return n
+        yield int(image.shape[0])
 
 
 def store_paths(
-    ds: StoreDataset, batch: int, images: int, workers: int
-) -> dict[str, Callable[[], int]]:
-    """Read functions; each reads about ``images`` images and returns how many it read."""
-    num_batches = max(1, images // batch)
-    sampler = DomainBalancedBatchSampler.from_dataset(ds, batch, num_batches=num_batches)
-    order: NDArray[np.int64] = np.random.default_rng(1).permutation(len(ds))[:images]
-    batches = [b for b in sampler]
+    ds: StoreDataset, sampler: DomainBalancedBatchSampler
+) -> dict[str, Callable[[], Iterator[int]]]:
+    """Per path, a factory of an iterator that reads the sampler's batches one per ``next``."""
     old = Before(ds)
 
-    def per_sample(get: Callable[[int], FASSample]) -> Callable[[], int]:
-        def run() -> int:
-            for i in order:
-                get(int(i))
-            return len(order)
+    def per_sample(get: Callable[[int], FASSample]) -> Callable[[], Iterator[int]]:
+        def run() -> Iterator[int]:
+            for indices in sampler:
+                yield len([get(i) for i in indices])
 
         return run
 
-    def read_batches(dtype: torch.dtype, convert: bool = False) -> Callable[[], int]:
-        def run() -> int:
-            return _count((ds.read_batch(b, dtype=dtype) for b in batches), convert)
+    def batch_reader(convert: bool) -> Callable[[], Iterator[int]]:
+        loader = DataLoader(BatchReader(ds), sampler=sampler, batch_size=None)
+        return lambda: _sizes(loader, convert)
 
-        return run
-
-    paths: dict[str, Callable[[], int]] = {
+    return {
         "before: dataset[i]": per_sample(lambda i: before_getitem(ds, i)),
         "dataset[i]": per_sample(ds.__getitem__),
-        "before: DataLoader(batch_sampler)": lambda: _count(DataLoader(old, batch_sampler=sampler)),
-        "DataLoader(batch_sampler)": lambda: _count(DataLoader(ds, batch_sampler=sampler)),
-        "read_batch float32": read_batches(torch.float32),
-        "DataLoader(BatchReader) uint8": lambda: _count(
-            DataLoader(BatchReader(ds), sampler=sampler, batch_size=None)
-        ),
-        "DataLoader(BatchReader) uint8 + CPU float": lambda: _count(
-            DataLoader(BatchReader(ds), sampler=sampler, batch_size=None), convert=True
-        ),
+        "before: DataLoader(batch_sampler)": lambda: _sizes(DataLoader(old, batch_sampler=sampler)),
+        "DataLoader(batch_sampler)": lambda: _sizes(DataLoader(ds, batch_sampler=sampler)),
+        "read_batch float32": lambda: _sizes(ds.read_batch(b) for b in sampler),
+        "DataLoader(BatchReader) uint8": batch_reader(convert=False),
+        "DataLoader(BatchReader) uint8 + CPU float": batch_reader(convert=True),
     }
-    if workers > 0:  # wall clock only: the work happens in the worker processes
-        # Persistent workers, started by the warm-up pass: rounds time reading, not start-up.
-        per_sample_loader = DataLoader(
+
+
+def worker_loaders(
+    ds: StoreDataset, sampler: DomainBalancedBatchSampler, workers: int
+) -> dict[str, DataLoader[Any]]:
+    """Loaders with persistent worker processes (started by the warm-up pass)."""
+    return {
+        f"DataLoader(batch_sampler), {workers} workers": DataLoader(
             ds, batch_sampler=sampler, num_workers=workers, persistent_workers=True
-        )
-        batch_loader = DataLoader(
+        ),
+        f"DataLoader(BatchReader) uint8, {workers} workers": DataLoader(
             BatchReader(ds),
             sampler=sampler,
             batch_size=None,
             num_workers=workers,
             persistent_workers=True,
-        )
-        paths[f"DataLoader(batch_sampler), {workers} workers"] = lambda: _count(per_sample_loader)
-        paths[f"DataLoader(BatchReader) uint8, {workers} workers"] = lambda: _count(batch_loader)
-    return paths
+        ),
+    }
 
 
 def bench_store(args: argparse.Namespace, tmp: Path) -> None:
@@ -203,35 +199,65 @@ def bench_store(args: argparse.Namespace, tmp: Path) -> None:
     t0 = time.perf_counter()
     write_store(root, args.images, args.size)
     mib = args.images * args.size * args.size * 3 / 2**20
+    num_batches = max(1, args.read // args.batch)
     print(
         f"\nstore: {args.images} random {args.size}x{args.size} crops ({mib:.0f} MiB) written "
         f"in {time.perf_counter() - t0:.1f} s; batch {args.batch} (DomainBalancedBatchSampler, "
-        f"3 domains), {args.read} images per path and round, {args.rounds} rounds, "
-        "torch threads 1"
+        f"3 domains), {num_batches} batches per path and round, {args.rounds} rounds, paths "
+        "alternating batch by batch, torch threads 1"
     )
     ds = StoreDataset(root)
     np.asarray(np.load(root / "train.npy", mmap_mode="r")).sum()  # page cache warm-up
-    paths = store_paths(ds, args.batch, args.read, args.workers)
-    for run in paths.values():  # warm-up (first map, allocator)
-        run()
-    cpu: dict[str, list[float]] = {k: [] for k in paths}
-    wall: dict[str, list[float]] = {k: [] for k in paths}
+    sampler = DomainBalancedBatchSampler.from_dataset(ds, args.batch, num_batches=num_batches)
+    paths = store_paths(ds, sampler)
     names = list(paths)
+    for make in paths.values():  # warm-up (first map, allocator)
+        sum(make())
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    wall: dict[str, list[float]] = {k: [] for k in names}
+    faults = dict.fromkeys(names, 0.0)  # minor page faults per image
     for r in range(args.rounds):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            c0, w0 = time.process_time(), time.perf_counter()
-            n = paths[name]()
-            cpu[name].append(n / max(time.process_time() - c0, 1e-9))
-            wall[name].append(n / max(time.perf_counter() - w0, 1e-9))
-    before_loader = statistics.median(cpu["before: DataLoader(batch_sampler)"])
-    print("\n| read path | images/s per core (CPU time) | images/s wall | vs before loader |")
-    print("| --- | ---: | ---: | ---: |")
+        sampler.set_epoch(r)
+        running = {name: paths[name]() for name in names}
+        spent = {name: [0.0, 0.0, 0, 0] for name in names}  # CPU s, wall s, images, faults
+        for b in range(num_batches):
+            k = (b + r) % len(names)
+            for name in names[k:] + names[:k]:
+                f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+                c0, w0 = time.process_time(), time.perf_counter()
+                n = next(running[name])
+                spent[name][0] += time.process_time() - c0
+                spent[name][1] += time.perf_counter() - w0
+                spent[name][2] += n
+                spent[name][3] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+        for name, (c, w, n, f) in spent.items():
+            cpu[name].append(n / max(c, 1e-9))
+            wall[name].append(n / max(w, 1e-9))
+            faults[name] += f / n / args.rounds
+    before = cpu["before: DataLoader(batch_sampler)"]
+    print(
+        "\n| read path | images/s per core (CPU time) | images/s wall | vs before loader "
+        "| page faults per image |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name in names:
-        workers = "workers" in name
-        per_core = "n/a (in workers)" if workers else f"{statistics.median(cpu[name]):.0f}"
-        speedup = "" if workers else f"{statistics.median(cpu[name]) / before_loader:.2f}x"
-        print(f"| {name} | {per_core} | {statistics.median(wall[name]):.0f} | {speedup} |")
+        per_round = [a / b for a, b in zip(cpu[name], before, strict=True)]
+        print(
+            f"| {name} | {statistics.median(cpu[name]):.0f} | "
+            f"{statistics.median(wall[name]):.0f} | {statistics.median(per_round):.2f}x | "
+            f"{faults[name]:.0f} |"
+        )
+    if args.workers > 0:  # wall clock only: the work happens in the worker processes
+        loaders = worker_loaders(ds, sampler, args.workers)
+        for loader in loaders.values():
+            sum(_sizes(loader))
+        rates: dict[str, list[float]] = {k: [] for k in loaders}
+        for _ in range(args.rounds):
+            for name, loader in loaders.items():
+                w0 = time.perf_counter()
+                rates[name].append(sum(_sizes(loader)) / (time.perf_counter() - w0))
+        for name, values in rates.items():
+            print(f"| {name} | n/a (in workers) | {statistics.median(values):.0f} | | |")
     for name in ("DataLoader(batch_sampler)", "DataLoader(BatchReader) uint8"):
         rate = statistics.median(cpu[name])
         verdict = "met" if rate >= TARGET_PER_CORE else "missed"
@@ -329,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=256, help="crop side in pixels")
     p.add_argument("--batch", type=int, default=24, help="batch size (multiple of 6)")
     p.add_argument("--read", type=int, default=480, help="images per path and round")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--workers", type=int, default=0, help="also time DataLoader workers")
     p.add_argument("--videos", type=int, default=4, help="synthetic videos to preprocess")
     p.add_argument("--video-frames", type=int, default=75, help="frames per video")

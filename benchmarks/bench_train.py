@@ -22,7 +22,7 @@ All variants run in one process, round-robin (the order rotates every round), af
 warm-up; the table gives the median over rounds and the ratios are medians of per-round
 ratios, so slow phases of a shared machine hit all variants alike.
 
-    python benchmarks/bench_train.py                      # CPU defaults, about 2 minutes
+    python benchmarks/bench_train.py                      # CPU defaults, 1.5-3 minutes
     python benchmarks/bench_train.py --explore            # CPU: each option on its own
     python benchmarks/bench_train.py --device cuda --size 256 --batch 128 --compile
 """
