@@ -168,8 +168,10 @@ def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
 def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
-    torch.manual_seed(cfg.seed)
     task = task if task is not None else build_task(cfg)
+    # Seed after building the data (parallel rendering draws from torch's generator), so a
+    # model starts from the same weights whether the task was built here or by the caller.
+    torch.manual_seed(cfg.seed)
     if cfg.batch_size % info.world_size:
         raise ValueError(
             f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes"
