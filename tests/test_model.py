@@ -101,3 +101,17 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "train" in capsys.readouterr().out
     assert main(["nope"]) == 2
     assert main(["--version"]) == 0
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "disentangle_fas", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    from disentangle_fas import __version__
+
+    assert proc.returncode == 0 and proc.stdout.strip() == __version__
