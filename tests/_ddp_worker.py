@@ -10,26 +10,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _fake_task import fake_task
-from disentangle_fas.training import TrainConfig, train
+from _fake_task import fake_task, tiny_config
+from disentangle_fas.training import train
 
 
 def main() -> None:
     torch.set_num_threads(1)
     out = Path(sys.argv[1])
-    cfg = TrainConfig(
-        out=str(out / "run"),
-        steps=3,
-        batch_size=12,
-        eval_every=3,
-        log_every=1,
-        depth=10,
-        image_size=32,
-        warmup_steps=1,
-        progress=False,
-        device="cpu",
-        variant="full",
-    )
+    cfg = tiny_config(str(out / "run"), steps=3, batch_size=12, eval_every=3, variant="full")
     res = train(cfg, fake_task())
     rank = os.environ["RANK"]
     flat = torch.cat([p.detach().flatten() for p in res.model.parameters()])

@@ -8,6 +8,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from disentangle_fas.targets import PrecomputedTarget
+from disentangle_fas.training import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.types import FASSample
 
@@ -56,3 +57,13 @@ def fake_task(size: int = 32, n: int = 48) -> TaskData:
         content=PrecomputedTarget(train.geometry),
         content_shape=tuple(train.geometry.shape[1:]),  # type: ignore[arg-type]
     )
+
+
+def tiny_config(out: str, **changes: object) -> TrainConfig:
+    """A training config small enough for tests: ResNet-10, 32 px, a few steps on CPU."""
+    base: dict[str, object] = dict(
+        out=out, steps=4, batch_size=6, eval_every=2, log_every=1, depth=10, image_size=32,
+        warmup_steps=1, progress=False, device="cpu",
+    )  # fmt: skip
+    base.update(changes)
+    return TrainConfig(**base)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from _fake_task import fake_task
+from _fake_task import fake_task, tiny_config
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.training import NonFiniteLossError, TrainConfig, lr_at, parse_config, train
 from disentangle_fas.training.config import load_config
@@ -16,20 +16,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet 
 
 
 def _cfg(tmp_path: Path, **kw: object) -> TrainConfig:
-    base = dict(
-        out=str(tmp_path / "run"),
-        steps=4,
-        batch_size=6,
-        eval_every=2,
-        log_every=1,
-        depth=10,
-        image_size=32,
-        warmup_steps=1,
-        progress=False,
-        device="cpu",
-    )
-    base.update(kw)
-    return TrainConfig(**base)  # type: ignore[arg-type]
+    return tiny_config(str(tmp_path / "run"), **kw)
 
 
 @pytest.mark.parametrize("variant", ["baseline", "content", "domain", "full"])

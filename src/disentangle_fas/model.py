@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
+from disentangle_fas.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from disentangle_fas.data.transforms import Normalize as _Normalize
 from disentangle_fas.encoders import SharedStemEncoders
 from disentangle_fas.heads import (
     DEFAULT_LMCL_MARGIN,
@@ -27,32 +28,18 @@ from disentangle_fas.losses.objective import DisentangledFeatures, Variant
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "Normalize"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
-
-class Normalize(nn.Module):
-    """Per-channel ``(x - mean) / std`` as a module (ImageNet statistics by default).
+def Normalize(  # noqa: N802 - a factory named like the module it returns
+    mean: tuple[float, float, float] = IMAGENET_MEAN,
+    std: tuple[float, float, float] = IMAGENET_STD,
+) -> _Normalize:
+    """The models' input normalisation: :class:`disentangle_fas.data.transforms.Normalize`
+    with its statistics kept out of the ``state_dict`` (they are architecture, not weights).
 
     Shape:
         - Input/Output: ``(B, 3, H, W)``.
     """
-
-    mean: Tensor
-    std: Tensor
-
-    def __init__(
-        self,
-        mean: tuple[float, float, float] = IMAGENET_MEAN,
-        std: tuple[float, float, float] = IMAGENET_STD,
-    ) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Normalise images in ``[0, 1]``."""
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+    return _Normalize(mean, std, persistent=False)
 
 
 @dataclass(frozen=True)

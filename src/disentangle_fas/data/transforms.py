@@ -109,6 +109,8 @@ class Normalize(nn.Module):
     Args:
         mean: per-channel mean (ImageNet by default).
         std: per-channel standard deviation (ImageNet by default).
+        persistent: keep ``mean``/``std`` in the ``state_dict`` (the models of the library
+            pass ``False``: the statistics are part of the architecture, not weights).
 
     Shape:
         - input: ``(B, 3, H, W)`` or ``(3, H, W)``; output: same.
@@ -118,15 +120,20 @@ class Normalize(nn.Module):
     std: Tensor
 
     def __init__(
-        self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD
+        self,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        *,
+        persistent: bool = True,
     ) -> None:
         super().__init__()
         if len(mean) != 3 or len(std) != 3:
             raise ValueError("mean and std need 3 values (RGB)")
         if min(std) <= 0:
             raise ValueError(f"std must be positive, got {list(std)}")
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(3, 1, 1))
+        t = torch.tensor
+        self.register_buffer("mean", t(mean, dtype=torch.float32).view(3, 1, 1), persistent)
+        self.register_buffer("std", t(std, dtype=torch.float32).view(3, 1, 1), persistent)
 
     def forward(self, image: Tensor) -> Tensor:
         """Normalise ``image``."""
