@@ -69,6 +69,8 @@ def _batches(
 
 
 def _encode(model: DisentangledFAS | SSDGR, images: Tensor) -> list[tuple[str, Tensor]]:
+    if images.ndim == 3:  # one unbatched sample from a plain iterable
+        images = images.unsqueeze(0)
     if isinstance(model, SSDGR):
         return [("liveness", model.embed(images))]
     feats = model(images)
