@@ -7,6 +7,7 @@ function / module                 eq.     meaning
 :func:`content_loss` / ContentLoss 1      squared error to the content target
 :func:`domain_loss` / DomainLoss  3       domain cross-entropy
 :func:`confusion_loss` / ...      2,4,6   softmax pushed to uniform
+:func:`supcon_loss` / SupConLoss  --      supervised contrastive loss (SA-FAS)
 DisentanglementObjective          all     weighted sum with ablation switches
 ================================  ======  =============================================
 
@@ -24,6 +25,7 @@ from disentangle_fas.losses.objective import (
     ObjectiveTerms,
     Variant,
 )
+from disentangle_fas.losses.supcon import SupConLoss, supcon_loss
 
 __all__ = [
     "ConfusionLoss",
@@ -34,10 +36,12 @@ __all__ = [
     "LMCLLoss",
     "LossWeights",
     "ObjectiveTerms",
+    "SupConLoss",
     "Variant",
     "confusion_loss",
     "content_loss",
     "domain_loss",
     "frozen_call",
     "lmcl_loss",
+    "supcon_loss",
 ]
