@@ -1,0 +1,200 @@
+"""SSAN-R (Wang et al., CVPR 2022, ResNet-18 variant) assembled from library parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from disentangle_fas.encoders import ResNetEncoder, create_encoder
+from disentangle_fas.heads import DomainClassifier, pool
+from disentangle_fas.model import Normalize
+from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
+from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
+
+__all__ = ["SSANR", "SSANLogits", "SSANOutput"]
+
+
+class SSANOutput(NamedTuple):
+    """What :class:`SSANR` computes for a batch.
+
+    Attributes:
+        logits: ``(B, 2)`` classifier logits of the self-assembled feature (spoof, live).
+        self_assembled: ``(B, D)`` content and style of the same image.
+        cross_assembled: ``(B, D)`` content of image ``i`` with the style of image
+            ``perm[i]``; ``None`` when no permutation was given.
+        content: ``(B, C)`` pooled content map (what the domain adversary sees).
+        perm: ``(B,)`` the permutation used, or ``None``.
+    """
+
+    logits: Tensor
+    self_assembled: Tensor
+    cross_assembled: Tensor | None
+    content: Tensor
+    perm: Tensor | None
+
+
+class SSANR(nn.Module):
+    """SSAN-R: content and style paths on one ResNet trunk, AdaIN assembly, classifier.
+
+    ``images -> Normalize -> stem, layer1..3`` (a :class:`~disentangle_fas.encoders.ResNetEncoder`
+    without layer4). The content path adds :func:`~disentangle_fas.ssan.paths.content_block`
+    on layer3; the style path (:class:`~disentangle_fas.ssan.paths.StylePath`) reads the
+    maps of layers 1-3. :class:`~disentangle_fas.ssan.paths.Assembly` combines a content
+    with a style; the classifier (``Linear(512, 2)``) scores the self-assembly. The domain
+    discriminator (:class:`~disentangle_fas.heads.DomainClassifier`, official
+    ``Discriminator``: 256-256-S MLP, dropout 0.5) is owned by the model, so one optimizer
+    trains it, but only the objective calls it (through gradient reversal).
+
+    The official model runs the trunk twice, on the batch and on the shuffled batch
+    (``model(image_x, image_x[rand_idx])``). The style of an image depends on that image
+    only, and batch norm sees the same set of images in both passes, so one pass and an
+    indexed style (``gamma[perm]``) give the same values; only the running statistics are
+    updated once instead of twice.
+
+    Args:
+        encoder: a ResNet trunk whose layers 1-3 have 64, 128 and 256 channels; its layer4
+            is not used (and not kept).
+        num_domains: number of source domains.
+        config: the hyperparameters; :meth:`from_config` sets it.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``, ``H, W >= 64`` with the unbiased AdaIN
+          variance (the assembled maps are ``H/32 x W/32``).
+        - :meth:`forward`: :class:`SSANOutput`; :meth:`live_score`: ``(B,)``.
+
+    Example:
+        >>> model = SSANR.from_config(SSANConfig(num_domains=3, depth=10), warn_random=False)
+        >>> model(torch.rand(2, 3, 64, 64)).logits.shape
+        torch.Size([2, 2])
+    """
+
+    def __init__(self, encoder: ResNetEncoder, config: SSANConfig) -> None:
+        super().__init__()
+        if encoder.depth not in SSAN_DEPTHS:
+            raise ValueError(f"SSAN-R needs a ResNet of depth {list(SSAN_DEPTHS)}")
+        self.normalize = Normalize()
+        self.stem = encoder.stem
+        self.layer1 = encoder.layer1
+        self.layer2 = encoder.layer2
+        self.layer3 = encoder.layer3
+        self.content = content_block(256)
+        self.style = StylePath((64, 128, 256))
+        self.assembly = Assembly(
+            256,
+            512,
+            config.num_adain_blocks,
+            released_blocks=config.released_adain_block,
+            eps=config.adain_eps,
+            unbiased=config.adain_unbiased,
+        )
+        self.classifier = nn.Linear(512, 2)
+        self.discriminator = DomainClassifier(
+            256, config.num_domains, hidden=config.disc_hidden, dropout=config.disc_dropout
+        )
+        self.config: SSANConfig | None = config
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SSANConfig,
+        *,
+        weights: str | Path | None = None,
+        warn_random: bool = True,
+    ) -> SSANR:
+        """Build SSAN-R as described by ``config``.
+
+        Args:
+            config: the hyperparameters.
+            weights: local torchvision ResNet state dict file for ImageNet initialisation of
+                the stem and layers 1-3 (the official ``models.resnet18(pretrained=True)``);
+                nothing is downloaded.
+            warn_random: warn when no ImageNet weights are given.
+
+        Returns:
+            The model; ``model.config`` is ``config``.
+        """
+        encoder = create_encoder(f"resnet{config.depth}", weights=weights, warn_random=warn_random)
+        assert isinstance(encoder, ResNetEncoder)
+        return cls(encoder, config)
+
+    def encode(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Return the content map and the style ``(gamma, beta)`` of each image.
+
+        Shape:
+            - Input: ``(B, 3, H, W)`` in ``[0, 1]``.
+            - Output: content ``(B, 256, H/32, W/32)``; gamma, beta ``(B, 256)``.
+        """
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
+        x1 = self.layer1(self.stem(self.normalize(images)))
+        x2 = self.layer2(x1)
+        x3 = self.layer3(x2)
+        gamma, beta = self.style(x1, x2, x3)
+        content: Tensor = self.content(x3)
+        return content, gamma, beta
+
+    def forward(self, images: Tensor, perm: Tensor | None = None) -> SSANOutput:
+        """Self-assemble every image and, given ``perm``, cross-assemble with shuffled styles.
+
+        Args:
+            images: ``(B, 3, H, W)`` in ``[0, 1]``.
+            perm: ``(B,)`` permutation: image ``i`` gets the style of image ``perm[i]``.
+
+        Returns:
+            :class:`SSANOutput`.
+        """
+        content, gamma, beta = self.encode(images)
+        own = self.assembly(content, gamma, beta)
+        cross = None
+        if perm is not None:
+            if perm.shape != (images.shape[0],):
+                raise ValueError(
+                    f"perm must have shape ({images.shape[0]},), got {tuple(perm.shape)}"
+                )
+            cross = self.assembly(content, gamma[perm], beta[perm])
+        logits: Tensor = self.classifier(own)
+        return SSANOutput(logits, own, cross, pool(content), perm)
+
+    def logits(self, images: Tensor) -> Tensor:
+        """Return the ``(B, 2)`` logits of the self-assembly (the inference path)."""
+        content, gamma, beta = self.encode(images)
+        out: Tensor = self.classifier(self.assembly(content, gamma, beta))
+        return out
+
+    def live_score(self, images: Tensor) -> Tensor:
+        """Return P(live) = ``softmax(logits)[:, 1]`` of the self-assembly.
+
+        Call ``model.eval()`` first (batch norm and the discriminator's dropout).
+
+        Args:
+            images: ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            ``(B,)`` scores in ``[0, 1]``.
+        """
+        return torch.softmax(self.logits(images), dim=1)[:, 1]
+
+    def liveness_path(self) -> SSANLogits:
+        """The inference path as a module ``images -> (B, 2) logits`` (shares the weights)."""
+        return SSANLogits(self)
+
+
+class SSANLogits(nn.Module):
+    """``images -> SSANR.logits(images)``: the inference path of an :class:`SSANR`.
+
+    The model is referenced, not copied: Grad-CAM on this module explains the model.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` in ``[0, 1]``; output ``(B, 2)``.
+    """
+
+    def __init__(self, model: SSANR) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Return the logits; ``softmax(...)[:, 1]`` is P(live)."""
+        return self.model.logits(images)
