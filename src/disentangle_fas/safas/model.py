@@ -1,0 +1,164 @@
+"""SA-FAS (Sun et al., CVPR 2023, ResNet-18) assembled from library parts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from disentangle_fas.encoders import create_encoder
+from disentangle_fas.heads import pool
+from disentangle_fas.model import Normalize
+from disentangle_fas.safas.config import SAFASConfig
+from disentangle_fas.safas.heads import DomainLogisticHeads
+from disentangle_fas.safas.views import CenterCrop
+
+__all__ = ["SAFAS", "SAFASLogits", "SAFASOutput"]
+
+
+class SAFASOutput(NamedTuple):
+    """What :class:`SAFAS` computes for a batch.
+
+    Attributes:
+        features: ``(B, D)`` pooled layer4 features (the SupCon loss normalises them).
+        logits: ``(B, S)`` logits of the ``S`` domain heads.
+    """
+
+    features: Tensor
+    logits: Tensor
+
+
+class SAFAS(nn.Module):
+    """SA-FAS: a ResNet trunk, global average pooling and one logistic head per domain.
+
+    ``forward`` is the training path on already augmented views:
+    ``Normalize -> encoder -> pool -> heads`` (official ``ResNet.forward``). The inference
+    path (:meth:`live_score`, :meth:`logits`, :meth:`liveness_path`) first applies the
+    deterministic test crop (:class:`~disentangle_fas.safas.views.CenterCrop`, the
+    centred square of ``test_crop_area`` of the image) and returns the mean of the heads'
+    sigmoids.
+
+    Args:
+        encoder: a trunk following the encoder contract (``num_features``, a map output).
+        heads: :class:`~disentangle_fas.safas.heads.DomainLogisticHeads` on its features.
+        test_crop_area: area fraction kept by the test crop (1 disables it).
+        config: set by :meth:`from_config`.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
+        - :meth:`forward`: :class:`SAFASOutput`; :meth:`live_score`: ``(B,)``.
+
+    Example:
+        >>> model = SAFAS.from_config(SAFASConfig(num_domains=3, depth=10), warn_random=False)
+        >>> model(torch.rand(2, 3, 32, 32)).logits.shape
+        torch.Size([2, 3])
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        heads: DomainLogisticHeads,
+        *,
+        test_crop_area: float = 0.9,
+        config: SAFASConfig | None = None,
+    ) -> None:
+        super().__init__()
+        num_features = getattr(encoder, "num_features", None)
+        if not isinstance(num_features, int):
+            raise ValueError("the encoder must have an integer `num_features`")
+        if heads.in_features != num_features:
+            raise ValueError(
+                f"heads.in_features={heads.in_features} does not match the encoder's "
+                f"num_features={num_features}"
+            )
+        self.normalize = Normalize()
+        self.encoder = encoder
+        self.heads = heads
+        self.test_crop = CenterCrop(test_crop_area)
+        self.config = config
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SAFASConfig,
+        *,
+        weights: str | Path | None = None,
+        warn_random: bool = True,
+    ) -> SAFAS:
+        """Build SA-FAS as described by ``config``.
+
+        Args:
+            config: the hyperparameters.
+            weights: local torchvision ResNet state dict file (the official model starts
+                from ImageNet, ``--pretrain imagenet``); nothing is downloaded.
+            warn_random: warn when no ImageNet weights are given.
+
+        Returns:
+            The model; ``model.config`` is ``config``.
+        """
+        encoder = create_encoder(f"resnet{config.depth}", weights=weights, warn_random=warn_random)
+        d = int(encoder.num_features)  # type: ignore[arg-type]
+        heads = DomainLogisticHeads(d, config.num_domains, scale=config.logit_scale)
+        return cls(encoder, heads, test_crop_area=config.test_crop_area, config=config)
+
+    def embed(self, images: Tensor) -> Tensor:
+        """Return the pooled features ``(B, D)`` of (already augmented or cropped) images."""
+        return pool(self.encoder(self.normalize(images)))
+
+    def forward(self, images: Tensor) -> SAFASOutput:
+        """Training path: features and head logits of the given views (no test crop).
+
+        Args:
+            images: ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            :class:`SAFASOutput`.
+        """
+        features = self.embed(images)
+        return SAFASOutput(features, self.heads(features))
+
+    def live_score(self, images: Tensor) -> Tensor:
+        """Return P(live): the test crop, then the mean of the heads' sigmoids.
+
+        Args:
+            images: ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            ``(B,)`` scores in ``[0, 1]``.
+        """
+        return self.heads.live_score(self.embed(self.test_crop(images)))
+
+    def logits(self, images: Tensor) -> Tensor:
+        """Two-class logits ``(0, log p - log(1 - p))`` of P(live) = ``p``: their softmax's
+        second column is :meth:`live_score` (the form Grad-CAM and exporters expect).
+
+        Shape:
+            - Input: ``(B, 3, H, W)``; output ``(B, 2)``.
+        """
+        p = self.live_score(images).clamp(1e-7, 1.0 - 1e-7)
+        z = torch.log(p) - torch.log1p(-p)
+        return torch.stack([torch.zeros_like(z), z], dim=1)
+
+    def liveness_path(self) -> SAFASLogits:
+        """The inference path as a module ``images -> (B, 2) logits`` (shares the weights)."""
+        return SAFASLogits(self)
+
+
+class SAFASLogits(nn.Module):
+    """``images -> SAFAS.logits(images)``: the inference path of a :class:`SAFAS`.
+
+    The model is referenced, not copied: Grad-CAM on this module explains the model.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` in ``[0, 1]``; output ``(B, 2)``.
+    """
+
+    def __init__(self, model: SAFAS) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Return the logits; ``softmax(...)[:, 1]`` is P(live)."""
+        return self.model.logits(images)
