@@ -177,3 +177,16 @@ def test_weights_come_from_a_torchvision_state_dict(tmp_path: object) -> None:
     torch.testing.assert_close(model.stem.conv1.weight, ref.conv1.weight)
     assert not any(name.startswith("layer4") for name, _ in model.named_parameters())
     assert dataclasses.asdict(model.config) == SSANConfig(num_domains=3).to_dict()  # type: ignore[arg-type]
+
+
+def test_stride_one_assembles_small_images_at_layer3_resolution() -> None:
+    model = _model(assembly_stride=1)
+    x = torch.rand(4, 3, 32, 32)
+    content, gamma, _ = model.encode(x)
+    assert content.shape[-2:] == (2, 2) and gamma.shape == (4, 256)
+    terms = SSANObjective.from_model(model)(model(x, shuffle_styles(4)), *_batch()[1:], 0.5)
+    assert torch.isfinite(terms.total)
+    with pytest.raises(ValueError, match="assembly_stride"):
+        SSANConfig(num_domains=2, assembly_stride=3)
+    with pytest.raises(ValueError, match="image_size"):
+        SSANConfig(num_domains=2, image_size=32)  # stride 2 needs 64 px

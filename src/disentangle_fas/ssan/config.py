@@ -67,6 +67,10 @@ class SSANConfig:
         released_adain_block: reproduce the released ``ResnetAdaINBlock``, which computes
             ``x + AdaIN(x)`` and never uses its convolutions (SSAN issue 17). Default
             False: ``x + AdaIN(conv(ReLU(AdaIN(conv(x)))))``, as the paper describes.
+        assembly_stride: stride of the two convolutions that take layer3's resolution
+            (H/16) to the assembly's: the content path's strided conv and the style path's
+            last conv. Official: 2, so 256-px inputs assemble 8x8 maps. Instance statistics
+            need at least 2 positions, so inputs below 64 px need 1 (maps of H/16).
         image_size: input side the model was trained at (stored for inference; optional).
     """
 
@@ -82,6 +86,7 @@ class SSANConfig:
     grl_gamma: float = DEFAULT_GRL_GAMMA
     released_grl: bool = False
     released_adain_block: bool = False
+    assembly_stride: int = 2
     image_size: int | None = None
 
     def __post_init__(self) -> None:
@@ -103,8 +108,13 @@ class SSANConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {value}")
-        if self.image_size is not None and self.image_size < 32:
-            raise ValueError(f"image_size must be >= 32 or None, got {self.image_size}")
+        if self.assembly_stride not in (1, 2):
+            raise ValueError(f"assembly_stride must be 1 or 2, got {self.assembly_stride}")
+        if self.image_size is not None and self.image_size < 32 * self.assembly_stride:
+            raise ValueError(
+                f"image_size must be >= {32 * self.assembly_stride} with assembly_stride "
+                f"{self.assembly_stride} (or None), got {self.image_size}"
+            )
 
     @classmethod
     def released(cls, num_domains: int = 3, **overrides: Any) -> SSANConfig:

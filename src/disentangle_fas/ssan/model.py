@@ -61,8 +61,9 @@ class SSANR(nn.Module):
         config: the hyperparameters; :meth:`from_config` sets it.
 
     Shape:
-        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``, ``H, W >= 64`` with the unbiased AdaIN
-          variance (the assembled maps are ``H/32 x W/32``).
+        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``, ``H, W >= 32 * assembly_stride``
+          (the assembled maps are ``H/(16 * assembly_stride)``; instance statistics need at
+          least 2 positions).
         - :meth:`forward`: :class:`SSANOutput`; :meth:`live_score`: ``(B,)``.
 
     Example:
@@ -80,8 +81,8 @@ class SSANR(nn.Module):
         self.layer1 = encoder.layer1
         self.layer2 = encoder.layer2
         self.layer3 = encoder.layer3
-        self.content = content_block(256)
-        self.style = StylePath((64, 128, 256))
+        self.content = content_block(256, config.assembly_stride)
+        self.style = StylePath((64, 128, 256), last_stride=config.assembly_stride)
         self.assembly = Assembly(
             256,
             512,
@@ -125,7 +126,8 @@ class SSANR(nn.Module):
 
         Shape:
             - Input: ``(B, 3, H, W)`` in ``[0, 1]``.
-            - Output: content ``(B, 256, H/32, W/32)``; gamma, beta ``(B, 256)``.
+            - Output: content ``(B, 256, H/(16 s), W/(16 s))`` with ``s`` the assembly
+              stride; gamma, beta ``(B, 256)``.
         """
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")

@@ -10,20 +10,26 @@ from disentangle_fas.ssan.adain import DEFAULT_ADAIN_EPS, AdaINResBlock
 __all__ = ["Assembly", "StylePath", "content_block"]
 
 
-def _conv(cin: int, cout: int) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, kernel_size=3, stride=2, padding=1, bias=False)
+def _conv(cin: int, cout: int, stride: int = 2) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
 
 
-def content_block(channels: int = 256) -> nn.Sequential:
+def content_block(channels: int = 256, stride: int = 2) -> nn.Sequential:
     """The content path's last stage: a strided 3x3 conv, batch norm and ReLU.
 
     The official ``SSAN_R.layer4`` (``Conv2d(256, 256, 3, stride=2)``, ``BatchNorm2d``,
     ``ReLU``) replaces ResNet's layer4 on top of layer3.
 
+    Args:
+        channels: input and output channels.
+        stride: 2 (official), or 1 for inputs below 64 px.
+
     Shape:
-        - Input: ``(B, C, h, w)``; output: ``(B, C, ceil(h/2), ceil(w/2))``.
+        - Input: ``(B, C, h, w)``; output: ``(B, C, ceil(h/stride), ceil(w/stride))``.
     """
-    return nn.Sequential(_conv(channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        _conv(channels, channels, stride), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
+    )
 
 
 class StylePath(nn.Module):
@@ -36,18 +42,22 @@ class StylePath(nn.Module):
 
     Args:
         channels: ``(c1, c2, c3)`` of layers 1-3 (ResNet-18: 64, 128, 256).
+        last_stride: stride of the last conv (official 2; 1 for inputs below 64 px, whose
+            map would otherwise be 1x1, where instance norm is undefined).
 
     Shape:
         - Input: ``x1 (B, c1, h, w)``, ``x2 (B, c2, h/2, w/2)``, ``x3 (B, c3, h/4, w/4)``.
         - Output: ``gamma, beta``, each ``(B, c3)``.
     """
 
-    def __init__(self, channels: tuple[int, int, int] = (64, 128, 256)) -> None:
+    def __init__(
+        self, channels: tuple[int, int, int] = (64, 128, 256), *, last_stride: int = 2
+    ) -> None:
         super().__init__()
         c1, c2, c3 = channels
         self.conv1 = nn.Sequential(_conv(c1, c2), nn.InstanceNorm2d(c2), nn.ReLU(inplace=True))
         self.conv2 = nn.Sequential(_conv(c2, c3), nn.InstanceNorm2d(c3), nn.ReLU(inplace=True))
-        self.conv3 = nn.Sequential(_conv(c3, c3), nn.InstanceNorm2d(c3))
+        self.conv3 = nn.Sequential(_conv(c3, c3, last_stride), nn.InstanceNorm2d(c3))
         self.fc = nn.Sequential(nn.Linear(c3, c3, bias=False), nn.ReLU(inplace=True))
         self.gamma = nn.Linear(c3, c3, bias=False)
         self.beta = nn.Linear(c3, c3, bias=False)
