@@ -24,6 +24,8 @@ from torch import Tensor, nn
 
 from disentangle_fas import __version__
 from disentangle_fas.model import DisentangledFAS, ModelConfig
+from disentangle_fas.safas import SAFAS, SAFASConfig
+from disentangle_fas.ssan import SSANR, SSANConfig
 from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 __all__ = [
@@ -41,13 +43,14 @@ __all__ = [
 CHECKPOINT_FORMAT = "disentangle-fas/model/1"
 _META_KEY = "disentangle_fas"
 
-#: The model kinds a checkpoint can hold; both have ``live_score(images)`` and ``config``.
-LivenessModel = DisentangledFAS | SSDGR
-_KINDS: dict[
-    str, tuple[type[DisentangledFAS] | type[SSDGR], type[ModelConfig] | type[SSDGConfig]]
-] = {
+#: The model kinds a checkpoint can hold; all have ``live_score(images)`` and ``config``.
+LivenessModel = DisentangledFAS | SSDGR | SSANR | SAFAS
+_AnyConfig = ModelConfig | SSDGConfig | SSANConfig | SAFASConfig
+_KINDS: dict[str, tuple[type[LivenessModel], type[_AnyConfig]]] = {
     "disentangled-fas": (DisentangledFAS, ModelConfig),
     "ssdg-r": (SSDGR, SSDGConfig),
+    "ssan-r": (SSANR, SSANConfig),
+    "sa-fas": (SAFAS, SAFASConfig),
 }
 
 
@@ -71,7 +74,7 @@ class LoadedModel:
     """
 
     model: LivenessModel
-    config: ModelConfig | SSDGConfig
+    config: _AnyConfig
     threshold: float = 0.5
     threshold_strategy: str = "default-0.5"
     info: dict[str, Any] = field(default_factory=dict)
@@ -221,12 +224,13 @@ def load_model(path: str | Path, *, map_location: str = "cpu") -> LoadedModel:
 def liveness_only(model: LivenessModel) -> LivenessModel:
     """Return a ``baseline`` model (E_L + C_L) carrying ``model``'s liveness weights.
 
-    An :class:`SSDGR` model is returned as it is (its inference path is the whole trunk).
+    An :class:`SSDGR`, :class:`SSANR` or :class:`SAFAS` model is returned as it is (its
+    inference path is the whole trunk).
 
     Raises:
         ValueError: the model has no ``config``.
     """
-    if isinstance(model, SSDGR):
+    if isinstance(model, SSDGR | SSANR | SAFAS):
         return model.eval()
     if model.config is None:
         raise ValueError("model.config is None; cannot derive the liveness-only model")

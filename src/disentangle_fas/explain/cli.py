@@ -37,6 +37,8 @@ from disentangle_fas.explain.grid import save_gradcam_grid
 from disentangle_fas.explain.probes import binary_auc
 from disentangle_fas.explain.projection import ProjectionMethod, save_projection_plot
 from disentangle_fas.explain.report import CamSample, DomainScore, ExplainReport
+from disentangle_fas.model import DisentangledFAS, ModelConfig
+from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 if TYPE_CHECKING:
     from disentangle_fas.synthetic import SyntheticFAS
@@ -192,7 +194,7 @@ class _CamPart(NamedTuple):
 
 def _gradcam_part(
     args: argparse.Namespace,
-    models: Sequence[tuple[str, LivenessModel]],
+    models: Sequence[tuple[str, DisentangledFAS | SSDGR]],
     data: SyntheticFAS,
     cam_domains: Sequence[str],
     path: Path,
@@ -244,6 +246,16 @@ def _gradcam_part(
     return _CamPart(samples, list(rows), notes)
 
 
+def _explainable(model: LivenessModel, path: str) -> DisentangledFAS | SSDGR:
+    """Return ``model`` if this command can explain its kind, else raise one clear error."""
+    if isinstance(model, DisentangledFAS | SSDGR):
+        return model
+    raise ValueError(
+        f"{path}: the explain command handles the paper's model and SSDG-R checkpoints; "
+        f"{type(model).__name__} checkpoints are not supported by it"
+    )
+
+
 def _name(checkpoint: str) -> str:
     """A short name for a checkpoint: ``parent/stem`` (training runs name files by policy)."""
     p = Path(checkpoint)
@@ -262,9 +274,13 @@ def _run(args: argparse.Namespace) -> int:
     from disentangle_fas.synthetic import SyntheticFAS
 
     loaded = load_model(args.checkpoint, map_location=args.device)
-    model, config = loaded.model, loaded.config
+    model, config = _explainable(loaded.model, args.checkpoint), loaded.config
+    assert isinstance(config, ModelConfig | SSDGConfig)
     size = int(args.image_size or getattr(config, "image_size", 0) or DEFAULT_SSDG_IMAGE_SIZE)
-    compared = [(_name(c), load_model(c, map_location=args.device).model) for c in args.compare]
+    compared = [
+        (_name(c), _explainable(load_model(c, map_location=args.device).model, c))
+        for c in args.compare
+    ]
     probe_domains, cam_domains, why = _domains(args, loaded.info)
     data = SyntheticFAS(
         probe_domains,

@@ -87,13 +87,23 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--variants",
         default="full,baseline",
-        help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or ssdg-r",
+        help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or the "
+        "compared methods ssdg-r, ssan-r, sa-fas",
     )
     add_config_arguments(parser)
     args = parser.parse_args(args_list)
     cfg = config_from_args(args, _base_for(args_list, SYNTHETIC_PROTOCOL_PRESET))
     tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    known = ("full", "baseline", "content", "domain", "ssdg-r", "ssan-r", "sa-fas")
+    unknown = [v for v in variants if v not in known]
+    if unknown or not variants:
+        print(
+            f"error: --variants {args.variants!r}: unknown {unknown}; choose from "
+            f"{', '.join(known)}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         result = run_protocol(cfg, tasks=tasks, variants=variants)
     except NonFiniteLossError as exc:

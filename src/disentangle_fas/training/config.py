@@ -20,7 +20,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TrainConfig", "add_config_arguments", "config_from_args", "load_config", "parse_config"]
+__all__ = [
+    "METHOD_NAMES",
+    "TrainConfig",
+    "add_config_arguments",
+    "config_from_args",
+    "load_config",
+    "parse_config",
+]
+
+#: ``--method`` values: the paper's model and the compared methods.
+METHOD_NAMES = ("disentangle", "ssdg-r", "ssan-r", "sa-fas")
 
 
 @dataclass
@@ -41,7 +51,8 @@ class TrainConfig:
             right for depth maps, so keep it off with position-map targets).
 
     Model:
-        method: ``disentangle`` (the paper's model) or ``ssdg-r`` (the SSDG-R baseline).
+        method: ``disentangle`` (the paper's model), or a compared method: ``ssdg-r``,
+            ``ssan-r`` or ``sa-fas`` (docs/methods.md).
         variant: ``full``, ``baseline``, ``content`` or ``domain`` (Table 3).
         depth: ResNet depth of the encoders.
         imagenet_weights: local torchvision ResNet state dict ('' = random init).
@@ -125,8 +136,10 @@ class TrainConfig:
             raise ValueError(
                 f"variant must be full, baseline, content or domain, got {self.variant!r}"
             )
-        if self.method not in ("disentangle", "ssdg-r"):
-            raise ValueError(f"method must be disentangle or ssdg-r, got {self.method!r}")
+        if self.method not in METHOD_NAMES:
+            raise ValueError(
+                f"method must be one of {', '.join(METHOD_NAMES)}, got {self.method!r}"
+            )
         if self.content_target not in ("auto", "geometry", "prnet"):
             raise ValueError(
                 f"content_target must be auto, geometry or prnet, got {self.content_target!r}"

@@ -36,7 +36,7 @@ from disentangle_fas.training.distributed import (
 )
 from disentangle_fas.training.evaluation import evaluate_model
 from disentangle_fas.training.logging import RunLogger
-from disentangle_fas.training.methods import Losses, TrainingMethod, build_method
+from disentangle_fas.training.methods import Losses, TrainingMethod, after_step, build_method
 from disentangle_fas.training.state import load_training_state, save_training_state
 
 __all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
@@ -237,6 +237,7 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
+        after_step(method, step / cfg.steps)
         seen += cfg.batch_size
         done = step + 1
         bar.update(1)

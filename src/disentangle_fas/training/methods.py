@@ -5,20 +5,27 @@
 * ``ssdg-r`` -- SSDG-R (:class:`~disentangle_fas.ssdg.SSDGR`), the strongest method the
   paper compares with, trained by the same loop on the same data and evaluated by the
   same code.
+* ``ssan-r`` -- SSAN-R (:class:`~disentangle_fas.ssan.SSANR`, Wang et al., CVPR 2022).
+* ``sa-fas`` -- SA-FAS (:class:`~disentangle_fas.safas.SAFAS`, Sun et al., CVPR 2023).
 
-Both models expose ``live_score(images)`` and a ``config``, so checkpoints, evaluation
-and inference treat them alike.
+Every model exposes ``live_score(images)`` and a ``config``, so checkpoints, evaluation
+and inference treat them alike. All methods train on the same balanced batches with the
+same optimizer and schedule; only the model and the objective change. ``after_step`` is
+called by the loop after every optimizer step (SA-FAS aligns its heads there).
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol
 
+import torch
 from torch import Tensor, nn
 
 from disentangle_fas.checkpoint import LivenessModel
 from disentangle_fas.losses import DisentanglementObjective, LossWeights
 from disentangle_fas.model import DisentangledFAS, ModelConfig
+from disentangle_fas.safas import SAFAS, SAFASConfig, SAFASObjective
+from disentangle_fas.ssan import SSANR, SSANConfig, SSANObjective, shuffle_styles
 from disentangle_fas.ssdg import OFFICIAL_LOSS_WEIGHTS, SSDGR, SSDGConfig, SSDGObjective
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -27,8 +34,11 @@ __all__ = [
     "METHODS",
     "DisentanglementMethod",
     "Losses",
+    "SAFASMethod",
+    "SSANMethod",
     "SSDGMethod",
     "TrainingMethod",
+    "after_step",
     "build_method",
 ]
 
@@ -61,6 +71,13 @@ class TrainingMethod(Protocol):
         return the loss.
         """
         ...
+
+
+def after_step(method: object, progress: float) -> None:
+    """Call ``method.after_step(progress)`` when the method has one (after ``optimizer.step()``)."""
+    hook = getattr(method, "after_step", None)
+    if hook is not None:
+        hook(progress)
 
 
 class DisentanglementMethod:
@@ -122,10 +139,81 @@ class SSDGMethod:
         return Losses(terms.total, terms)
 
 
+class SSANMethod:
+    """SSAN-R with the official hyperparameters; every step shuffles the batch's styles.
+
+    Inputs below 64 px assemble at layer3's resolution (``assembly_stride=1``): at the
+    official stride their assembled maps would be 1x1, where AdaIN is undefined.
+    """
+
+    def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
+        config = SSANConfig(
+            num_domains=len(task.source_names),
+            depth=cfg.depth,
+            assembly_stride=2 if cfg.image_size >= 64 else 1,
+            image_size=cfg.image_size,
+        )
+        self.model: SSANR = SSANR.from_config(
+            config, weights=cfg.imagenet_weights or None, warn_random=warn_random
+        )
+        self.objective = SSANObjective.from_model(self.model)
+        self.uses_content = False
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """Classification, assembly contrast and domain adversarial terms."""
+        del content_target
+        perm = shuffle_styles(images.shape[0], images.device)
+        terms = self.objective(step_model(images, perm), labels, domains, progress)
+        return Losses(terms.total, terms)
+
+
+class SAFASMethod:
+    """SA-FAS with the official hyperparameters; two augmented views per image.
+
+    The loop hands over one batch (after its own optional flip); :meth:`loss` draws two
+    views of every image with the official training augmentation (rotation, random
+    resized square crop, flip: :func:`~disentangle_fas.safas.random_views`) from a
+    generator seeded with ``cfg.seed``; :meth:`after_step` aligns the heads from
+    ``align_start`` on. Evaluation uses the model's deterministic centre crop.
+    """
+
+    def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
+        self.config = SAFASConfig(
+            num_domains=len(task.source_names), depth=cfg.depth, image_size=cfg.image_size
+        )
+        self.model: SAFAS = SAFAS.from_config(
+            self.config, weights=cfg.imagenet_weights or None, warn_random=warn_random
+        )
+        self.objective = SAFASObjective.from_model(self.model)
+        self.uses_content = False
+        self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """Per-domain logistic and supervised contrastive terms on two views per image."""
+        del content_target, progress
+        views = self.objective.views(images, self.config, generator=self.generator)
+        terms = self.objective(step_model(views), labels, domains)
+        return Losses(terms.total, terms)
+
+    def after_step(self, progress: float) -> None:
+        """Align the domain heads (from ``align_start`` on)."""
+        self.objective.after_step(progress)
+
+
+_MethodClass = type[DisentanglementMethod] | type[SSDGMethod] | type[SSANMethod] | type[SAFASMethod]
+
 #: ``--method`` values.
-METHODS: dict[str, type[DisentanglementMethod] | type[SSDGMethod]] = {
+METHODS: dict[str, _MethodClass] = {
     "disentangle": DisentanglementMethod,
     "ssdg-r": SSDGMethod,
+    "ssan-r": SSANMethod,
+    "sa-fas": SAFASMethod,
 }
 
 
@@ -137,6 +225,5 @@ def build_method(cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) 
     """
     if cfg.method not in METHODS:
         raise ValueError(f"unknown method {cfg.method!r}; choose one of {sorted(METHODS)}")
-    if cfg.method == "ssdg-r":
-        return SSDGMethod(cfg, task, warn_random=warn_random)
-    return DisentanglementMethod(cfg, task, warn_random=warn_random)
+    method: TrainingMethod = METHODS[cfg.method](cfg, task, warn_random=warn_random)
+    return method

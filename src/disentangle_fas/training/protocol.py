@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from disentangle_fas.metrics import Report
-from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.config import METHOD_NAMES, TrainConfig
 from disentangle_fas.training.data import TaskData, build_task, protocol_tasks
 from disentangle_fas.training.loop import TrainResult, train
 
@@ -83,7 +83,8 @@ def run_protocol(
         cfg: the base configuration (its ``task`` and ``variant`` are replaced per run).
         tasks: task names; all leave-one-out tasks of ``cfg.data`` when ``None``.
         variants: what to compare: Table 3 variants of the paper's method (``"full"``,
-            ``"baseline"``, ``"content"``, ``"domain"``) and/or ``"ssdg-r"``.
+            ``"baseline"``, ``"content"``, ``"domain"``) and/or compared methods
+            (``"ssdg-r"``, ``"ssan-r"``, ``"sa-fas"``).
         task_builder: builds the data of one task.
         echo: where progress lines go.
 
@@ -133,10 +134,10 @@ def run_protocol(
 
 
 def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
-    """``variant`` is a Table 3 variant of the paper's method, or ``"ssdg-r"``."""
+    """``variant`` is a Table 3 variant of the paper's method, or a compared method's name."""
     out = str(root / variant / _slug(task))
-    if variant == "ssdg-r":
-        return cfg.replace(task=task, method="ssdg-r", out=out)
+    if variant in METHOD_NAMES and variant != "disentangle":
+        return cfg.replace(task=task, method=variant, out=out)
     return cfg.replace(task=task, method="disentangle", variant=variant, out=out)
 
 
