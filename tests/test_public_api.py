@@ -12,7 +12,8 @@ PUBLIC = {
     "disentangle_fas.heads": ["LMCLHead", "DomainClassifier", "ContentDecoder"],
     "disentangle_fas.losses": [
         "lmcl_loss", "LMCLLoss", "confusion_loss", "ConfusionLoss", "content_loss", "ContentLoss",
-        "domain_loss", "DomainLoss", "DisentanglementObjective", "frozen_call",
+        "domain_loss", "DomainLoss", "DisentanglementObjective", "frozen_call", "supcon_loss",
+        "SupConLoss",
     ],
     "disentangle_fas.model": ["DisentangledFAS", "ModelConfig"],
     "disentangle_fas.checkpoint": ["save_model", "load_model", "save_liveness_model"],
@@ -26,6 +27,8 @@ PUBLIC = {
     "disentangle_fas.inference": ["LivenessDetector"],
     "disentangle_fas.training": ["TrainConfig", "train", "run_protocol"],
     "disentangle_fas.ssdg": ["SSDGR", "grad_reverse", "GradientReversal", "asymmetric_triplet_loss"],
+    "disentangle_fas.ssan": ["SSANR", "SSANConfig", "SSANObjective", "adain", "assembly_contrast_loss"],
+    "disentangle_fas.safas": ["SAFAS", "SAFASConfig", "SAFASObjective", "align_heads", "random_views"],
 }  # fmt: skip
 
 
