@@ -54,7 +54,10 @@ def test_scores_use_the_deterministic_centre_crop() -> None:
         feats = model.embed(center_crop_resize(x, 0.9))
         torch.testing.assert_close(scores, torch.sigmoid(model.heads(feats)).mean(1))
         torch.testing.assert_close(torch.softmax(model.logits(x), 1)[:, 1], scores)
-        torch.testing.assert_close(model.liveness_path()(x), model.logits(x))
+        path = model.liveness_path()
+        torch.testing.assert_close(path(x), model.logits(x))
+        torch.testing.assert_close(path.live_score(x), scores)
+        torch.testing.assert_close(path.features(x), feats)  # the crop is part of the path
         out = model(x)
     assert out.features.shape == (4, 512) and out.logits.shape == (4, 2)
     assert scores.shape == (4,)

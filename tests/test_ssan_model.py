@@ -59,7 +59,10 @@ def test_shapes_and_scores() -> None:
     with torch.no_grad():
         scores = model.live_score(x)
         torch.testing.assert_close(scores, torch.softmax(model(x).logits, 1)[:, 1])
-        torch.testing.assert_close(model.liveness_path()(x), model.logits(x))
+        path = model.liveness_path()
+        torch.testing.assert_close(path(x), model.logits(x))
+        torch.testing.assert_close(path.live_score(x), scores)
+        assert path.features(x).shape == (4, 512) and path.encoder.num_features == 512
     assert scores.shape == (4,) and bool(((scores >= 0) & (scores <= 1)).all())
     assert model(x).cross_assembled is None
     with pytest.raises(ValueError, match="perm"):

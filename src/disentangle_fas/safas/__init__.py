@@ -8,7 +8,7 @@ name                                            role
 DomainLogisticHeads, :func:`per_domain_bce`     one logistic head per source domain
 :func:`align_heads`, :func:`align_heads_`       the heads' alignment after each step
 :func:`random_views`, :func:`center_crop_resize`  training views; deterministic test crop
-SAFAS, SAFASOutput, SAFASLogits                 the assembled model, its inference path
+SAFAS, SAFASOutput, MeanSigmoidLogits           the assembled model, its inference path
 SAFASObjective, SAFASTerms                      ``cls + 0.1 SupCon`` and ``after_step``
 SAFASConfig                                     every hyperparameter and its source
 ==============================================  ==========================================
@@ -20,7 +20,7 @@ The contrastive term is :func:`disentangle_fas.losses.supcon_loss`. Labels: 1 = 
 from disentangle_fas.safas.align import AlignmentResult, align_heads, align_heads_
 from disentangle_fas.safas.config import OFFICIAL_OPTIMIZER, SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads, per_domain_bce
-from disentangle_fas.safas.model import SAFAS, SAFASLogits, SAFASOutput
+from disentangle_fas.safas.model import SAFAS, MeanSigmoidLogits, SAFASOutput
 from disentangle_fas.safas.objective import SAFASObjective, SAFASTerms, supcon_classes
 from disentangle_fas.safas.views import CenterCrop, center_crop_resize, random_views
 
@@ -30,8 +30,8 @@ __all__ = [
     "AlignmentResult",
     "CenterCrop",
     "DomainLogisticHeads",
+    "MeanSigmoidLogits",
     "SAFASConfig",
-    "SAFASLogits",
     "SAFASObjective",
     "SAFASOutput",
     "SAFASTerms",

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from disentangle_fas._inference_path import GlobalAvgPool, InferencePath
 from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import pool
 from disentangle_fas.model import Normalize
@@ -15,7 +16,7 @@ from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads
 from disentangle_fas.safas.views import CenterCrop
 
-__all__ = ["SAFAS", "SAFASLogits", "SAFASOutput"]
+__all__ = ["SAFAS", "MeanSigmoidLogits", "SAFASOutput"]
 
 
 class SAFASOutput(NamedTuple):
@@ -137,28 +138,47 @@ class SAFAS(nn.Module):
         Shape:
             - Input: ``(B, 3, H, W)``; output ``(B, 2)``.
         """
-        p = self.live_score(images).clamp(1e-7, 1.0 - 1e-7)
-        z = torch.log(p) - torch.log1p(-p)
-        return torch.stack([torch.zeros_like(z), z], dim=1)
+        return MeanSigmoidLogits.two_class(self.live_score(images))
 
-    def liveness_path(self) -> SAFASLogits:
-        """The inference path as a module ``images -> (B, 2) logits`` (shares the weights)."""
-        return SAFASLogits(self)
+    def liveness_path(self) -> InferencePath:
+        """The inference path as one module (shares the weights).
+
+        ``test crop + Normalize -> encoder -> pooling -> MeanSigmoidLogits``; its output
+        equals :meth:`logits`.
+        """
+        return InferencePath(
+            self.encoder,
+            MeanSigmoidLogits(self.heads),
+            nn.Sequential(self.test_crop, self.normalize),
+            embedding=GlobalAvgPool(),
+        )
 
 
-class SAFASLogits(nn.Module):
-    """``images -> SAFAS.logits(images)``: the inference path of a :class:`SAFAS`.
+class MeanSigmoidLogits(nn.Module):
+    """SA-FAS's heads seen as a two-class head: ``logits(f) = (0, logit(mean sigmoid))``.
 
-    The model is referenced, not copied: Grad-CAM on this module explains the model.
+    The heads are referenced, not copied. ``softmax(logits(f))[:, 1]`` is the mean of the
+    heads' sigmoids, P(live).
 
     Shape:
-        - Input: ``(B, 3, H, W)`` in ``[0, 1]``; output ``(B, 2)``.
+        - Input: ``(B, D)``; output ``(B, 2)``.
     """
 
-    def __init__(self, model: SAFAS) -> None:
+    def __init__(self, heads: DomainLogisticHeads) -> None:
         super().__init__()
-        self.model = model
+        self.heads = heads
 
-    def forward(self, images: Tensor) -> Tensor:
-        """Return the logits; ``softmax(...)[:, 1]`` is P(live)."""
-        return self.model.logits(images)
+    @staticmethod
+    def two_class(p: Tensor) -> Tensor:
+        """Return ``(B, 2)`` logits ``(0, log p - log(1 - p))`` of probabilities ``(B,)``."""
+        q = p.clamp(1e-7, 1.0 - 1e-7)
+        z = torch.log(q) - torch.log1p(-q)
+        return torch.stack([torch.zeros_like(z), z], dim=1)
+
+    def logits(self, features: Tensor) -> Tensor:
+        """Return the two-class logits of the heads' mean sigmoid."""
+        return self.two_class(self.heads.live_score(features))
+
+    def forward(self, features: Tensor) -> Tensor:
+        """Same as :meth:`logits`."""
+        return self.logits(features)

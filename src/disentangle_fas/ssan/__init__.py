@@ -8,7 +8,7 @@ name                                           role
 AdaINResBlock                                  residual AdaIN block (paper or released)
 StylePath, :func:`content_block`, Assembly     style and content paths, their assembly
 :func:`assembly_contrast_loss`, ...            contrast of self- and cross-assemblies
-SSANR, SSANOutput, SSANLogits                  the assembled model, its inference path
+SSANR, SSANOutput, SelfAssembly, LinearLogits  the assembled model, its inference path
 SSANObjective, SSANTerms, :func:`shuffle_styles`  ``cls + contrast + adv``
 SSANConfig                                     every hyperparameter and its source
 =============================================  ==========================================
@@ -25,7 +25,7 @@ from disentangle_fas.ssan.contrast import (
     assembly_contrast_loss,
     contrast_signs,
 )
-from disentangle_fas.ssan.model import SSANR, SSANLogits, SSANOutput
+from disentangle_fas.ssan.model import SSANR, LinearLogits, SelfAssembly, SSANOutput
 from disentangle_fas.ssan.objective import SSANObjective, SSANTerms, shuffle_styles
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
 
@@ -37,11 +37,12 @@ __all__ = [
     "AdaINResBlock",
     "Assembly",
     "AssemblyContrastLoss",
+    "LinearLogits",
     "SSANConfig",
-    "SSANLogits",
     "SSANObjective",
     "SSANOutput",
     "SSANTerms",
+    "SelfAssembly",
     "StylePath",
     "adain",
     "assembly_contrast_loss",

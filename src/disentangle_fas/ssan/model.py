@@ -8,13 +8,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from disentangle_fas._inference_path import GlobalAvgPool, InferencePath
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import DomainClassifier, pool
 from disentangle_fas.model import Normalize
 from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
 
-__all__ = ["SSANR", "SSANLogits", "SSANOutput"]
+__all__ = ["SSANR", "LinearLogits", "SSANOutput", "SelfAssembly"]
 
 
 class SSANOutput(NamedTuple):
@@ -131,7 +132,11 @@ class SSANR(nn.Module):
         """
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
-        x1 = self.layer1(self.stem(self.normalize(images)))
+        return self.encode_normalized(self.normalize(images))
+
+    def encode_normalized(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`encode` on already normalised images."""
+        x1 = self.layer1(self.stem(x))
         x2 = self.layer2(x1)
         x3 = self.layer3(x2)
         gamma, beta = self.style(x1, x2, x3)
@@ -179,24 +184,57 @@ class SSANR(nn.Module):
         """
         return torch.softmax(self.logits(images), dim=1)[:, 1]
 
-    def liveness_path(self) -> SSANLogits:
-        """The inference path as a module ``images -> (B, 2) logits`` (shares the weights)."""
-        return SSANLogits(self)
+    def liveness_path(self) -> InferencePath:
+        """The inference path as one module (shares the weights).
+
+        ``normalize -> SelfAssembly (the self-assembled map, (B, 512, h, w)) -> pooling ->
+        LinearLogits``; its output equals :meth:`logits`.
+        """
+        return InferencePath(
+            SelfAssembly(self),
+            LinearLogits(self.classifier),
+            self.normalize,
+            embedding=GlobalAvgPool(),
+        )
 
 
-class SSANLogits(nn.Module):
-    """``images -> SSANR.logits(images)``: the inference path of an :class:`SSANR`.
+class SelfAssembly(nn.Module):
+    """The encoder of SSAN-R's inference path: normalised images to the self-assembled map.
 
-    The model is referenced, not copied: Grad-CAM on this module explains the model.
+    The model is referenced, not copied. Grad-CAM can hook ``model.assembly.conv_final``
+    (the last map before pooling).
 
     Shape:
-        - Input: ``(B, 3, H, W)`` in ``[0, 1]``; output ``(B, 2)``.
+        - Input: ``(B, 3, H, W)`` normalised; output ``(B, 512, h, w)``.
     """
 
     def __init__(self, model: SSANR) -> None:
         super().__init__()
         self.model = model
+        self.num_features = model.assembly.out_features
 
-    def forward(self, images: Tensor) -> Tensor:
-        """Return the logits; ``softmax(...)[:, 1]`` is P(live)."""
-        return self.model.logits(images)
+    def forward(self, x: Tensor) -> Tensor:
+        """Return the self-assembled map before pooling."""
+        content, gamma, beta = self.model.encode_normalized(x)
+        return self.model.assembly.feature_map(content, gamma, beta)
+
+
+class LinearLogits(nn.Module):
+    """A linear classifier seen as a head with ``logits(features)`` (shares the layer).
+
+    Shape:
+        - Input: ``(B, d)``; output ``(B, num_classes)``.
+    """
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.linear = linear
+
+    def logits(self, features: Tensor) -> Tensor:
+        """Return ``linear(features)``."""
+        out: Tensor = self.linear(features)
+        return out
+
+    def forward(self, features: Tensor) -> Tensor:
+        """Same as :meth:`logits`."""
+        return self.logits(features)

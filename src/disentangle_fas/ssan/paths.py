@@ -113,10 +113,14 @@ class Assembly(nn.Module):
         self.conv_final = nn.Sequential(_conv(channels, out_channels), nn.BatchNorm2d(out_channels))
         self.out_features = out_channels
 
-    def forward(self, content: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
-        """Return the pooled assembled feature; shapes in the class docstring."""
+    def feature_map(self, content: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
+        """Return the assembled map before pooling, ``(B, out_channels, h/2, w/2)``."""
         x = content
         for block in self.blocks:
             x = block(x, gamma, beta)
-        out: Tensor = F.adaptive_avg_pool2d(self.conv_final(x), 1).flatten(1)
+        out: Tensor = self.conv_final(x)
         return out
+
+    def forward(self, content: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
+        """Return the pooled assembled feature; shapes in the class docstring."""
+        return F.adaptive_avg_pool2d(self.feature_map(content, gamma, beta), 1).flatten(1)
