@@ -62,7 +62,8 @@ class InferencePath(nn.Module):
 
     def classify(self, features: Tensor) -> Tensor:
         """Return the head's ``(B, 2)`` logits of :meth:`features` output."""
-        out: Tensor = self.head.logits(features)
+        logits = getattr(self.head, "logits")  # noqa: B009 - nn.Module attributes type as Tensor
+        out: Tensor = logits(features)
         return out
 
     def forward(self, images: Tensor) -> Tensor:
