@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from disentangle_fas.explain import (
-    LivenessLogits,
     liveness_gradcam,
     overlay_heatmap,
     resolve_target_layer,

@@ -102,7 +102,7 @@ def test_ssdg_r_checkpoints_are_scored_whole_at_their_stored_size(tmp_path):
 
 def test_a_model_of_unknown_size_is_refused_until_the_size_is_given(tmp_path):
     model = build_ssdg()  # no image_size in its config
-    with pytest.raises(ValueError, match="image_size"):
+    with pytest.raises(ValueError, match=r"image.size"):
         LivenessDetector(model, face_detector=None)
     with pytest.raises(ValueError, match="input_spec"):
         save_model(tmp_path / "plain.safetensors", model)
@@ -121,7 +121,7 @@ def test_a_legacy_checkpoint_without_input_spec_says_so(tmp_path):
     del meta["input"], meta["config"]["image_size"]  # as written before input specs existed
     legacy = tmp_path / "legacy.safetensors"
     save_file(tensors, str(legacy), metadata={"disentangle_fas": json.dumps(meta)})
-    with pytest.raises(CheckpointError, match="image.size"):
+    with pytest.raises(CheckpointError, match=r"image.size"):
         LivenessDetector.from_checkpoint(legacy, face_detector=None)
     det = LivenessDetector.from_checkpoint(legacy, face_detector=None, image_size=24)
     assert det.image_size == 24
@@ -130,7 +130,7 @@ def test_a_legacy_checkpoint_without_input_spec_says_so(tmp_path):
 def test_model_without_config_needs_an_image_size():
     model = build_model()
     model.config, model.image_size = None, None  # a hand-assembled model of unknown size
-    with pytest.raises(ValueError, match="image_size"):
+    with pytest.raises(ValueError, match=r"image.size"):
         LivenessDetector(model, face_detector=None)
     det = LivenessDetector(model, face_detector=None, image_size=SIZE)
     assert len(det(torch.rand(2, 3, SIZE, SIZE))) == 2
