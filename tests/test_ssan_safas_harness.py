@@ -94,7 +94,7 @@ def test_safas_aligns_its_heads_after_the_steps(
 
     monkeypatch.setattr(SAFASMethod, "after_step", spy)
     train(tiny_config(str(tmp_path / "r"), method="sa-fas", steps=3, eval_every=3), fake_task())
-    assert calls == pytest.approx([0.0, 1 / 3, 2 / 3])
+    assert calls == pytest.approx([1 / 3, 2 / 3, 1.0])  # progress after each step
 
 
 def test_methods_build_from_the_run_config() -> None:
@@ -105,8 +105,10 @@ def test_methods_build_from_the_run_config() -> None:
     big = build_method(cfg.replace(image_size=64), fake_task(), warn_random=False)
     assert isinstance(big.model, SSANR) and big.model.config is not None
     assert big.model.config.assembly_stride == 2  # the official stride from 64 px on
-    with pytest.raises(ValueError, match="sa-fas"):
-        TrainConfig(method="nope")
+    with pytest.raises(ValueError, match="backbone"):
+        build_method(cfg.replace(backbone="mobilenet_v2"), fake_task(), warn_random=False)
+    safas = build_method(cfg.replace(method="sa-fas"), fake_task(), warn_random=False)
+    assert isinstance(safas.model, SAFAS) and safas.model.config is not None
 
 
 def test_protocol_compares_both_methods_in_one_table(tmp_path: Path) -> None:

@@ -23,36 +23,30 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from disentangle_fas.checkpoint import LivenessModel, load_model
+from disentangle_fas.checkpoint import load_model
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.explain.disentanglement import probe_disentanglement
 from disentangle_fas.explain.features import extract_features
 from disentangle_fas.explain.gradcam import (
     CAM_METHODS,
     CamTarget,
     GradCAMResult,
-    LivenessLogits,
     liveness_gradcam,
 )
 from disentangle_fas.explain.grid import save_gradcam_grid
 from disentangle_fas.explain.probes import binary_auc
 from disentangle_fas.explain.projection import ProjectionMethod, save_projection_plot
 from disentangle_fas.explain.report import CamSample, DomainScore, ExplainReport
-from disentangle_fas.model import DisentangledFAS, ModelConfig
-from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 if TYPE_CHECKING:
     from disentangle_fas.synthetic import SyntheticFAS
 
 __all__ = [
-    "DEFAULT_SSDG_IMAGE_SIZE",
     "build_parser",
     "classifier_scores",
     "main",
     "pick_cam_samples",
 ]
-
-#: Image size for checkpoints that record none (SSDG-R configs have no input size).
-DEFAULT_SSDG_IMAGE_SIZE = 64
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,7 +188,7 @@ class _CamPart(NamedTuple):
 
 def _gradcam_part(
     args: argparse.Namespace,
-    models: Sequence[tuple[str, DisentangledFAS | SSDGR]],
+    models: Sequence[tuple[str, LivenessModel]],
     data: SyntheticFAS,
     cam_domains: Sequence[str],
     path: Path,
@@ -246,16 +240,6 @@ def _gradcam_part(
     return _CamPart(samples, list(rows), notes)
 
 
-def _explainable(model: LivenessModel, path: str) -> DisentangledFAS | SSDGR:
-    """Return ``model`` if this command can explain its kind, else raise one clear error."""
-    if isinstance(model, DisentangledFAS | SSDGR):
-        return model
-    raise ValueError(
-        f"{path}: the explain command handles the paper's model and SSDG-R checkpoints; "
-        f"{type(model).__name__} checkpoints are not supported by it"
-    )
-
-
 def _name(checkpoint: str) -> str:
     """A short name for a checkpoint: ``parent/stem`` (training runs name files by policy)."""
     p = Path(checkpoint)
@@ -274,13 +258,17 @@ def _run(args: argparse.Namespace) -> int:
     from disentangle_fas.synthetic import SyntheticFAS
 
     loaded = load_model(args.checkpoint, map_location=args.device)
-    model, config = _explainable(loaded.model, args.checkpoint), loaded.config
-    assert isinstance(config, ModelConfig | SSDGConfig)
-    size = int(args.image_size or getattr(config, "image_size", 0) or DEFAULT_SSDG_IMAGE_SIZE)
-    compared = [
-        (_name(c), _explainable(load_model(c, map_location=args.device).model, c))
-        for c in args.compare
-    ]
+    model, config = loaded.model, loaded.config
+    if args.image_size:
+        size = int(args.image_size)
+    elif loaded.input_spec is not None:
+        size = loaded.input_spec.image_size
+    else:
+        raise ValueError(
+            f"{args.checkpoint} stores no input size (it predates stored input specs); "
+            "pass --image-size with the size the model was trained at"
+        )
+    compared = [(_name(c), load_model(c, map_location=args.device).model) for c in args.compare]
     probe_domains, cam_domains, why = _domains(args, loaded.info)
     data = SyntheticFAS(
         probe_domains,
@@ -300,8 +288,9 @@ def _run(args: argparse.Namespace) -> int:
     feats = extract_features(model, data, batch_size=args.batch_size, device=args.device)
     probes = probe_disentanglement(feats, seed=args.seed)
     with torch.no_grad():
-        head = LivenessLogits.from_model(model).head
-        live = head.live_score(feats.liveness.to(next(head.parameters()).device)).cpu()
+        path = model.liveness_path()
+        device = next(path.head.parameters()).device
+        live = torch.softmax(path.classify(feats.liveness.to(device)), dim=1)[:, 1].cpu()
     classifier = classifier_scores(
         live, feats.labels, feats.domains, data.domain_codes, loaded.threshold
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from disentangle_fas.explain.disentanglement import DisentanglementProbes
 from disentangle_fas.model import ModelConfig
+from disentangle_fas.safas.config import SAFASConfig
+from disentangle_fas.ssan.config import SSANConfig
 from disentangle_fas.ssdg.config import SSDGConfig
 
 __all__ = ["CamSample", "DomainScore", "ExplainReport"]
@@ -77,7 +79,7 @@ class ExplainReport:
     """
 
     checkpoint: str
-    config: ModelConfig | SSDGConfig
+    config: ModelConfig | SSDGConfig | SSANConfig | SAFASConfig
     threshold: float
     threshold_strategy: str
     cam_data: str
@@ -97,8 +99,9 @@ class ExplainReport:
     def to_markdown(self) -> str:
         """Render the report."""
         c = self.config
-        if isinstance(c, SSDGConfig):
-            model = f"SSDG-R, ResNet-{c.depth} trunk, {c.num_domains} source domains"
+        compared = {SSDGConfig: "SSDG-R", SSANConfig: "SSAN-R", SAFASConfig: "SA-FAS"}
+        if not isinstance(c, ModelConfig):
+            model = f"{compared[type(c)]}, ResNet-{c.depth} trunk, {c.num_domains} source domains"
         else:
             model = (
                 f"variant `{c.variant}`, ResNet-{c.depth} encoders, {c.image_size} px input, "

@@ -61,6 +61,8 @@ class SAFASConfig:
             a *random* position, so its evaluation is not deterministic; this crop is
             centred.
         image_size: input side the model was trained at (stored for inference; optional).
+        backbone: the trunk (any name of :func:`~disentangle_fas.encoders.create_encoder`);
+            ``None`` is ``resnet<depth>`` (official: ResNet-18).
     """
 
     num_domains: int
@@ -77,6 +79,7 @@ class SAFASConfig:
     hflip: bool = True
     test_crop_area: float = 0.9
     image_size: int | None = None
+    backbone: str | None = None
 
     def __post_init__(self) -> None:
         if self.num_domains < 2:

@@ -8,10 +8,17 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas._inference_path import GlobalAvgPool, InferencePath
+from disentangle_fas.contracts import (
+    InputSpec,
+    LivenessModel,
+    LivenessPath,
+    num_features_of,
+    pool_map,
+)
 from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import pool
-from disentangle_fas.model import Normalize
+from disentangle_fas.model import Normalize, normalization_stats
+from disentangle_fas.registry import register_model_kind
 from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads
 from disentangle_fas.safas.views import CenterCrop
@@ -31,7 +38,7 @@ class SAFASOutput(NamedTuple):
     logits: Tensor
 
 
-class SAFAS(nn.Module):
+class SAFAS(LivenessModel):
     """SA-FAS: a ResNet trunk, global average pooling and one logistic head per domain.
 
     ``forward`` is the training path on already augmented views:
@@ -99,8 +106,9 @@ class SAFAS(nn.Module):
         Returns:
             The model; ``model.config`` is ``config``.
         """
-        encoder = create_encoder(f"resnet{config.depth}", weights=weights, warn_random=warn_random)
-        d = int(encoder.num_features)  # type: ignore[arg-type]
+        name = config.backbone or f"resnet{config.depth}"
+        encoder = create_encoder(name, weights=weights, warn_random=warn_random)
+        d = num_features_of(encoder)
         heads = DomainLogisticHeads(d, config.num_domains, scale=config.logit_scale)
         return cls(encoder, heads, test_crop_area=config.test_crop_area, config=config)
 
@@ -140,18 +148,28 @@ class SAFAS(nn.Module):
         """
         return MeanSigmoidLogits.two_class(self.live_score(images))
 
-    def liveness_path(self) -> InferencePath:
+    @property
+    def input_spec(self) -> InputSpec | None:
+        """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
+        size = None if self.config is None else self.config.image_size
+        stats = normalization_stats(self.normalize)
+        return None if size is None or stats is None else InputSpec(size, *stats)
+
+    def liveness_path(self) -> LivenessPath:
         """The inference path as one module (shares the weights).
 
-        ``test crop + Normalize -> encoder -> pooling -> MeanSigmoidLogits``; its output
-        equals :meth:`logits`.
+        ``test crop + Normalize -> encoder -> MeanSigmoidLogits`` (pooling, the heads' mean
+        sigmoid as two-class logits); its output equals :meth:`logits`.
         """
-        return InferencePath(
+        return LivenessPath(
             self.encoder,
             MeanSigmoidLogits(self.heads),
             nn.Sequential(self.test_crop, self.normalize),
-            embedding=GlobalAvgPool(),
         )
+
+    def representations(self, images: Tensor) -> dict[str, Tensor]:
+        """``{"liveness": (B, D)}``: the pooled features of the test-cropped images."""
+        return {"liveness": self.embed(self.test_crop(images))}
 
 
 class MeanSigmoidLogits(nn.Module):
@@ -161,7 +179,7 @@ class MeanSigmoidLogits(nn.Module):
     heads' sigmoids, P(live).
 
     Shape:
-        - Input: ``(B, D)``; output ``(B, 2)``.
+        - Input: ``(B, D)`` or a map ``(B, D, h, w)`` (pooled first); output ``(B, 2)``.
     """
 
     def __init__(self, heads: DomainLogisticHeads) -> None:
@@ -177,8 +195,11 @@ class MeanSigmoidLogits(nn.Module):
 
     def logits(self, features: Tensor) -> Tensor:
         """Return the two-class logits of the heads' mean sigmoid."""
-        return self.two_class(self.heads.live_score(features))
+        return self.two_class(self.heads.live_score(pool_map(features)))
 
     def forward(self, features: Tensor) -> Tensor:
         """Same as :meth:`logits`."""
         return self.logits(features)
+
+
+register_model_kind("sa-fas", SAFAS, SAFASConfig)

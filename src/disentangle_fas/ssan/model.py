@@ -8,10 +8,11 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas._inference_path import GlobalAvgPool, InferencePath
+from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, pool_map
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import DomainClassifier, pool
-from disentangle_fas.model import Normalize
+from disentangle_fas.model import Normalize, normalization_stats
+from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
 
@@ -37,7 +38,7 @@ class SSANOutput(NamedTuple):
     perm: Tensor | None
 
 
-class SSANR(nn.Module):
+class SSANR(LivenessModel):
     """SSAN-R: content and style paths on one ResNet trunk, AdaIN assembly, classifier.
 
     ``images -> Normalize -> stem, layer1..3`` (a :class:`~disentangle_fas.encoders.ResNetEncoder`
@@ -184,25 +185,33 @@ class SSANR(nn.Module):
         """
         return torch.softmax(self.logits(images), dim=1)[:, 1]
 
-    def liveness_path(self) -> InferencePath:
+    @property
+    def input_spec(self) -> InputSpec | None:
+        """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
+        size = None if self.config is None else self.config.image_size
+        stats = normalization_stats(self.normalize)
+        return None if size is None or stats is None else InputSpec(size, *stats)
+
+    def liveness_path(self) -> LivenessPath:
         """The inference path as one module (shares the weights).
 
-        ``normalize -> SelfAssembly (the self-assembled map, (B, 512, h, w)) -> pooling ->
-        LinearLogits``; its output equals :meth:`logits`.
+        ``normalize -> SelfAssembly`` (the self-assembled map, ``(B, 512, h, w)``) ``->``
+        :class:`LinearLogits` (pooling and the classifier); its output equals :meth:`logits`.
         """
-        return InferencePath(
-            SelfAssembly(self),
-            LinearLogits(self.classifier),
-            self.normalize,
-            embedding=GlobalAvgPool(),
-        )
+        return LivenessPath(SelfAssembly(self), LinearLogits(self.classifier), self.normalize)
+
+    def representations(self, images: Tensor) -> dict[str, Tensor]:
+        """``{"liveness": (B, 512), "content": (B, 256)}``: the pooled self-assembly the
+        classifier sees, and the pooled content features the domain adversary sees.
+        """
+        content, gamma, beta = self.encode(images)
+        return {"liveness": self.assembly(content, gamma, beta), "content": pool(content)}
 
 
 class SelfAssembly(nn.Module):
     """The encoder of SSAN-R's inference path: normalised images to the self-assembled map.
 
-    The model is referenced, not copied. Grad-CAM can hook ``model.assembly.conv_final``
-    (the last map before pooling).
+    The model is referenced, not copied. Grad-CAM hooks :attr:`cam_layer` by default.
 
     Shape:
         - Input: ``(B, 3, H, W)`` normalised; output ``(B, 512, h, w)``.
@@ -213,6 +222,11 @@ class SelfAssembly(nn.Module):
         self.model = model
         self.num_features = model.assembly.out_features
 
+    @property
+    def cam_layer(self) -> nn.Module:
+        """The layer Grad-CAM explains by default: ``conv_final``, the last map before pooling."""
+        return self.model.assembly.conv_final
+
     def forward(self, x: Tensor) -> Tensor:
         """Return the self-assembled map before pooling."""
         content, gamma, beta = self.model.encode_normalized(x)
@@ -222,8 +236,10 @@ class SelfAssembly(nn.Module):
 class LinearLogits(nn.Module):
     """A linear classifier seen as a head with ``logits(features)`` (shares the layer).
 
+    A feature map is global-average-pooled first.
+
     Shape:
-        - Input: ``(B, d)``; output ``(B, num_classes)``.
+        - Input: ``(B, d)`` or ``(B, d, h, w)``; output ``(B, num_classes)``.
     """
 
     def __init__(self, linear: nn.Linear) -> None:
@@ -231,10 +247,13 @@ class LinearLogits(nn.Module):
         self.linear = linear
 
     def logits(self, features: Tensor) -> Tensor:
-        """Return ``linear(features)``."""
-        out: Tensor = self.linear(features)
+        """Return ``linear(pool(features))``."""
+        out: Tensor = self.linear(pool_map(features))
         return out
 
     def forward(self, features: Tensor) -> Tensor:
         """Same as :meth:`logits`."""
         return self.logits(features)
+
+
+register_model_kind("ssan-r", SSANR, SSANConfig)

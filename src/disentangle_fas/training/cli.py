@@ -95,7 +95,10 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     cfg = config_from_args(args, _base_for(args_list, SYNTHETIC_PROTOCOL_PRESET))
     tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    known = ("full", "baseline", "content", "domain", "ssdg-r", "ssan-r", "sa-fas")
+    from disentangle_fas.contracts import Variant
+    from disentangle_fas.training.methods import available_methods
+
+    known = [v.value for v in Variant] + [m for m in available_methods() if m != "disentangle"]
     unknown = [v for v in variants if v not in known]
     if unknown or not variants:
         print(

@@ -1,27 +1,30 @@
-"""Training methods: what the loop builds and minimises.
+"""Training methods: what the loop builds and minimises, behind one contract.
+
+A method (:class:`~disentangle_fas.contracts.TrainingMethod`) is a model plus the objective
+that trains it. The library's methods are registered by name (``--method``):
 
 * ``disentangle`` -- the paper's model (:class:`~disentangle_fas.model.DisentangledFAS`)
-  and its six-term objective, with the Table 3 variants.
+  and its six-term objective, with the Table 3 variants and any backbone.
 * ``ssdg-r`` -- SSDG-R (:class:`~disentangle_fas.ssdg.SSDGR`), the strongest method the
-  paper compares with, trained by the same loop on the same data and evaluated by the
-  same code.
+  paper compares with, trained by the same loop on the same data.
 * ``ssan-r`` -- SSAN-R (:class:`~disentangle_fas.ssan.SSANR`, Wang et al., CVPR 2022).
-* ``sa-fas`` -- SA-FAS (:class:`~disentangle_fas.safas.SAFAS`, Sun et al., CVPR 2023).
+* ``sa-fas`` -- SA-FAS (:class:`~disentangle_fas.safas.SAFAS`, Sun et al., CVPR 2023); its
+  heads' alignment runs in :meth:`SAFASMethod.after_step`.
 
-Every model exposes ``live_score(images)`` and a ``config``, so checkpoints, evaluation
-and inference treat them alike. All methods train on the same balanced batches with the
-same optimizer and schedule; only the model and the objective change. ``after_step`` is
-called by the loop after every optimizer step (SA-FAS aligns its heads there).
+A method of one's own is registered with :func:`register_method`, or passed directly to
+:func:`~disentangle_fas.training.train` (e.g. an :class:`ObjectiveMethod` wrapping a
+custom model and objective).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas.checkpoint import LivenessModel
+from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod, Variant
 from disentangle_fas.losses import DisentanglementObjective, LossWeights
 from disentangle_fas.model import DisentangledFAS, ModelConfig
 from disentangle_fas.safas import SAFAS, SAFASConfig, SAFASObjective
@@ -31,57 +34,86 @@ from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 
 __all__ = [
-    "METHODS",
     "DisentanglementMethod",
     "Losses",
+    "MethodBuilder",
+    "ObjectiveMethod",
     "SAFASMethod",
     "SSANMethod",
     "SSDGMethod",
     "TrainingMethod",
-    "after_step",
+    "available_methods",
     "build_method",
+    "register_method",
 ]
 
-
-class Losses(NamedTuple):
-    """The total loss of a step and every term as floats (for logging)."""
-
-    total: Tensor
-    terms: Any  # a NamedTuple of tensors with ``as_floats()``
+#: Builds a method from the run's configuration and data: ``builder(cfg, task, warn_random)``.
+MethodBuilder = Callable[[TrainConfig, TaskData, bool], TrainingMethod]
 
 
-class TrainingMethod(Protocol):
-    """What the training loop needs from a method."""
+class _FloatTerms:
+    """A bare loss tensor dressed as a terms tuple (``as_floats`` for logs)."""
 
-    @property
-    def model(self) -> LivenessModel:
-        """The model (trained, checkpointed, evaluated with ``live_score``)."""
-        ...
+    def __init__(self, total: Tensor) -> None:
+        self.total = total
 
-    @property
-    def uses_content(self) -> bool:
-        """Whether :meth:`loss` needs a content target."""
-        ...
+    def as_floats(self) -> dict[str, float]:
+        return {"total": float(self.total.detach())}
+
+
+class ObjectiveMethod:
+    """Any liveness model and any objective, as a training method.
+
+    Each step computes ``objective(step_model(images), labels, domains, content_target)``.
+    The objective returns a tensor (the total loss) or a NamedTuple-like object with a
+    ``total`` tensor (and ``as_floats()`` for logging, like
+    :class:`~disentangle_fas.losses.ObjectiveTerms`).
+
+    Args:
+        model: the model to train.
+        objective: the loss function.
+        uses_content: whether the objective needs the content target (the task's content
+            target provider is then called every step).
+
+    Example:
+        >>> model = DisentangledFAS.build(num_domains=3, variant="baseline", depth=10,
+        ...                               image_size=32, warn_random=False)
+        >>> obj = DisentanglementObjective(model.liveness_head, None, variant="baseline")
+        >>> method = ObjectiveMethod(model, obj)
+    """
+
+    def __init__(
+        self, model: LivenessModel, objective: Callable[..., Any], *, uses_content: bool = False
+    ) -> None:
+        if not isinstance(model, LivenessModel):
+            raise TypeError(
+                f"the model ({type(model).__name__}) must derive from "
+                "disentangle_fas.contracts.LivenessModel"
+            )
+        self.model = model
+        self.objective = objective
+        self.uses_content = uses_content
 
     def loss(
         self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
         content_target: Tensor | None, progress: float,
     ) -> Losses:  # fmt: skip
-        """Forward ``images`` through ``step_model`` (the possibly DDP/compiled model) and
-        return the loss.
-        """
-        ...
+        """Forward through ``step_model`` and apply the objective (``progress`` unused)."""
+        del progress
+        terms = self.objective(step_model(images), labels, domains, content_target)
+        if isinstance(terms, Tensor):
+            return Losses(terms, _FloatTerms(terms))
+        total = getattr(terms, "total", None)
+        if not isinstance(total, Tensor):
+            raise TypeError("the objective must return a tensor or an object with a `total` tensor")
+        return Losses(total, terms if hasattr(terms, "as_floats") else _FloatTerms(total))
+
+    def after_step(self, progress: float) -> None:
+        """Nothing to do after an optimizer step."""
 
 
-def after_step(method: object, progress: float) -> None:
-    """Call ``method.after_step(progress)`` when the method has one (after ``optimizer.step()``)."""
-    hook = getattr(method, "after_step", None)
-    if hook is not None:
-        hook(progress)
-
-
-class DisentanglementMethod:
-    """The paper's method; ``cfg.variant`` picks the Table 3 row."""
+class DisentanglementMethod(ObjectiveMethod):
+    """The paper's method; ``cfg.variant`` picks the Table 3 row, ``cfg.backbone`` the encoders."""
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
         config = ModelConfig(
@@ -92,24 +124,17 @@ class DisentanglementMethod:
             content_shape=task.content_shape,
             scale=cfg.lmcl_scale,
             margin=cfg.lmcl_margin,
+            backbone=cfg.backbone or None,
         )
-        self.model: DisentangledFAS = DisentangledFAS.from_config(
+        model = DisentangledFAS.from_config(
             config, weights=cfg.imagenet_weights or None, warn_random=warn_random
         )
         weights = LossWeights(cfg.w_dom, cfg.w_cont, cfg.w_cont_cnf, cfg.w_dom_cnf, cfg.w_live_cnf)
-        self.objective = DisentanglementObjective(
-            self.model.liveness_head, self.model.domain_head, variant=cfg.variant, weights=weights
+        objective = DisentanglementObjective(
+            model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights
         )
-        self.uses_content = self.objective.variant.uses_content
-
-    def loss(
-        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
-        content_target: Tensor | None, progress: float,
-    ) -> Losses:  # fmt: skip
-        """The six-term objective (``progress`` is unused)."""
-        del progress
-        terms = self.objective(step_model(images), labels, domains, content_target)
-        return Losses(terms.total, terms)
+        super().__init__(model, objective, uses_content=Variant(cfg.variant).uses_content)
+        self.model: DisentangledFAS = model
 
 
 class SSDGMethod:
@@ -117,11 +142,17 @@ class SSDGMethod:
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
         target = task.target_name.upper()
-        base = dict(num_domains=len(task.source_names), depth=cfg.depth, scale=cfg.lmcl_scale)
+        base: dict[str, Any] = dict(
+            num_domains=len(task.source_names),
+            depth=cfg.depth,
+            scale=cfg.lmcl_scale,
+            image_size=cfg.image_size,
+            backbone=cfg.backbone or None,
+        )
         config = (
-            SSDGConfig.official(target, **base)  # type: ignore[arg-type]
+            SSDGConfig.official(target, **base)
             if target in OFFICIAL_LOSS_WEIGHTS
-            else SSDGConfig(**base)  # type: ignore[arg-type]
+            else SSDGConfig(**base)
         )
         self.model: SSDGR = SSDGR.from_config(
             config, weights=cfg.imagenet_weights or None, warn_random=warn_random
@@ -138,15 +169,24 @@ class SSDGMethod:
         terms = self.objective(step_model(images), labels, domains, progress)
         return Losses(terms.total, terms)
 
+    def after_step(self, progress: float) -> None:
+        """Nothing to do after an optimizer step."""
+
 
 class SSANMethod:
     """SSAN-R with the official hyperparameters; every step shuffles the batch's styles.
 
     Inputs below 64 px assemble at layer3's resolution (``assembly_stride=1``): at the
-    official stride their assembled maps would be 1x1, where AdaIN is undefined.
+    official stride their assembled maps would be 1x1, where AdaIN is undefined. The style
+    path reads ResNet layers 1-3, so ``cfg.backbone`` must name no other trunk.
     """
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
+        if cfg.backbone and cfg.backbone != f"resnet{cfg.depth}":
+            raise ValueError(
+                f"ssan-r reads ResNet layers 1-3 (depth 10, 18 or 34); --backbone "
+                f"{cfg.backbone!r} is not supported, use --depth"
+            )
         config = SSANConfig(
             num_domains=len(task.source_names),
             depth=cfg.depth,
@@ -169,6 +209,9 @@ class SSANMethod:
         terms = self.objective(step_model(images, perm), labels, domains, progress)
         return Losses(terms.total, terms)
 
+    def after_step(self, progress: float) -> None:
+        """Nothing to do after an optimizer step."""
+
 
 class SAFASMethod:
     """SA-FAS with the official hyperparameters; two augmented views per image.
@@ -182,7 +225,10 @@ class SAFASMethod:
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
         self.config = SAFASConfig(
-            num_domains=len(task.source_names), depth=cfg.depth, image_size=cfg.image_size
+            num_domains=len(task.source_names),
+            depth=cfg.depth,
+            image_size=cfg.image_size,
+            backbone=cfg.backbone or None,
         )
         self.model: SAFAS = SAFAS.from_config(
             self.config, weights=cfg.imagenet_weights or None, warn_random=warn_random
@@ -206,24 +252,46 @@ class SAFASMethod:
         self.objective.after_step(progress)
 
 
-_MethodClass = type[DisentanglementMethod] | type[SSDGMethod] | type[SSANMethod] | type[SAFASMethod]
+_METHODS: dict[str, MethodBuilder] = {}
 
-#: ``--method`` values.
-METHODS: dict[str, _MethodClass] = {
-    "disentangle": DisentanglementMethod,
-    "ssdg-r": SSDGMethod,
-    "ssan-r": SSANMethod,
-    "sa-fas": SAFASMethod,
-}
+
+def register_method(name: str, builder: MethodBuilder, *, replace: bool = False) -> None:
+    """Register a training method under a ``--method`` name.
+
+    Args:
+        name: the name (``disentangle-fas train --method NAME``, ``protocol --variants``).
+        builder: ``builder(cfg, task, warn_random) -> TrainingMethod``.
+        replace: allow replacing an existing registration.
+
+    Raises:
+        ValueError: empty name, or ``name`` taken (without ``replace``).
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError(f"a method needs a non-empty name, got {name!r}")
+    if name in _METHODS and _METHODS[name] is not builder and not replace:
+        raise ValueError(f"method {name!r} is already registered; pass replace=True")
+    _METHODS[name] = builder
+
+
+def available_methods() -> list[str]:
+    """Return the registered method names, sorted."""
+    return sorted(_METHODS)
 
 
 def build_method(cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> TrainingMethod:
     """Build the method named by ``cfg.method``.
 
     Raises:
-        ValueError: unknown method.
+        ValueError: unknown method (the message lists the registered ones).
     """
-    if cfg.method not in METHODS:
-        raise ValueError(f"unknown method {cfg.method!r}; choose one of {sorted(METHODS)}")
-    method: TrainingMethod = METHODS[cfg.method](cfg, task, warn_random=warn_random)
-    return method
+    if cfg.method not in _METHODS:
+        raise ValueError(f"unknown method {cfg.method!r}; choose one of {available_methods()}")
+    return _METHODS[cfg.method](cfg, task, warn_random)
+
+
+register_method(
+    "disentangle", lambda cfg, task, warn: DisentanglementMethod(cfg, task, warn_random=warn)
+)
+register_method("ssdg-r", lambda cfg, task, warn: SSDGMethod(cfg, task, warn_random=warn))
+register_method("ssan-r", lambda cfg, task, warn: SSANMethod(cfg, task, warn_random=warn))
+register_method("sa-fas", lambda cfg, task, warn: SAFASMethod(cfg, task, warn_random=warn))
