@@ -219,7 +219,9 @@ class DisentangledFAS(LivenessModel):
     @property
     def input_spec(self) -> InputSpec | None:
         """Input size and normalisation; ``None`` when the size or statistics are unknown."""
-        size = self.config.image_size if self.config is not None else self.image_size
+        if self.config is not None:
+            return InputSpec(self.config.image_size, self.config.mean, self.config.std)
+        size = self.image_size
         stats = normalization_stats(self.normalize)
         if size is None or stats is None:
             return None

@@ -140,9 +140,11 @@ class Normalize(nn.Module):
         return (image - self.mean.to(image.dtype)) / self.std.to(image.dtype)
 
     def stats(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-        """Return ``(mean, std)`` as tuples of three floats."""
-        m = [float(v) for v in self.mean.flatten().tolist()]
-        s = [float(v) for v in self.std.flatten().tolist()]
+        """Return ``(mean, std)`` as tuples of three floats (rounded to 6 decimals, which
+        undoes the float32 storage of the buffers for statistics given with fewer).
+        """
+        m = [round(float(v), 6) for v in self.mean.flatten().tolist()]
+        s = [round(float(v), 6) for v in self.std.flatten().tolist()]
         return (m[0], m[1], m[2]), (s[0], s[1], s[2])
 
 

@@ -151,7 +151,7 @@ class TimmEncoder(nn.Module):
         self.model = timm.create_model(
             name, pretrained=weights is not None, features_only=True, out_indices=(-1,), **kwargs
         )
-        info = self.model.feature_info
+        info: Any = self.model.feature_info
         self.num_features: int = int(info.channels()[-1])
         self.reduction: int = int(info.reduction()[-1])
         self.backbone = f"timm:{name}"
