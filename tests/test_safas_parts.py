@@ -114,6 +114,10 @@ def test_per_domain_bce_matches_the_official_loop() -> None:
     torch.testing.assert_close(per_domain_bce(z, y, d), total / 3)
     with pytest.raises(ValueError, match="domains"):
         per_domain_bce(z, y, torch.tensor([0, 0, 1, 1, 3, 0, 0]))
+    with pytest.raises(ValueError, match="empty batch"):
+        per_domain_bce(
+            torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+        )
 
 
 def test_random_views_shapes_determinism_and_identity() -> None:

@@ -151,3 +151,7 @@ def test_contrast_loss_errors() -> None:
         assembly_contrast_loss(
             torch.randn(3, 4), torch.randn(3, 4), torch.zeros(3, dtype=torch.long)
         )
+    with pytest.raises(ValueError, match="empty batch"):
+        assembly_contrast_loss(
+            torch.randn(0, 4), torch.randn(0, 4), torch.ones(0, dtype=torch.long)
+        )

@@ -92,6 +92,9 @@ def per_domain_bce(logits: Tensor, labels: Tensor, domains: Tensor) -> Tensor:
     Returns:
         Scalar tensor.
 
+    Raises:
+        ValueError: an empty batch, malformed labels or domains out of range.
+
     Shape:
         - logits: ``(B, S)``; labels, domains: ``(B,)``; output ``()``.
 
@@ -101,6 +104,8 @@ def per_domain_bce(logits: Tensor, labels: Tensor, domains: Tensor) -> Tensor:
         0.6931
     """
     check_features("per_domain_bce", logits)
+    if logits.shape[0] == 0:
+        raise ValueError("per_domain_bce: empty batch")
     check_labels("per_domain_bce", labels, logits.shape[0])
     check_index_vector("per_domain_bce", "domains", domains, logits.shape[0])
     s = logits.shape[1]

@@ -61,7 +61,7 @@ def assembly_contrast_loss(
         Scalar tensor in ``[-1, 1]``.
 
     Raises:
-        TypeError, ValueError: malformed features or signs.
+        TypeError, ValueError: malformed features or signs, or an empty batch.
 
     Shape:
         - self_assembled, cross_assembled: ``(B, D)``; signs: ``(B,)``; output ``()``.
@@ -73,6 +73,8 @@ def assembly_contrast_loss(
     """
     check_features("assembly_contrast_loss", self_assembled)
     check_features("assembly_contrast_loss", cross_assembled)
+    if self_assembled.shape[0] == 0:
+        raise ValueError("assembly_contrast_loss: empty batch")
     if self_assembled.shape != cross_assembled.shape:
         raise ValueError(
             "assembly_contrast_loss: self- and cross-assembled features differ in shape: "
