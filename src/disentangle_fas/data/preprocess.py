@@ -10,6 +10,7 @@ never stop the run.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import multiprocessing
@@ -300,6 +301,12 @@ def preprocess_records(
     report.manifest = str(manifest)
     atomic_write_text(out / f"report{tag}.json", report.to_json())
     return report
+
+
+def _parser() -> argparse.ArgumentParser:
+    from disentangle_fas.data.preprocess_cli import _parser as parser
+
+    return parser()
 
 
 def main(argv: list[str]) -> int:

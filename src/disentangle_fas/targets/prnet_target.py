@@ -120,11 +120,13 @@ def load_face_ind(path: str | os.PathLike[str]) -> Tensor:
 NO_WEIGHTS_MESSAGE = (
     "PRNetTarget needs pretrained PRNet weights and none were given. A randomly "
     "initialised PRNet is not a content target, and this library never downloads weights. "
-    "Get them yourself and pass a local file: the official PRNet release "
-    "(github.com/YadiraF/PRNet) is a TensorFlow checkpoint that you must convert to a "
-    "PyTorch state dict; the pytorchcv port (model 'prnet') publishes PyTorch weights "
-    "whose key layout load_prnet reads as is. Then use PRNetTarget('/path/to/prnet.pt') "
-    "(or .safetensors). See docs/content_targets.md. For tests and benchmarks only, "
+    "The only PRNet weights are the official release's TensorFlow checkpoint "
+    "(github.com/YadiraF/PRNet, Data/net-data/256_256_resfcn256_weight.index and "
+    ".data-00000-of-00001): download it yourself and convert it, without TensorFlow, with "
+    "'disentangle-fas convert-prnet PREFIX --out prnet.safetensors'; then use "
+    "PRNetTarget('prnet.safetensors'). (pytorchcv has the architecture but publishes no "
+    "PRNet weights; a state dict in its key layout loads as is.) See "
+    "docs/content_targets.md. For tests and benchmarks only, "
     "PRNetTarget.from_module(PRNet(), allow_random=True) runs random weights."
 )
 
