@@ -19,6 +19,7 @@ from disentangle_fas.targets.prnet_tf import (
     prnet_tf_variables,
     read_prnet_checkpoint,
 )
+from disentangle_fas.targets.tf_bundle import TensorBundle
 
 SLOTS = ("resfcn256/Conv/weights/Adam", "resfcn256/Conv/weights/Adam_1")
 
@@ -263,3 +264,20 @@ def test_cli_converts_and_reports_errors_in_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("disentangle-fas convert-prnet: error:") and "nothing" in err
     assert len(err.splitlines()) == 1
+
+
+def test_index_written_by_tensorflow(tmp_path: Path) -> None:
+    """``tests/data/tf_resfcn256.index``: the index of a checkpoint written by TensorFlow 2.21
+    (``tf.compat.v1.train.Saver``) for resfcn256 with the official names, Adam slots
+    included (its 160 MB data file is not kept)."""
+    index = Path(__file__).parent / "data" / "tf_resfcn256.index"
+    prefix = tmp_path / "ckpt"
+    (tmp_path / "ckpt.index").write_bytes(index.read_bytes())
+    bundle = TensorBundle(prefix)
+    assert len(bundle.entries) == 245 + 2 * 149 + 2  # variables, 2 Adam slots per trainable, powers
+    model = {n: e.shape for n, e in bundle.entries.items() if not is_optimizer_state(n)}
+    assert model == official_prnet_shapes()
+    assert {e.dtype_name for e in bundle.entries.values()} == {"float32"}
+    assert all(e.crc32c is not None for e in bundle.entries.values())
+    with pytest.raises(FileNotFoundError, match="data file"):
+        read_prnet_checkpoint(prefix)  # names and shapes pass; the data is absent
