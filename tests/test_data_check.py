@@ -38,7 +38,9 @@ def _protocol_lines(protocol: int, fold: int | None, split: str) -> list[str]:
     return lines
 
 
-def oulu_full_tree(root: Path, protocols: bool = True) -> None:
+def oulu_full_tree(
+    root: Path, protocols: tuple[int, ...] = (1, 2, 3, 4), eyes: bool = True
+) -> None:
     for split, folder in OULU_FOLDERS.items():
         for p in range(1, 7):
             for s in range(1, 4):
@@ -46,11 +48,10 @@ def oulu_full_tree(root: Path, protocols: bool = True) -> None:
                     for f in range(1, 6):
                         stem = root / folder / f"{p}_{s}_{u:02d}_{f}"
                         touch(stem.with_suffix(".avi"))
-                        touch(stem.with_suffix(".txt"), "0,20,20,40,20\n")
-    if not protocols:
-        return
+                        if eyes:
+                            touch(stem.with_suffix(".txt"), "0,20,20,40,20\n")
     names = {"train": "Train", "dev": "Dev", "test": "Test"}
-    for protocol in (1, 2, 3, 4):
+    for protocol in protocols:
         for fold in (None,) if protocol < 3 else range(1, 7):
             for split, name in names.items():
                 suffix = "" if fold is None else f"_{fold}"
@@ -109,8 +110,18 @@ def test_removed_files_fail(
         (tmp_path / "e.txt").rename(eyes)
 
 
+def test_copy_without_eye_files_or_some_protocols_passes_with_warnings(tmp_path: Path) -> None:
+    oulu_full_tree(tmp_path, protocols=(1,), eyes=False)
+    check = check_dataset("oulu", tmp_path)
+    assert check.ok, check.table()
+    assert any("none of the 4950 face-annotation files" in w for w in check.warnings)
+    assert any("39 of the 42 official protocol files are absent" in w for w in check.warnings)
+    (tmp_path / "Test_files" / "6_3_55_5.avi").unlink()
+    assert not check_dataset("oulu", tmp_path).ok
+
+
 def test_oulu_without_protocols_warns_only(tmp_path: Path) -> None:
-    oulu_full_tree(tmp_path, protocols=False)
+    oulu_full_tree(tmp_path, protocols=())
     (tmp_path / "Train_files" / "notes.avi").write_text("")
     (tmp_path / "Train_files" / "1_1_30_1.avi").write_text("")  # a dev user in train
     check = check_dataset("oulu", tmp_path)

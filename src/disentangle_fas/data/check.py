@@ -72,7 +72,8 @@ class DataCheck:
         rows: the count table.
         missing: official files not found (relative paths).
         unexpected: ``(path, reason)`` of files that are not part of the dataset.
-        missing_annotations: items whose face-annotation file is missing.
+        missing_annotations: items whose face-annotation file is missing (when every one
+            is missing, a warning instead: a copy without annotation files).
         undecodable: ``(path, reason)`` of videos that could not be decoded (``decode``).
         warnings: other remarks (not mismatches).
     """
@@ -194,6 +195,7 @@ def _oulu_protocols(check: DataCheck, root: Path, present: set[str]) -> None:
         check.warnings.append("no Protocols/ folder: the protocol files were not checked")
         return
     files = {"train": "Train", "dev": "Dev", "test": "Test"}
+    absent: list[str] = []
     for protocol, splits in OULU_PROTOCOL_COUNTS.items():
         folds = [""] if protocol in (1, 2) else [f"_{k}" for k in range(1, 7)]
         for fold in folds:
@@ -201,7 +203,7 @@ def _oulu_protocols(check: DataCheck, root: Path, present: set[str]) -> None:
                 rel = f"Protocols/Protocol_{protocol}/{files[split]}{fold}.txt"
                 path = root / rel
                 if not path.is_file():
-                    check.missing.append(rel)
+                    absent.append(rel)
                     continue
                 signs: Counter[str] = Counter()
                 for line in path.read_text().splitlines():
@@ -218,6 +220,11 @@ def _oulu_protocols(check: DataCheck, root: Path, present: set[str]) -> None:
                 label = f"P{protocol}{fold.replace('_', ' fold ')}"
                 check.rows.append(CountRow(split, f"{label} real", real, signs["+1"] + signs["1"]))
                 check.rows.append(CountRow(split, f"{label} attack", attack, signs["-1"]))
+    if absent:
+        check.warnings.append(
+            f"{len(absent)} of the 42 official protocol files are absent and were not "
+            f"checked (first: {absent[0]})"
+        )
 
 
 def _decode(check: DataCheck, records: list[Record]) -> None:
@@ -285,6 +292,13 @@ def check_dataset(
             if r.annotation is not None and not r.annotation.is_file():
                 check.missing_annotations.append(_rel(r.annotation, check.root))
     check.unexpected = list(dict.fromkeys(check.unexpected))
+    with_annotation = sum(r.annotation is not None for r in all_records)
+    if with_annotation and len(check.missing_annotations) == with_annotation:
+        check.warnings.append(
+            f"none of the {with_annotation} face-annotation files is present (a copy without "
+            "them): preprocessing will need --detector-fallback or --detector mtcnn"
+        )
+        check.missing_annotations = []
     present_all = {_rel(r.path, check.root) for r in all_records}
     if name == "oulu":
         _oulu_protocols(check, check.root, present_all)
