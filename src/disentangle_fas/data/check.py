@@ -76,6 +76,7 @@ class DataCheck:
             is missing, a warning instead: a copy without annotation files).
         undecodable: ``(path, reason)`` of videos that could not be decoded (``decode``).
         warnings: other remarks (not mismatches).
+        attack_names: attack id -> name (the adapter's ``ATTACKS``), shown in the table.
     """
 
     dataset: str
@@ -86,6 +87,7 @@ class DataCheck:
     missing_annotations: list[str] = field(default_factory=list)
     undecodable: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    attack_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +110,10 @@ class DataCheck:
             elif r.expected is not None and r.found != r.expected:
                 mark = "differs (informational)"
             expected = "-" if r.expected is None else f"{r.expected:,}"
-            lines.append((r.split, r.group, expected, f"{r.found:,}", mark))
+            group = r.group
+            if group.startswith("attack ") and group[7:].isdigit():
+                group += f" ({self.attack_names.get(int(group[7:]), '?')})"
+            lines.append((r.split, group, expected, f"{r.found:,}", mark))
         widths = [max(len(row[i]) for row in lines) for i in range(5)]
         out = [f"{self.dataset} at {self.root}"]
         out += [
@@ -270,7 +275,7 @@ def check_dataset(
         FileNotFoundError: ``root`` is not a folder.
     """
     adapter = make_adapter(name, root, face_locations=face_locations)
-    check = DataCheck(name, adapter.root)
+    check = DataCheck(name, adapter.root, attack_names=dict(adapter.ATTACKS))
     all_records: list[Record] = []
     for split in adapter.SPLITS:
         try:
