@@ -278,3 +278,27 @@ def test_nan_at_step_k_stops_the_run_with_the_last_evaluation_intact(
     assert len(calls) == 5  # detected at the next log step, before anything was written
     for name, data in saved.items():
         assert (out / name).read_bytes() == data, name
+
+
+@pytest.mark.parametrize("resize", [None, 12])
+def test_uint8_flips_equal_flipping_the_float_images(tmp_path: Path, resize: int | None) -> None:
+    store = _store(tmp_path)
+    subset = IndexedSubset(store, np.arange(len(store)), None if resize is None else Resize(resize))
+    side = resize or 16
+    teacher = DeviceRecordingTeacher()
+    cache = TargetCache(tmp_path / "cache", teacher, num_items=len(store), image_size=(side, side),
+                        dataset_fingerprint=make_fingerprint("store", side))  # fmt: skip
+    sampler = _sampler(store, seed=2)
+    inputs = TrainInputs(subset, sampler, torch.device("cpu"), content=cache, hflip=True,
+                         generator=torch.Generator().manual_seed(1))  # fmt: skip
+    coins = torch.Generator().manual_seed(1)
+    for indices in list(iter(sampler))[:3]:
+        b = next(inputs)
+        flips = (torch.rand(6, generator=coins) < 0.5)[:, None, None, None]
+        raw = torch.stack([subset[i].image for i in indices])  # per-sample float reads
+        torch.testing.assert_close(b.images, torch.where(flips, raw.flip(-1), raw),
+                                   rtol=0, atol=0 if resize is None else 1e-6)  # fmt: skip
+        unflipped = teacher(raw).to(torch.float16).float()  # the teacher saw raw images
+        assert b.target is not None
+        torch.testing.assert_close(b.target, torch.where(flips, unflipped.flip(-1), unflipped),
+                                   rtol=0, atol=1e-3)  # fmt: skip

@@ -216,7 +216,7 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
         ValueError: ``cfg.content_target="geometry"`` (real data has no ground truth).
     """
     from disentangle_fas.data.protocols import leave_one_out
-    from disentangle_fas.data.store import StoreDataset
+    from disentangle_fas.data.store import StoreDataset, read_store_meta
 
     root = Path(cfg.data)
     if not (root / "store.json").is_file():
@@ -225,7 +225,9 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
             "first: disentangle-fas preprocess ... && disentangle-fas pack ... (see docs/datasets.md)"
         )
     protocol = leave_one_out(cfg.task)
-    resize = Resize(cfg.image_size)
+    meta = read_store_meta(root)
+    same = (meta["height"], meta["width"]) == (cfg.image_size, cfg.image_size)
+    resize = None if same else Resize(cfg.image_size)
     src_sel, tgt_sel = protocol.selection("source"), protocol.selection("target")
     # No transform on the sources: training reads them as uint8 batches and resizes them
     # on the device; the subsets resize the images they give one by one.

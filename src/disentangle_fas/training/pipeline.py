@@ -14,7 +14,7 @@ per batch:
 * on CUDA the loader pins the batch, so the copies below are asynchronous.
 
 Device side (main process), :class:`TrainInputs`: a non-blocking copy, the conversion to
-float32 (:func:`~disentangle_fas.data.uint8_to_float`, bit-identical to the datasets' own),
+float32 (bit-identical to the datasets' own, as :func:`~disentangle_fas.data.uint8_to_float`),
 the dataset's ``batch_transform`` (a store task's resize), the content teacher on the
 device for the rows that have no stored target (a cache stores them: lazy filling on the
 device), and the horizontal flips of image and target, one coin per image drawn from the
@@ -34,7 +34,6 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
-from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.targets.base import TargetProvider
 from disentangle_fas.targets.cache import CacheReader, TargetCache
@@ -245,8 +244,36 @@ class TrainInputs:
     def _copy(self, tensor: Tensor) -> Tensor:
         return tensor.to(self.device, non_blocking=True)
 
+    def _rows(self, mask: Tensor) -> Tensor:
+        """The positions where the CPU ``mask`` is true, on the device (no sync)."""
+        rows = torch.nonzero(mask).flatten()
+        return self._copy(rows.pin_memory() if self.pinned else rows)
+
+    def _flip_rows(self, pixels: Tensor, coins: Tensor) -> None:
+        """Flip the rows of ``pixels`` where the CPU ``coins`` are true, in place."""
+        if self.device.type == "cpu":  # per image: indexed writes of channels-last uint8
+            for r in torch.nonzero(coins).flatten().tolist():  # are ~20x slower on the CPU
+                pixels[r].copy_(pixels[r].flip(-1))
+        else:
+            rows = self._rows(coins)
+            pixels[rows] = pixels.index_select(0, rows).flip(-1)
+
+    def _float(self, pixels: Tensor) -> Tensor:
+        """Float32 images in ``[0, 1]`` in the hand-over memory format, transformed."""
+        if pixels.dtype == torch.uint8:
+            # One pass to float in the wanted layout; the division equals uint8_to_float's.
+            images = pixels.to(torch.float32, memory_format=self.memory_format)
+            images.div_(torch.full((), 255.0, dtype=torch.float32, device=images.device))
+        else:
+            images = pixels.to(torch.float32).contiguous(memory_format=self.memory_format)
+        return images if self.transform is None else self.transform(images)
+
     def to_device(self, batch: HostBatch) -> DeviceBatch:
         """Turn one loader batch into the model's inputs on the device.
+
+        Without a batch transform, uint8 images are flipped before the conversion (a
+        quarter of the bytes; the result is the same, the conversion being per pixel);
+        teachers always see un-flipped images.
 
         Args:
             batch: a :class:`HostBatch`.
@@ -255,18 +282,25 @@ class TrainInputs:
             The :class:`DeviceBatch`.
         """
         sample = batch.sample
-        images = self._copy(torch.as_tensor(sample.image)).contiguous(
-            memory_format=self.memory_format
-        )
-        images = uint8_to_float(images) if images.dtype == torch.uint8 else images.float()
-        if self.transform is not None:
-            images = self.transform(images)
-        target = self._target(images, batch)
+        pixels = self._copy(torch.as_tensor(sample.image))
+        index = torch.as_tensor(sample.index)
+        coins = None
         if self.hflip:  # one coin per image, the same flip for the image and its target map
             assert self.generator is not None
-            coins = torch.rand(images.shape[0], generator=self.generator) < 0.5
+            coins = torch.rand(pixels.shape[0], generator=self.generator) < 0.5
+        by_image = self.content is not None and batch.target is None
+        early = pixels.dtype == torch.uint8 and self.transform is None and not by_image
+        target = None if by_image else self._stored_target(pixels, batch, index)
+        if early and coins is not None and bool(coins.any()):
+            self._flip_rows(pixels, coins)
+        images = self._float(pixels)
+        if by_image:  # an image-based provider: the teacher runs on the device
+            assert self.content is not None
+            target = self.content(images, index).to(self.device, non_blocking=True)
+        if coins is not None:
             flip = self._copy(coins.pin_memory() if self.pinned else coins)[:, None, None, None]
-            images = torch.where(flip, images.flip(-1), images)
+            if not early:
+                images = torch.where(flip, images.flip(-1), images)
             if target is not None:
                 target = torch.where(flip, target.flip(-1), target)
         return DeviceBatch(
@@ -276,17 +310,18 @@ class TrainInputs:
             target,
         )
 
-    def _target(self, images: Tensor, batch: HostBatch) -> Tensor | None:
-        """The content targets of the un-flipped device batch."""
-        if self.content is None:
+    def _stored_target(self, pixels: Tensor, batch: HostBatch, index: Tensor) -> Tensor | None:
+        """The targets read with the batch; a cache's missing rows computed on the device
+        from the un-flipped images and stored.
+        """
+        if batch.target is None:
             return None
-        index = torch.as_tensor(batch.sample.index)
-        if batch.target is None:  # an image-based provider: the teacher runs on the device
-            return self.content(images, index).to(self.device, non_blocking=True)
         target = self._copy(batch.target).float()
         if batch.filled is not None and not bool(batch.filled.all()):  # a CPU flag: no sync
             assert isinstance(self.content, TargetCache)
-            rows = torch.nonzero(~batch.filled).flatten()
-            values = self.content.target(images.index_select(0, self._copy(rows)))
-            target[self._copy(rows)] = self.content.put(index[rows], values).to(target.dtype)
+            missing = ~batch.filled
+            rows = self._rows(missing)
+            values = self.content.target(self._float(pixels.index_select(0, rows)))
+            stored = self.content.put(index[missing], values)
+            target[rows] = stored.to(self.device, target.dtype)
         return target
