@@ -47,15 +47,15 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_data import write_store  # noqa: E402
-from bench_train import CPU_OPTIMISED, applied, build_full, machine, make_batch  # noqa: E402
+from bench_data import write_store
+from bench_train import CPU_OPTIMISED, applied, build_full, machine, make_batch
 
-from disentangle_fas.data.sampler import DomainBalancedBatchSampler  # noqa: E402
-from disentangle_fas.data.store import StoreDataset  # noqa: E402
-from disentangle_fas.targets import ModuleTarget, TargetCache, make_fingerprint  # noqa: E402
-from disentangle_fas.training import TrainConfig, train  # noqa: E402
-from disentangle_fas.training.data import IndexedSubset  # noqa: E402
-from disentangle_fas.training.pipeline import BatchReads, TrainInputs  # noqa: E402
+from disentangle_fas.data.sampler import DomainBalancedBatchSampler
+from disentangle_fas.data.store import StoreDataset
+from disentangle_fas.targets import ModuleTarget, TargetCache, make_fingerprint
+from disentangle_fas.training import TrainConfig, train
+from disentangle_fas.training.data import IndexedSubset
+from disentangle_fas.training.pipeline import BatchReads, TrainInputs
 
 PIPELINE_TARGET = 1500.0  # images/s per core at 256 px
 LOOP_TARGET = 0.95  # loop images/s >= this x the bare step's
