@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| {'-' * 56} | ---: | ---: | --- |")
     for r in rows:
         peak = "n/a" if r.peak is None else f"{r.peak:.1f}"
-        print(f"| {r.name:<56} | {r.images_per_s:.0f} | {peak} | {r.note} |")
+        rate = f"{r.images_per_s:.0f}" if r.images_per_s >= 100 else f"{r.images_per_s:.1f}"
+        print(f"| {r.name:<56} | {rate} | {peak} | {r.note} |")
     print()
     print("\n".join(verdicts(rows)))
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s; load average at the end: "
