@@ -26,6 +26,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "decode videos, crop faces, write 256x256 crops and a manifest",
     ),
     "pack": ("disentangle_fas.data.store:main", "pack preprocessed crops into a training store"),
+    "convert-prnet": (
+        "disentangle_fas.targets.prnet_tf:main",
+        "convert the official PRNet TensorFlow checkpoint to safetensors",
+    ),
+    "check-data": (
+        "disentangle_fas.data.check:main",
+        "check a dataset copy against the official counts (lists files only)",
+    ),
     "predict": ("disentangle_fas.inference.cli:predict_main", "score images or videos"),
     "export": ("disentangle_fas.inference.cli:export_main", "export E_L + C_L to ONNX"),
     "explain": ("disentangle_fas.explain.cli:main", "Grad-CAM maps and disentanglement probes"),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         OuluNPU,
         ReplayAttack,
     )
+    from disentangle_fas.data.check import DataCheck, check_dataset
     from disentangle_fas.data.datasets import CropDataset, ImageFolderDataset, select_entries
     from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
     from disentangle_fas.data.protocols import (
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         leave_one_out_protocols,
         parse_task,
     )
+    from disentangle_fas.data.recipes import RECIPES, Recipe, get_recipe
     from disentangle_fas.data.records import SPLITS, Record
     from disentangle_fas.data.sampler import DomainBalancedBatchSampler
     from disentangle_fas.data.store import StoreDataset, pack_store
@@ -79,6 +81,8 @@ _LAZY: dict[str, str] = {
     "OuluNPU": "disentangle_fas.data.adapters",
     "Protocol": "disentangle_fas.data.protocols",
     "RandomHorizontalFlip": "disentangle_fas.data.transforms",
+    "RECIPES": "disentangle_fas.data.recipes",
+    "Recipe": "disentangle_fas.data.recipes",
     "Record": "disentangle_fas.data.records",
     "ReplayAttack": "disentangle_fas.data.adapters",
     "SPLITS": "disentangle_fas.data.records",
@@ -86,7 +90,10 @@ _LAZY: dict[str, str] = {
     "StoreDataset": "disentangle_fas.data.store",
     "TABLE1_TASKS": "disentangle_fas.data.protocols",
     "TABLE2_TASKS": "disentangle_fas.data.protocols",
+    "DataCheck": "disentangle_fas.data.check",
     "benchmark_protocols": "disentangle_fas.data.protocols",
+    "check_dataset": "disentangle_fas.data.check",
+    "get_recipe": "disentangle_fas.data.recipes",
     "leave_one_out": "disentangle_fas.data.protocols",
     "leave_one_out_protocols": "disentangle_fas.data.protocols",
     "pack_store": "disentangle_fas.data.store",
@@ -103,6 +110,7 @@ __all__ = [
     "CELEBA_SPOOF_3D_MASK",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "RECIPES",
     "SPLITS",
     "TABLE1_TASKS",
     "TABLE2_TASKS",
@@ -111,6 +119,7 @@ __all__ = [
     "ColorJitter",
     "Compose",
     "CropDataset",
+    "DataCheck",
     "DatasetAdapter",
     "DomainBalancedBatchSampler",
     "ImageFolderDataset",
@@ -121,11 +130,14 @@ __all__ = [
     "OuluNPU",
     "Protocol",
     "RandomHorizontalFlip",
+    "Recipe",
     "Record",
     "ReplayAttack",
     "Selection",
     "StoreDataset",
     "benchmark_protocols",
+    "check_dataset",
+    "get_recipe",
     "leave_one_out",
     "leave_one_out_protocols",
     "pack_store",

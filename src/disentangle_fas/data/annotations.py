@@ -18,6 +18,7 @@ __all__ = [
     "Box",
     "FrameBoxes",
     "box_from_eyes",
+    "carry_forward",
     "frame_box",
     "read_celeba_bbox",
     "read_eye_file",
@@ -68,6 +69,31 @@ def read_face_file(path: str | Path) -> FrameBoxes:
     out: FrameBoxes = {}
     for _, (frame, x, y, w, h, *_) in _rows(Path(path), 5):
         out[int(frame)] = (x, y, x + w, y + h) if w > 0 and h > 0 else None
+    return out
+
+
+def carry_forward(boxes: FrameBoxes) -> FrameBoxes:
+    """Fill frames without a face with the last valid box before them (Idiap's rule).
+
+    Frames before the first valid box keep ``None``.
+
+    Args:
+        boxes: frame number -> box or ``None``.
+
+    Returns:
+        A new mapping with the same frames.
+
+    Example:
+        >>> carry_forward({0: None, 1: (1.0, 1.0, 5.0, 5.0), 2: None})
+        {0: None, 1: (1.0, 1.0, 5.0, 5.0), 2: (1.0, 1.0, 5.0, 5.0)}
+    """
+    out: FrameBoxes = {}
+    last: Box | None = None
+    for frame in sorted(boxes):
+        box = boxes[frame]
+        if box is not None:
+            last = box
+        out[frame] = last
     return out
 
 

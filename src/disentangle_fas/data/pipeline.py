@@ -24,6 +24,7 @@ from PIL import Image
 from disentangle_fas.data._io import atomic_write_bytes, atomic_write_text
 from disentangle_fas.data.annotations import (
     Box,
+    carry_forward,
     frame_box,
     read_celeba_bbox,
     read_eye_file,
@@ -80,6 +81,8 @@ class PreprocessConfig:
         honour_rotation: turn frames upright using the stream's display rotation.
         detector_fallback: use the detector when an annotation file is missing or a frame
             has no annotated face (otherwise such videos / frames are reported and skipped).
+        split_frames: ``(split, frames)`` pairs overriding ``frames`` for some splits (a
+            recipe's "one frame per training video, two per test video").
     """
 
     frames: int = 10
@@ -92,8 +95,11 @@ class PreprocessConfig:
     eye_box_factor: float = 2.5
     honour_rotation: bool = True
     detector_fallback: bool = False
+    split_frames: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
+        if any(k < 1 for _, k in self.split_frames):
+            raise ValueError(f"split_frames must be >= 1, got {self.split_frames}")
         if self.sampling not in SAMPLING_RULES:
             raise ValueError(f"sampling must be one of {SAMPLING_RULES}, got {self.sampling!r}")
         if self.frames < 1 or self.size < 1 or self.offset < 0:
@@ -103,9 +109,16 @@ class PreprocessConfig:
         if self.image_format not in _FORMATS:
             raise ValueError(f"image_format must be 'png' or 'jpg', got {self.image_format!r}")
 
+    def frames_for(self, split: str) -> int:
+        """Frames kept per video of ``split`` (``split_frames`` first, then ``frames``)."""
+        return dict(self.split_frames).get(split, self.frames)
+
     def fingerprint(self) -> str:
         """A short hash of the settings; shards written under other settings are redone."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        settings = asdict(self)
+        if not self.split_frames:  # runs from before the option keep their fingerprint
+            del settings["split_frames"]
+        text = json.dumps(settings, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -169,6 +182,8 @@ def _load_boxes(record: Record, config: PreprocessConfig) -> Mapping[int, Box | 
         return read_eye_file(record.annotation, size_factor=config.eye_box_factor)
     if record.box_source == "face_file":
         return read_face_file(record.annotation)
+    if record.box_source == "face_locations":
+        return carry_forward(read_face_file(record.annotation))
     return read_face_file_ltrb(record.annotation)
 
 
@@ -183,7 +198,8 @@ def _frames(
         except OSError as err:
             raise VideoReadError(f"{record.path}: cannot read image ({err})") from err
     n = count_frames(record.path)
-    indices = sample_frame_indices(n, config.frames, config.sampling, offset=config.offset)
+    k = config.frames_for(record.split)
+    indices = sample_frame_indices(n, k, config.sampling, offset=config.offset)
     frames = list(iter_frames(record.path, indices))
     if not frames:
         raise VideoReadError(f"{record.path}: no frame could be decoded ({n} packets)")
@@ -226,7 +242,7 @@ def process_record(
 
     use_detector = record.box_source == "detector"
     boxes: Mapping[int, Box | None] | None = None
-    if record.box_source in ("eyes", "face_file", "face_file_ltrb", "bbox_file"):
+    if record.box_source in ("eyes", "face_file", "face_locations", "face_file_ltrb", "bbox_file"):
         ann = record.annotation
         if ann is None or not ann.is_file():
             problem("missing_annotation", "annotation file not found", ann)

@@ -11,11 +11,9 @@ never stop the run.
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib.util
+import hashlib
 import json
 import multiprocessing
-import sys
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,9 +25,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from disentangle_fas.data._io import atomic_write_text
-from disentangle_fas.data.adapters import ADAPTERS, DatasetAdapter, ListAdapter, OuluNPU
 from disentangle_fas.data.adapters.base import Skipped
-from disentangle_fas.data.faces import FaceDetector, MTCNNDetector
+from disentangle_fas.data.faces import FaceDetector
 from disentangle_fas.data.manifest import ManifestEntry, write_manifest
 from disentangle_fas.data.pipeline import (
     LazyDetector,
@@ -39,10 +36,9 @@ from disentangle_fas.data.pipeline import (
     process_record,
     read_shard,
 )
-from disentangle_fas.data.records import SPLITS, Record
-from disentangle_fas.data.video import SAMPLING_RULES
+from disentangle_fas.data.records import Record
 
-__all__ = ["PreprocessReport", "main", "preprocess_records"]
+__all__ = ["PreprocessReport", "main", "parse_shard", "preprocess_records", "select_shard"]
 
 DetectorFactory = Callable[[], FaceDetector]
 
@@ -92,6 +88,47 @@ class PreprocessReport:
             "manifest": self.manifest,
         }
         return json.dumps(data, indent=2)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """Parse ``"K/N"`` (``0 <= K < N``, e.g. ``$SLURM_ARRAY_TASK_ID/8``).
+
+    Args:
+        text: the option value.
+
+    Returns:
+        ``(K, N)``.
+
+    Raises:
+        ValueError: not two integers with ``0 <= K < N``.
+    """
+    k_text, sep, n_text = text.partition("/")
+    try:
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        k, n = -1, 0
+    if not sep or not 0 <= k < n:
+        raise ValueError(f"--shard must be K/N with 0 <= K < N (e.g. 0/8), got {text!r}")
+    return k, n
+
+
+def select_shard(records: Sequence[Record], k: int, n: int) -> list[Record]:
+    """The records of shard ``k`` of ``n``, chosen by a hash of each video id.
+
+    The choice depends on the id only (not on order, ``--limit`` or other records), so the
+    ``n`` shards partition any listing exactly.
+
+    Args:
+        records: all records.
+        k: shard index, ``0 <= k < n``.
+        n: number of shards.
+
+    Returns:
+        The records of shard ``k``, in their order.
+    """
+    return [
+        r for r in records if int(hashlib.sha1(r.video_id.encode()).hexdigest()[:8], 16) % n == k
+    ]
 
 
 _WORKER_DETECTOR: FaceDetector | None = None
@@ -169,6 +206,7 @@ def preprocess_records(
     progress: bool = True,
     start_method: str = "spawn",
     listing_skipped: Sequence[Skipped] = (),
+    shard: tuple[int, int] | None = None,
 ) -> PreprocessReport:
     """Preprocess records into ``out_dir`` (resumable), then merge manifest and report.
 
@@ -186,6 +224,10 @@ def preprocess_records(
         progress: show a tqdm progress bar.
         start_method: multiprocessing start method of the workers.
         listing_skipped: the adapter's skipped items, copied into the report.
+        shard: ``(K, N)`` when ``records`` are shard ``K`` of ``N`` (see
+            :func:`select_shard`): the manifest and report are then
+            ``manifest-K-of-N.jsonl`` and ``report-K-of-N.json``, so that the ``N`` jobs can
+            share ``out_dir``; ``pack`` merges the manifests.
 
     Returns:
         The report (also written to ``out_dir/report.json``).
@@ -253,123 +295,29 @@ def preprocess_records(
     report.processed = sum(1 for r in todo if results[r.video_id].ok)
     report.crops = len(entries)
     report.listing_skipped = [(str(p), reason) for p, reason in listing_skipped]
-    manifest = out / "manifest.jsonl"
+    tag = "" if shard is None else f"-{shard[0]}-of-{shard[1]}"
+    manifest = out / f"manifest{tag}.jsonl"
     write_manifest(manifest, entries)
     report.manifest = str(manifest)
-    atomic_write_text(out / "report.json", report.to_json())
+    atomic_write_text(out / f"report{tag}.json", report.to_json())
     return report
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="disentangle-fas preprocess",
-        description="Decode videos, crop faces and write 256x256 crops plus manifest.jsonl "
-        "and report.json. Rerunning resumes: finished videos are skipped.",
-    )
-    p.add_argument("--dataset", required=True, choices=[*ADAPTERS, "list"])
-    p.add_argument("--root", type=Path, help="dataset root (for --dataset list: base folder)")
-    p.add_argument("--list", type=Path, dest="list_file", help="CSV/JSONL list (--dataset list)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--split", action="append", choices=SPLITS, help="repeatable; default all")
-    d = PreprocessConfig()
-    p.add_argument("--frames", type=int, default=d.frames, help="frames per video")
-    p.add_argument("--sampling", choices=SAMPLING_RULES, default=d.sampling)
-    p.add_argument("--offset", type=int, default=d.offset, help="first frame (literature rule)")
-    p.add_argument("--size", type=int, default=d.size, help="crop side in pixels")
-    p.add_argument("--crop-scale", type=float, default=d.crop_scale)
-    p.add_argument("--format", choices=("png", "jpg"), default=d.image_format)
-    p.add_argument("--jpeg-quality", type=int, default=d.jpeg_quality)
-    p.add_argument("--eye-box-factor", type=float, default=d.eye_box_factor)
-    p.add_argument("--ignore-rotation", action="store_true", help="keep frames as stored")
-    p.add_argument(
-        "--detector",
-        choices=("auto", "mtcnn", "none"),
-        default="auto",
-        help="auto: MTCNN only when items have no face annotation",
-    )
-    p.add_argument(
-        "--detector-fallback",
-        action="store_true",
-        help="use the detector where an annotation is missing or has no face",
-    )
-    p.add_argument("--device", default="cpu", help="torch device of the detector")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
-    p.add_argument("--oulu-protocol", type=int, choices=(1, 2, 3, 4))
-    p.add_argument("--oulu-fold", type=int)
-    p.add_argument("--limit", type=int, help="process only the first N items (trial runs)")
-    p.add_argument("--strict", action="store_true", help="exit 1 when any item failed")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+    from disentangle_fas.data.preprocess_cli import _parser as parser
 
-
-def _adapter(args: argparse.Namespace) -> DatasetAdapter:
-    if args.dataset == "list":
-        if args.list_file is None:
-            raise ValueError("--dataset list needs --list FILE")
-        return ListAdapter(args.list_file, root=args.root)
-    if args.root is None:
-        raise ValueError(f"--dataset {args.dataset} needs --root (your local copy)")
-    if args.dataset == "oulu":
-        return OuluNPU(args.root, protocol=args.oulu_protocol, fold=args.oulu_fold)
-    return ADAPTERS[args.dataset](args.root)
+    return parser()
 
 
 def main(argv: list[str]) -> int:
-    """Run ``disentangle-fas preprocess``.
+    """Run ``disentangle-fas preprocess`` (see :mod:`disentangle_fas.data.preprocess_cli`).
 
     Args:
         argv: command-line arguments after the subcommand.
 
     Returns:
-        0 on success (item problems are in the report), 1 with ``--strict`` when an item
-        failed, 2 on a usage or dataset-layout error.
+        The process exit code.
     """
-    args = _parser().parse_args(argv)
-    try:
-        config = PreprocessConfig(
-            frames=args.frames,
-            sampling=args.sampling,
-            offset=args.offset,
-            size=args.size,
-            crop_scale=args.crop_scale,
-            image_format=args.format,
-            jpeg_quality=args.jpeg_quality,
-            eye_box_factor=args.eye_box_factor,
-            honour_rotation=not args.ignore_rotation,
-            detector_fallback=args.detector_fallback,
-        )
-        adapter = _adapter(args)
-        records: list[Record] = []
-        for split in args.split or [None]:
-            if split is None or split in adapter.SPLITS:
-                records.extend(adapter.records(split))
-        if args.limit is not None:
-            records = records[: args.limit]
-        wants = any(r.box_source == "detector" for r in records) or args.detector_fallback
-        factory: DetectorFactory | None = None
-        if args.detector == "mtcnn" or (args.detector == "auto" and wants):
-            if importlib.util.find_spec("facenet_pytorch") is None:
-                raise ImportError(
-                    "these items need face detection (MTCNN from facenet-pytorch): "
-                    'pip install "disentangle-fas[video]"'
-                )
-            factory = functools.partial(MTCNNDetector, device=args.device)
-        report = preprocess_records(
-            records,
-            args.out,
-            config,
-            detector_factory=factory,
-            workers=args.workers,
-            progress=not args.quiet,
-            listing_skipped=adapter.skipped,
-        )
-    except (FileNotFoundError, ValueError, ImportError) as err:
-        print(f"disentangle-fas preprocess: error: {err}", file=sys.stderr)
-        return 2
-    counts = ", ".join(f"{k}={report.count(k)}" for k in sorted({p.kind for p in report.problems}))
-    print(
-        f"{report.videos} items: {report.processed} processed, {report.skipped_done} already "
-        f"done, {report.failed} failed; {report.crops} crops in {report.manifest}"
-        + (f"; problems: {counts}" if counts else "")
-    )
-    return 1 if args.strict and report.failed else 0
+    from disentangle_fas.data.preprocess_cli import run
+
+    return run(argv)

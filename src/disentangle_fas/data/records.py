@@ -27,6 +27,9 @@ SPLITS: tuple[str, ...] = ("train", "dev", "test")
 #:
 #: * ``"eyes"``: OULU-NPU eye-position file (``frame,x_reye,y_reye,x_leye,y_leye``).
 #: * ``"face_file"``: Replay-Attack ``.face`` file (``frame x y w h``).
+#: * ``"face_locations"``: a Bob face-location file (``frame x y w h``, the same format) from
+#:   a separate folder (``--face-locations``, e.g. ``bob.db.casia_fasd``'s for CASIA-FASD);
+#:   all-zero lines mean no face, and the last valid box is carried forward as Idiap does.
 #: * ``"face_file_ltrb"``: MSU-MFSD ``.face`` file (``frame, left, top, right, bottom, ...``).
 #: * ``"bbox_file"``: CelebA-Spoof ``<id>_BB.txt`` (``x y w h score`` in a 224x224 frame).
 #: * ``"detector"``: no box shipped; a face detector (MTCNN) finds it.
@@ -34,6 +37,7 @@ SPLITS: tuple[str, ...] = ("train", "dev", "test")
 BOX_SOURCES: tuple[str, ...] = (
     "eyes",
     "face_file",
+    "face_locations",
     "face_file_ltrb",
     "bbox_file",
     "detector",

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
+import re
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -35,10 +37,18 @@ from disentangle_fas.data.datasets import CropDataset, DomainSpec, Transform
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
 from disentangle_fas.data.records import SPLITS
 
-__all__ = ["STORE_FORMAT", "StoreDataset", "main", "pack_store", "read_store_meta"]
+__all__ = [
+    "STORE_FORMAT",
+    "StoreDataset",
+    "find_manifests",
+    "main",
+    "pack_store",
+    "read_store_meta",
+]
 
 STORE_FORMAT = "disentangle-fas-store"
 _CHUNK = 256
+_SHARD_NAME = re.compile(r"^manifest-(\d+)-of-(\d+)\.jsonl$")
 
 
 def _load(path: Path, size: tuple[int, int] | None) -> NDArray[np.uint8]:
@@ -72,19 +82,82 @@ def _fill(
     resize: bool,
     workers: int,
     bar: tqdm[Any],
+    start: int = 0,
+    checkpoint: Callable[[int], None] | None = None,
 ) -> None:
+    """Decode ``paths[start:]`` into ``array``, ``_CHUNK`` images at a time.
+
+    After each chunk the map is flushed and ``checkpoint(rows done)`` called.
+    """
     loader = functools.partial(_load, size=shape if resize else None)
+    bar.update(start)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for start in range(0, len(paths), _CHUNK):
-            chunk = paths[start : start + _CHUNK]
+        for begin in range(start, len(paths), _CHUNK):
+            chunk = paths[begin : begin + _CHUNK]
             for k, img in enumerate(pool.map(loader, chunk)):
                 if img.shape[:2] != shape:
                     raise ValueError(
                         f"{chunk[k]} is {img.shape[1]}x{img.shape[0]}, the first crop "
                         f"{shape[1]}x{shape[0]}: pass size= (--size) to resize all"
                     )
-                array[start + k] = img
+                array[begin + k] = img
+            if checkpoint is not None:
+                if isinstance(array, np.memmap):
+                    array.flush()
+                checkpoint(begin + len(chunk))
             bar.update(len(chunk))
+
+
+def find_manifests(path: str | os.PathLike[str]) -> list[Path]:
+    """The manifests a ``--manifest`` value names.
+
+    A file is itself. A folder (a preprocessing output) gives its ``manifest.jsonl``, or,
+    for a sharded run (``preprocess --shard K/N``), every ``manifest-K-of-N.jsonl``, which
+    must all be there.
+
+    Args:
+        path: a manifest file or a preprocessing output folder.
+
+    Returns:
+        The manifest files, shards in order.
+
+    Raises:
+        FileNotFoundError: no manifest, or some shards are missing (named).
+        ValueError: shards of different ``N`` in one folder.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        return [p]
+    if (p / "manifest.jsonl").is_file():
+        return [p / "manifest.jsonl"]
+    shards: dict[int, dict[int, Path]] = {}
+    for file in p.glob("manifest-*-of-*.jsonl"):
+        m = _SHARD_NAME.match(file.name)
+        if m is not None:
+            shards.setdefault(int(m.group(2)), {})[int(m.group(1))] = file
+    if not shards:
+        raise FileNotFoundError(f"{p} has no manifest.jsonl and no manifest-K-of-N.jsonl shards")
+    if len(shards) > 1:
+        raise ValueError(f"{p} mixes shard counts {sorted(shards)}: keep the shards of one run")
+    ((n, found),) = shards.items()
+    missing = [k for k in range(n) if k not in found]
+    if missing:
+        raise FileNotFoundError(
+            f"{p}: shards {missing} of {n} are missing (manifest-K-of-{n}.jsonl): run "
+            "preprocess --shard K/N for them first"
+        )
+    return [found[k] for k in range(n)]
+
+
+def _checkpoint(marker: Path, digest: str, done: int) -> None:
+    atomic_write_text(marker, json.dumps({"digest": digest, "rows": done}))
+
+
+def _digest(paths: Sequence[Path], shape: tuple[int, int]) -> str:
+    h = hashlib.sha1(repr(shape).encode())
+    for path in paths:
+        h.update(str(path).encode() + b"\0")
+    return h.hexdigest()
 
 
 def pack_store(
@@ -99,11 +172,15 @@ def pack_store(
     """Pack the crops of one or more manifests into a store (see the module docstring).
 
     Preprocess each dataset into its own folder, then pack their manifests together to get
-    one store holding every domain.
+    one store holding every domain. Memory stays bounded whatever the store's size: images
+    are decoded ``256`` at a time into a memory-mapped array, which is flushed after each
+    chunk. An interrupted pack resumes: the next call with the same inputs continues from
+    the last flushed chunk (``.<split>.progress.json`` beside the partial array).
 
     Args:
         manifest: ``manifest.jsonl`` written by preprocessing (paths relative to its folder),
-            or a sequence of them (concatenated in order).
+            a preprocessing output folder (its manifest, or all the shards of a sharded run;
+            see :func:`find_manifests`), or a sequence of these (concatenated in order).
         out_dir: store folder (created; existing arrays of the packed splits are replaced).
         size: resize crops to ``size x size``; ``None`` keeps their size, which must then be
             the same for all.
@@ -119,10 +196,8 @@ def pack_store(
             without ``size``.
         FileNotFoundError: a manifest or an image is missing.
     """
-    if isinstance(manifest, (str, os.PathLike)):
-        manifests = [Path(manifest)]
-    else:
-        manifests = [Path(m) for m in manifest]
+    given = [manifest] if isinstance(manifest, (str, os.PathLike)) else list(manifest)
+    manifests = [m for g in given for m in find_manifests(g)]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     items = _gather(manifests)
@@ -137,21 +212,37 @@ def pack_store(
     for split in chosen:
         rows = [(e, p) for e, p in items if e.split == split]
         tmp = out / f".{split}.npy.tmp"
-        array = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=np.uint8, shape=(len(rows), shape[0], shape[1], 3)
-        )
+        marker = out / f".{split}.progress.json"
+        paths = [p for _, p in rows]
+        digest = _digest(paths, shape)
+        start = 0
+        try:
+            state = json.loads(marker.read_text())
+            if state.get("digest") == digest and tmp.is_file():
+                start = int(state["rows"])
+        except (OSError, ValueError, KeyError, TypeError):
+            start = 0
+        full = (len(rows), shape[0], shape[1], 3)
+        if start:
+            array = np.lib.format.open_memmap(tmp, mode="r+")
+        else:
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=full)
+
+        checkpoint = functools.partial(_checkpoint, marker, digest)
         bar = tqdm(total=len(rows), disable=not progress, desc=f"pack {split}", unit="img")
         try:
-            _fill(array, [p for _, p in rows], shape, size is not None, workers, bar)
+            _fill(array, paths, shape, size is not None, workers, bar, start, checkpoint)
             array.flush()
-        except BaseException:
+        except ValueError:  # bad input: a rerun would fail again, leave nothing behind
             del array
             tmp.unlink(missing_ok=True)
+            marker.unlink(missing_ok=True)
             raise
-        finally:
+        finally:  # any other interruption keeps the partial array for a resumed run
             bar.close()
         del array
         os.replace(tmp, out / f"{split}.npy")
+        marker.unlink(missing_ok=True)
         rel = [replace(e, path=os.path.relpath(p, out)) for e, p in rows]
         write_manifest(out / f"{split}.jsonl", rel)
         counts[split] = len(rows)
@@ -304,7 +395,8 @@ def main(argv: list[str]) -> int:
         type=Path,
         action="append",
         required=True,
-        help="manifest.jsonl of the crops (repeatable: one per dataset)",
+        help="manifest.jsonl of the crops, or a preprocessing output folder (merges the "
+        "manifest-K-of-N.jsonl shards of a sharded run); repeatable: one per dataset",
     )
     p.add_argument("--out", type=Path, required=True, help="store folder")
     p.add_argument("--size", type=int, help="resize crops to SIZE x SIZE")

@@ -19,8 +19,9 @@ __all__ = [
 ]
 
 #: ``"literature"``: frames ``offset + j * floor(n / k)``; ``"uniform"``: the centres of
-#: ``k`` equal parts of the video; ``"all"``: every frame.
-SAMPLING_RULES: tuple[str, ...] = ("literature", "uniform", "all")
+#: ``k`` equal parts of the video; ``"every"``: every ``k``-th frame from ``offset``;
+#: ``"all"``: every frame.
+SAMPLING_RULES: tuple[str, ...] = ("literature", "uniform", "every", "all")
 
 
 class VideoReadError(RuntimeError):
@@ -54,6 +55,8 @@ def sample_frame_indices(
       the DG-FAS literature, ``offset = 6``); indices past the end are clamped to the last
       frame and duplicates dropped, so short videos give fewer frames.
     * ``"uniform"``: ``floor((j + 0.5) * n / k)``, the centres of ``k`` equal parts.
+    * ``"every"``: ``offset, offset + k, offset + 2k, ...`` (``k`` is the step; SA-FAS
+      keeps every 5th frame).
     * ``"all"``: every frame (``k`` ignored).
 
     Args:
@@ -79,6 +82,8 @@ def sample_frame_indices(
         return []
     if rule == "all":
         return list(range(n))
+    if rule == "every":
+        return list(range(min(offset, n - 1), n, k))
     if rule == "literature":
         step = n // k
         raw = [min(offset + j * step, n - 1) for j in range(k)]

@@ -279,6 +279,26 @@ class SyntheticFAS(Dataset[FASSample]):
     def __len__(self) -> int:
         return len(self.records)
 
+    def images_uint8(self, indices: Sequence[int]) -> np.ndarray:
+        """The stored 0-255 pixels of several samples, without conversion or transform.
+
+        Pre-rendered datasets gather them from memory in one indexing operation.
+
+        Args:
+            indices: sample indices.
+
+        Returns:
+            ``(B, H, W, 3)`` uint8 RGB array.
+
+        Raises:
+            IndexError: an index is out of range.
+        """
+        rows = np.array([self.records[self._check(i)].index for i in indices], dtype=np.int64)
+        if self._store is not None:
+            images: np.ndarray = self._store["image"][rows]
+            return images
+        return np.stack([self.render(int(r)).image for r in rows])
+
     def __getitem__(self, index: int) -> FASSample:
         """Return sample ``index`` as a :class:`~disentangle_fas.types.FASSample`."""
         r = self.records[self._check(index)]

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from disentangle_fas.targets.base import ContentTarget, check_indices
 
-__all__ = ["CacheKey", "TargetCache", "make_fingerprint"]
+__all__ = ["CacheKey", "CacheReader", "TargetCache", "make_fingerprint"]
 
 _log = logging.getLogger(__name__)
 _FORMAT = 1
@@ -292,6 +292,38 @@ class TargetCache:
         self._mask[indices] = 1
         self._mask.flush()
 
+    def put(self, indices: Tensor | np.ndarray, values: Tensor) -> Tensor:
+        """Store computed targets and return them as the cache gives them back.
+
+        Use it to fill entries from targets computed elsewhere (on the training device,
+        say) with :attr:`target`; the values are flushed before their ``filled`` flags.
+
+        Args:
+            indices: dataset indices of the values (repeats allowed, with equal values).
+            values: ``target(images)`` of those indices, on any device.
+
+        Returns:
+            The float16-rounded values as float32 on ``values.device``: what
+            :meth:`lookup` returns for these indices from now on.
+
+        Shape:
+            - indices: ``(B,)``; values and output: ``(B, C, H', W')``.
+
+        Raises:
+            ValueError: bad indices, a wrong shape, or values float16 cannot hold.
+        """
+        idx = check_indices(torch.as_tensor(indices), values.shape[0], self.num_items).numpy()
+        self._store(idx, values)
+        return values.detach().to(torch.float16).to(torch.float32)
+
+    def reader(self) -> CacheReader:
+        """A picklable read-only view of the cache files, for ``DataLoader`` workers.
+
+        Returns:
+            A :class:`CacheReader` on this cache's directory and shape.
+        """
+        return CacheReader(self.directory, self._array_shape())
+
     def lookup(self, indices: Tensor) -> Tensor:
         """Return cached targets without computing anything.
 
@@ -428,3 +460,59 @@ class TargetCache:
             f"TargetCache({str(self.directory)!r}, target={self.name!r}, "
             f"filled={self.num_filled}/{self.num_items})"
         )
+
+
+class CacheReader:
+    """Read-only access to a :class:`TargetCache`'s files from any process.
+
+    The memory maps are opened lazily in the process that reads (a ``DataLoader`` worker
+    opens its own), and are never pickled. Reads see entries that another process (the
+    training loop) stores later, because every process maps the same files.
+
+    Args:
+        directory: the cache folder.
+        shape: ``(N, C, H, W)`` of ``targets.npy``.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], shape: tuple[int, ...]) -> None:
+        self.directory = Path(directory)
+        self.shape = tuple(int(s) for s in shape)
+        self._maps: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_maps"] = None
+        return state
+
+    def _open(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._maps is None:
+            data = np.load(self.directory / _DATA, mmap_mode="r")
+            mask = np.load(self.directory / _MASK, mmap_mode="r")
+            if data.shape != self.shape or mask.shape != self.shape[:1]:
+                raise ValueError(
+                    f"target cache {self.directory} holds {data.shape}, expected {self.shape}"
+                )
+            self._maps = (data, mask)
+        return self._maps
+
+    def read(self, indices: Tensor | np.ndarray) -> tuple[Tensor, Tensor]:
+        """Return the stored values and filled flags of ``indices``.
+
+        The flags are read before the values, so a row flagged as filled holds its final
+        value even while another process is filling the cache.
+
+        Args:
+            indices: dataset indices.
+
+        Returns:
+            ``(values, filled)``: float16 values (rows not filled hold anything) and a
+            boolean mask, both CPU tensors.
+
+        Shape:
+            - indices: ``(B,)``; values: ``(B, C, H, W)``; filled: ``(B,)``.
+        """
+        idx = np.asarray(torch.as_tensor(indices).cpu(), dtype=np.int64)
+        data, mask = self._open()
+        filled = torch.from_numpy(np.asarray(mask[idx]) != 0)
+        values = torch.from_numpy(np.ascontiguousarray(data[idx]))
+        return values, filled

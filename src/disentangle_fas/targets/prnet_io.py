@@ -156,8 +156,8 @@ def _to_own_layout(sd: dict[str, Tensor], own_keys: set[str], path: Path) -> dic
         f"{path}: unknown PRNet key layout (first keys: {sample}). Expected this library's "
         "layout (e.g. 'stem.conv.weight', 'encoder.0.conv1.conv.weight', "
         "'decoder.16.bn.running_var') or the pytorchcv port's (e.g. "
-        "'features.init_block.conv.weight', 'output.conv3.bn.weight'). A TensorFlow "
-        "checkpoint must be converted to a PyTorch state dict first."
+        "'features.init_block.conv.weight', 'output.conv3.bn.weight'). Convert the official "
+        "TensorFlow checkpoint first: disentangle-fas convert-prnet PREFIX --out prnet.safetensors"
     )
 
 
@@ -183,7 +183,8 @@ def load_prnet(path: str | os.PathLike[str], *, map_location: str | torch.device
         raise FileNotFoundError(
             f"PRNet weights not found at {str(p)!r}. The library never downloads weights: "
             "pass the path of a local .safetensors or .pt state dict (see "
-            "docs/content_targets.md for where PRNet weights come from)."
+            "docs/content_targets.md: convert the official release with disentangle-fas "
+            "convert-prnet)."
         )
     sd = _unwrap(_read_file(p), p)
     net = PRNet()

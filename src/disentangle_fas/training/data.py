@@ -9,7 +9,7 @@ synthetic benchmark (``data="synthetic"``) or on a training store written by
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +20,14 @@ from numpy.typing import NDArray
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.targets.base import TargetProvider
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.types import FASSample
 
 __all__ = [
     "IndexedSubset",
+    "Resize",
     "TaskData",
     "build_store_task",
     "build_task",
@@ -71,19 +73,93 @@ class IndexedSubset(Dataset[FASSample]):
     Args:
         parent: the dataset.
         indices: positions in ``parent``.
+        transform: applied to each image read with ``subset[i]`` (after the parent's own);
+            uint8 batches from :meth:`read_batch` skip it (apply it on the device to the
+            converted batch: it is also the :attr:`batch_transform`).
+
+    Attributes:
+        batch_transform: ``transform``, for ``(B, 3, H, W)`` batches (``None``: none).
     """
 
     def __init__(
-        self, parent: Dataset[FASSample], indices: Sequence[int] | NDArray[np.int64]
+        self,
+        parent: Dataset[FASSample],
+        indices: Sequence[int] | NDArray[np.int64],
+        transform: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         self.parent = parent
         self.indices = np.asarray(indices, dtype=np.int64)
+        self.transform = transform
+        self.batch_transform = transform
 
     def __len__(self) -> int:
         return int(self.indices.size)
 
     def __getitem__(self, i: int) -> FASSample:
-        return self.parent[int(self.indices[i])]
+        sample = self.parent[int(self.indices[i])]
+        if self.transform is None:
+            return sample
+        return sample._replace(image=self.transform(sample.image))
+
+    @property
+    def reads_uint8(self) -> bool:
+        """Whether :meth:`read_batch` can give uint8 batches (the parent can)."""
+        return callable(getattr(self.parent, "read_batch", None)) and (
+            getattr(self.parent, "transform", None) is None
+        )
+
+    def read_batch(self, indices: Sequence[int], *, dtype: torch.dtype = torch.uint8) -> FASSample:
+        """Read the subset's samples ``indices`` as one batch, through the parent's reader.
+
+        Args:
+            indices: positions in the subset.
+            dtype: ``torch.uint8`` (the parent's stored pixels, this subset's transform not
+                applied) or ``torch.float32`` (equal to collating ``self[i]``).
+
+        Returns:
+            The batched :class:`FASSample`; ``index`` holds the parent's indices.
+
+        Raises:
+            TypeError: the parent has no uint8 batch reader (or has its own transform).
+
+        Shape:
+            - Output ``image``: ``(B, 3, H, W)``.
+        """
+        if not self.reads_uint8:
+            raise TypeError(f"{type(self.parent).__name__} cannot read uint8 batches")
+        rows = self.indices[np.asarray(indices, dtype=np.int64)]
+        batch: FASSample = self.parent.read_batch(rows, dtype=torch.uint8)  # type: ignore[attr-defined]
+        if dtype == torch.uint8:
+            return batch
+        image = uint8_to_float(batch.image.contiguous())
+        if self.transform is not None:
+            image = self.transform(image)
+        return batch._replace(image=image)
+
+
+class Resize(torch.nn.Module):
+    """Resize images to ``size x size`` (bilinear, antialiased); a no-op at that size.
+
+    Args:
+        size: the output side.
+
+    Shape:
+        - Input: ``(3, H, W)`` or ``(B, 3, H, W)``; output: same with ``H = W = size``.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = int(size)
+
+    def forward(self, image: Tensor) -> Tensor:
+        """Resize ``image`` (one image or a batch)."""
+        if image.shape[-1] == self.size and image.shape[-2] == self.size:
+            return image
+        batch = image if image.ndim == 4 else image[None]
+        out = F.interpolate(
+            batch, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False
+        )
+        return out if image.ndim == 4 else out[0]
 
 
 def split_by_video(
@@ -126,32 +202,21 @@ def build_task(cfg: TrainConfig) -> TaskData:
     return build_store_task(cfg)
 
 
-def _resize(size: int) -> torch.nn.Module:
-    class _Resize(torch.nn.Module):
-        def forward(self, image: Tensor) -> Tensor:
-            if image.shape[-1] == size and image.shape[-2] == size:
-                return image
-            return F.interpolate(
-                image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
-            )[0]
-
-    return _Resize()
-
-
 def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData:
     """A leave-one-out task over a training store of real data.
 
     Source training uses the protocol's source splits minus about ``val_fraction`` of the
     source videos, which are held out as source validation (chosen by a hash of the video
     id); the target test set is the protocol's target splits. Images are resized to
-    ``cfg.image_size``. The content target is PRNet (``cfg.prnet_weights``) on real data.
+    ``cfg.image_size`` (training batches on the device, after reading them as uint8). The
+    content target is PRNet (``cfg.prnet_weights``) on real data.
 
     Raises:
         FileNotFoundError: no store at ``cfg.data``.
         ValueError: ``cfg.content_target="geometry"`` (real data has no ground truth).
     """
     from disentangle_fas.data.protocols import leave_one_out
-    from disentangle_fas.data.store import StoreDataset
+    from disentangle_fas.data.store import StoreDataset, read_store_meta
 
     root = Path(cfg.data)
     if not (root / "store.json").is_file():
@@ -160,14 +225,14 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
             "first: disentangle-fas preprocess ... && disentangle-fas pack ... (see docs/datasets.md)"
         )
     protocol = leave_one_out(cfg.task)
-    resize = _resize(cfg.image_size)
+    meta = read_store_meta(root)
+    same = (meta["height"], meta["width"]) == (cfg.image_size, cfg.image_size)
+    resize = None if same else Resize(cfg.image_size)
     src_sel, tgt_sel = protocol.selection("source"), protocol.selection("target")
+    # No transform on the sources: training reads them as uint8 batches and resizes them
+    # on the device; the subsets resize the images they give one by one.
     sources = StoreDataset(
-        root,
-        splits=src_sel.splits,
-        domains=src_sel.domains,
-        attacks=src_sel.attacks,
-        transform=resize,
+        root, splits=src_sel.splits, domains=src_sel.domains, attacks=src_sel.attacks
     )
     target = StoreDataset(
         root,
@@ -192,13 +257,14 @@ def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData
             None if src_sel.attacks is None else sorted(src_sel.attacks),
             cfg.image_size,
         )
-        content = _prnet_provider(cfg, cache=(sources, fingerprint, root / "target_cache"))
+        every = IndexedSubset(sources, np.arange(len(sources)), resize)
+        content = _prnet_provider(cfg, cache=(every, fingerprint, root / "target_cache"))
     return TaskData(
         name=protocol.name,
-        train=IndexedSubset(sources, train_idx),
+        train=IndexedSubset(sources, train_idx, resize),
         train_labels=sources.labels[train_idx],
         train_domains=sources.domains[train_idx],
-        source_val=IndexedSubset(sources, val_idx),
+        source_val=IndexedSubset(sources, val_idx, resize),
         target_test=target,
         source_names=list(protocol.sources),
         target_name=protocol.target,

@@ -9,20 +9,17 @@ written atomically; ``resume`` continues a killed run exactly where it stopped.
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Sampler
 
 from disentangle_fas.checkpoint import (
     CUSTOM_KIND,
@@ -43,8 +40,10 @@ from disentangle_fas.training.distributed import (
     init_distributed,
 )
 from disentangle_fas.training.evaluation import evaluate_model
+from disentangle_fas.training.guard import NonFiniteGuard
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method
+from disentangle_fas.training.pipeline import DeviceBatch, TrainInputs, configure_device
 from disentangle_fas.training.state import load_training_state, save_training_state
 
 __all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
@@ -94,62 +93,42 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-class _FromBatch(Sampler[list[int]]):
-    """A batch sampler that starts ``skip`` batches into an epoch (for resuming)."""
-
-    def __init__(self, inner: DomainBalancedBatchSampler, skip: int) -> None:
-        self.inner, self.skip = inner, skip
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return itertools.islice(iter(self.inner), self.skip, None)
-
-    def __len__(self) -> int:
-        return len(self.inner) - self.skip
-
-
 def _batches(
-    task: TaskData, sampler: DomainBalancedBatchSampler, start: int, workers: int
-) -> Iterator[Any]:
-    """Yield batches forever, epoch by epoch, starting at global batch ``start``."""
-    n = len(sampler)
-    epoch, skip = divmod(start, n)
-    while True:
-        sampler.set_epoch(epoch)
-        loader = DataLoader(
-            task.train,
-            batch_sampler=_FromBatch(sampler, skip),
-            num_workers=workers,
-            persistent_workers=False,
-        )
-        yield from loader
-        epoch, skip = epoch + 1, 0
+    task: TaskData,
+    sampler: DomainBalancedBatchSampler,
+    start: int,
+    cfg: TrainConfig,
+    dev: torch.device,
+    method: TrainingMethod,
+    aug: torch.Generator,
+) -> TrainInputs:
+    """Device batches forever, epoch by epoch, starting at global batch ``start``."""
+    configure_device(dev)
+    return TrainInputs(
+        task.train,
+        sampler,
+        dev,
+        start=start,
+        num_workers=cfg.num_workers,
+        content=task.content if method.uses_content else None,
+        hflip=cfg.hflip,
+        generator=aug,
+        channels_last=cfg.channels_last and dev.type == "cuda",
+    )
 
 
 def _step_loss(
     step_model: torch.nn.Module,
     method: TrainingMethod,
-    batch: Any,
-    task: TaskData,
+    batch: DeviceBatch,
     cfg: TrainConfig,
     dev: torch.device,
-    aug: torch.Generator,
     progress: float,
 ) -> Losses:
-    images = batch.image.to(dev, non_blocking=True)
-    labels = batch.label.to(dev)
-    domains = batch.domain.to(dev)
-    target = None
-    if method.uses_content and task.content is not None:
-        target = task.content(batch.image, batch.index).to(dev, non_blocking=True)
-    if cfg.hflip:  # one coin per image, the same flip for the image and its target map
-        flip = (torch.rand(images.shape[0], generator=aug) < 0.5).to(dev)
-        images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-        if target is not None:
-            target = torch.where(flip[:, None, None, None], target.flip(-1), target)
-    if cfg.channels_last and dev.type == "cuda":
-        images = images.contiguous(memory_format=torch.channels_last)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == "cuda"):
-        return method.loss(step_model, images, labels, domains, target, progress)
+        return method.loss(
+            step_model, batch.images, batch.labels, batch.domains, batch.target, progress
+        )
 
 
 def train(
@@ -235,7 +214,8 @@ def _train(
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    batches = _batches(task, sampler, start, cfg.num_workers)
+    batches = _batches(task, sampler, start, cfg, dev, method, aug)
+    guard = NonFiniteGuard(dev)
     bar = logger.progress(total=cfg.steps, initial=start, desc=task.name, enabled=cfg.progress)
     model.train()
     seen, t_log = 0, time.perf_counter()
@@ -243,16 +223,9 @@ def _train(
         lr = lr_at(step, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        losses = _step_loss(
-            step_model, method, next(batches), task, cfg, dev, aug, step / cfg.steps
-        )
+        losses = _step_loss(step_model, method, next(batches), cfg, dev, step / cfg.steps)
         terms = losses.terms
-        if not bool(torch.isfinite(losses.total)):
-            raise NonFiniteLossError(
-                f"non-finite loss at step {step}: {terms.as_floats()}. The last good checkpoint "
-                f"({state_path if state_path.exists() else 'none yet'}) is untouched; lower lr "
-                "or loss weights, or check the data."
-            )
+        guard.update(losses.total, step)  # no host sync; read below where the loop syncs
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip > 0:
@@ -262,6 +235,16 @@ def _train(
         seen += cfg.batch_size
         done = step + 1
         bar.update(1)
+        if done % cfg.log_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
+            bad = guard.first_bad()
+            if bad is not None:
+                batches.close()
+                raise NonFiniteLossError(
+                    f"non-finite loss at step {bad} (terms at step {step}: "
+                    f"{terms.as_floats()}). The last good checkpoint "
+                    f"({state_path if state_path.exists() else 'none yet'}) is untouched; "
+                    "lower lr or loss weights, or check the data."
+                )
         if done % cfg.log_every == 0 or done == cfg.steps:
             now = time.perf_counter()
             row = {
@@ -285,6 +268,7 @@ def _train(
                     history=history,
                 )
             barrier(info)
+    batches.close()
     bar.close()
     logger.close()
     return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info, model)

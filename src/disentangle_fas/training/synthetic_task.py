@@ -11,6 +11,7 @@ domain once.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.data.protocols import leave_one_out
 from disentangle_fas.synthetic import UNSEEN_ATTACKS, SyntheticFAS
 from disentangle_fas.targets import PrecomputedTarget
@@ -90,6 +92,53 @@ class DomainConcat(Dataset[FASSample]):
         part, local = self._locate(index)
         s = self.parts[part][local]
         return FASSample(s.image, s.label, part, s.attack, index, s.video_id)
+
+    @property
+    def reads_uint8(self) -> bool:
+        """Whether :meth:`read_batch` can give uint8 batches (no part has a transform)."""
+        return all(p.transform is None for p in self.parts)
+
+    def read_batch(self, indices: Sequence[int], *, dtype: torch.dtype = torch.uint8) -> FASSample:
+        """Read several samples at once as one batched :class:`FASSample`.
+
+        With ``uint8`` the images are the stored pixels (no conversion; convert on the
+        device with :func:`~disentangle_fas.data.uint8_to_float`, which gives exactly the
+        values of ``self[i].image``); with ``float32`` they are converted here.
+
+        Args:
+            indices: positions in the concatenation.
+            dtype: ``torch.uint8`` or ``torch.float32``.
+
+        Returns:
+            The batch: ``image`` ``(B, 3, H, W)`` (a channels-last view for uint8), int64
+            ``label``, ``domain``, ``attack``, ``index`` and a list of ``video_id``.
+
+        Raises:
+            ValueError: another dtype, or a part with a transform.
+            IndexError: an index out of range.
+        """
+        if dtype not in (torch.uint8, torch.float32):
+            raise ValueError(f"dtype must be torch.uint8 or torch.float32, got {dtype}")
+        if not self.reads_uint8:
+            raise ValueError("batched reads skip transforms: build the parts without one")
+        where = [self._locate(int(i)) for i in indices]
+        height = self.parts[where[0][0]].image_size
+        pixels = np.empty((len(where), height, height, 3), dtype=np.uint8)
+        for part in sorted({p for p, _ in where}):
+            rows = [k for k, (p, _) in enumerate(where) if p == part]
+            pixels[rows] = self.parts[part].images_uint8([where[k][1] for k in rows])
+        image = torch.from_numpy(pixels).permute(0, 3, 1, 2)
+        if dtype == torch.float32:
+            image = uint8_to_float(image.contiguous())
+        records = [self.parts[p].records[local] for p, local in where]
+        return FASSample(
+            image=image,
+            label=torch.tensor([r.label for r in records], dtype=torch.int64),
+            domain=torch.tensor([p for p, _ in where], dtype=torch.int64),
+            attack=torch.tensor([r.attack for r in records], dtype=torch.int64),
+            index=torch.tensor([int(i) for i in indices], dtype=torch.int64),
+            video_id=[r.video_id for r in records],
+        )
 
     def depth(self, index: int) -> Tensor:
         """Ground-truth depth ``(1, H, W)`` of sample ``index``."""

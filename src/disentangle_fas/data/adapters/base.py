@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from disentangle_fas.data.records import Record, check_split
 
-__all__ = ["DatasetAdapter", "Skipped"]
+__all__ = ["DatasetAdapter", "Skipped", "face_location_file", "files_with_suffix"]
 
 #: ``(path, reason)`` of an item an adapter found but could not turn into a record.
 Skipped = tuple[Path, str]
@@ -86,6 +86,18 @@ class DatasetAdapter(ABC):
             )
         return path
 
+    def _face_locations(self, folder: str | os.PathLike[str] | None) -> Path | None:
+        """Check and resolve a face-location folder option (``None`` stays ``None``)."""
+        if folder is None:
+            return None
+        path = Path(folder).expanduser().resolve()
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"face-location folder {path} does not exist or is not a folder: pass the "
+                "folder of .face files laid out like the videos"
+            )
+        return path
+
     def _video_id(self, path: Path) -> str:
         rel = path.relative_to(self.root).with_suffix("")
         return f"{self.DOMAIN}:{rel.as_posix()}"
@@ -98,3 +110,16 @@ def files_with_suffix(folder: Path, suffixes: Iterable[str]) -> list[Path]:
     """Sorted regular files of ``folder`` whose lower-cased suffix is in ``suffixes``."""
     wanted = {s.lower() for s in suffixes}
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in wanted)
+
+
+def face_location_file(folder: Path, relative: Path) -> Path:
+    """The Bob face-location file of a video: ``folder / <relative path>.face``.
+
+    Args:
+        folder: the face-location folder.
+        relative: the video's path relative to the dataset root.
+
+    Returns:
+        ``folder/<relative without suffix>.face``.
+    """
+    return folder / relative.with_suffix(".face")

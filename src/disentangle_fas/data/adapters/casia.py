@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import ClassVar
 
-from disentangle_fas.data.adapters.base import DatasetAdapter, files_with_suffix
+from disentangle_fas.data.adapters.base import (
+    DatasetAdapter,
+    face_location_file,
+    files_with_suffix,
+)
 from disentangle_fas.data.records import Record
 
 __all__ = ["CasiaFASD"]
@@ -32,18 +38,36 @@ class CasiaFASD(DatasetAdapter):
 
     Each subject folder holds ``1..8.avi`` and ``HR_1..HR_4.avi``: 1, 2, HR_1 real; 3, 4,
     HR_2 warped photo; 5, 6, HR_3 cut photo; 7, 8, HR_4 video replay. No face boxes are
-    shipped, so ``box_source="detector"``.
+    shipped, so ``box_source="detector"`` -- unless ``face_locations`` names a folder of Bob
+    face-location files (Idiap's ``bob.db.casia_fasd`` publishes one for every CASIA frame,
+    ``frame x y w h``), laid out like the videos: ``<face_locations>/train_release/1/HR_1.face``
+    for ``train_release/1/HR_1.avi``. Records then use ``box_source="face_locations"``:
+    all-zero lines mean no face and the last valid box is carried forward.
 
     Attack ids (``ATTACKS``): 1 warped photo, 2 cut photo, 3 video replay.
 
     Subjects: train and test folders are numbered from 1 independently although they hold
     different people, so the subject is ``"train_NN"`` / ``"test_NN"``.
+
+    Args:
+        root: dataset root.
+        face_locations: folder of Bob ``.face`` files mirroring the videos' paths, or ``None``
+            (MTCNN finds the faces).
+
+    Raises:
+        FileNotFoundError: ``root`` or ``face_locations`` is not a folder.
     """
 
     NAME: ClassVar[str] = "CASIA-FASD"
     DOMAIN: ClassVar[str] = "C"
     SPLITS: ClassVar[tuple[str, ...]] = ("train", "test")
     ATTACKS: ClassVar[dict[int, str]] = {1: "warped photo", 2: "cut photo", 3: "video replay"}
+
+    def __init__(
+        self, root: str | os.PathLike[str], face_locations: str | os.PathLike[str] | None = None
+    ) -> None:
+        super().__init__(root)
+        self.face_locations = self._face_locations(face_locations)
 
     def _list_split(self, split: str) -> list[Record]:
         folder = self._require(_FOLDERS[split], "train_release, test_release")
@@ -68,8 +92,13 @@ class CasiaFASD(DatasetAdapter):
                         subject=subject,
                         split=split,
                         video_id=self._video_id(path),
-                        box_source="detector",
-                        annotation=None,
+                        box_source="detector" if self.face_locations is None else "face_locations",
+                        annotation=self._bob_file(path),
                     )
                 )
         return out
+
+    def _bob_file(self, path: Path) -> Path | None:
+        if self.face_locations is None:
+            return None
+        return face_location_file(self.face_locations, path.relative_to(self.root))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import ClassVar
 
-from disentangle_fas.data.adapters.base import DatasetAdapter, files_with_suffix
+from disentangle_fas.data.adapters.base import (
+    DatasetAdapter,
+    face_location_file,
+    files_with_suffix,
+)
 from disentangle_fas.data.records import Record
 
 __all__ = ["ReplayAttack"]
@@ -39,6 +44,17 @@ class ReplayAttack(DatasetAdapter):
 
     Attack ids (``ATTACKS``), from the attack medium and content: 1 print (photo),
     2 mobile photo, 3 mobile video, 4 high-def tablet photo, 5 high-def tablet video.
+
+    With ``face_locations`` (a folder of Bob face-location files laid out like
+    ``face-locations/``), boxes come from there with ``box_source="face_locations"``:
+    all-zero lines mean no face and the last valid box is carried forward, as Idiap does.
+
+    Args:
+        root: dataset root.
+        face_locations: another face-location folder, or ``None`` for ``face-locations/``.
+
+    Raises:
+        FileNotFoundError: ``root`` or ``face_locations`` is not a folder.
     """
 
     NAME: ClassVar[str] = "Replay-Attack"
@@ -52,9 +68,17 @@ class ReplayAttack(DatasetAdapter):
         5: "highdef video",
     }
 
+    def __init__(
+        self, root: str | os.PathLike[str], face_locations: str | os.PathLike[str] | None = None
+    ) -> None:
+        super().__init__(root)
+        self.face_locations = self._face_locations(face_locations)
+
     def _annotation(self, path: Path) -> Path:
-        rel = path.relative_to(self.root).with_suffix(".face")
-        return self.root / "face-locations" / rel
+        rel = path.relative_to(self.root)
+        if self.face_locations is not None:
+            return face_location_file(self.face_locations, rel)
+        return self.root / "face-locations" / rel.with_suffix(".face")
 
     def _list_split(self, split: str) -> list[Record]:
         name = _FOLDERS[split]
@@ -87,6 +111,6 @@ class ReplayAttack(DatasetAdapter):
             subject=client,
             split=split,
             video_id=self._video_id(path),
-            box_source="face_file",
+            box_source="face_file" if self.face_locations is None else "face_locations",
             annotation=self._annotation(path),
         )
