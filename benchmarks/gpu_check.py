@@ -49,7 +49,8 @@ from disentangle_fas.data.manifest import ManifestEntry, write_manifest
 from disentangle_fas.synthetic import SyntheticFAS
 from disentangle_fas.targets import PRNet, PRNetTarget, TargetCache, as_provider, save_prnet
 from disentangle_fas.training import TrainConfig, train
-from disentangle_fas.training.data import IndexedSubset, build_store_task
+from disentangle_fas.training.data import IndexedSubset
+from disentangle_fas.training.tasks import build_store_task
 
 OPTIMISED = Setting("bf16+CL+fused", amp=True, channels_last=True, optimizer="fused",
                     cudnn_benchmark=True)  # fmt: skip

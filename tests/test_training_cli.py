@@ -12,7 +12,7 @@ from _fake_task import fake_task
 from disentangle_fas.training import TrainConfig, run_protocol
 from disentangle_fas.training.cli import evaluate_main, main, protocol_main
 from disentangle_fas.training.protocol import combined_markdown
-from disentangle_fas.training.synthetic_task import build_synthetic_task
+from disentangle_fas.training.tasks import build_synthetic_task
 
 pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
 
@@ -87,7 +87,7 @@ def test_train_example_is_the_command(
 
 
 def test_store_task_reports_missing_store(tmp_path: Path) -> None:
-    from disentangle_fas.training.data import build_store_task
+    from disentangle_fas.training.tasks import build_store_task
 
     with pytest.raises(FileNotFoundError, match="not a training store"):
         build_store_task(TrainConfig(data=str(tmp_path)))

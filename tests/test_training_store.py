@@ -11,7 +11,7 @@ from disentangle_fas.data.store import pack_store
 from disentangle_fas.synthetic import SyntheticFAS, export_synthetic
 from disentangle_fas.targets import PRNet, save_prnet
 from disentangle_fas.training import TrainConfig, train
-from disentangle_fas.training.data import build_store_task
+from disentangle_fas.training.tasks import build_store_task
 
 pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
 

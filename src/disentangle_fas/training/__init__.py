@@ -10,7 +10,7 @@
 """
 
 from disentangle_fas.training.config import TrainConfig, load_config, parse_config
-from disentangle_fas.training.data import TaskData, build_task
+from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.loop import NonFiniteLossError, TrainResult, lr_at, train
 from disentangle_fas.training.methods import (
     ObjectiveMethod,
@@ -19,6 +19,7 @@ from disentangle_fas.training.methods import (
     register_method,
 )
 from disentangle_fas.training.protocol import ProtocolResult, run_protocol
+from disentangle_fas.training.tasks import build_task
 
 __all__ = [
     "NonFiniteLossError",

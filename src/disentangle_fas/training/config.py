@@ -54,6 +54,9 @@ class TrainConfig:
         content_target: ``"auto"`` (synthetic ground-truth geometry on synthetic data,
             PRNet on real data), ``"geometry"``, or ``"prnet"``.
         prnet_weights: local PRNet weights file (needed for ``prnet``).
+        prnet_input_crop_scale: side of the stored crops in face-box sides (the
+            preprocessing's ``crop_scale``, 1.2); when positive, crops are re-cut to PRNet's
+            own square before the teacher sees them. 0 feeds them unchanged.
         content_size: side of the content target map fed to the decoder.
 
     Loss weights: ``w_dom``, ``w_cont``, ``w_cont_cnf``, ``w_dom_cnf``, ``w_live_cnf``.
@@ -96,6 +99,7 @@ class TrainConfig:
     lmcl_margin: float = 0.35
     content_target: str = "auto"
     prnet_weights: str = ""
+    prnet_input_crop_scale: float = 0.0
     content_size: int = 32
     # loss weights
     w_dom: float = 1.0

@@ -1,9 +1,11 @@
 """The data of one training task: source training set, held-out source validation set,
-target test set and the content target.
+target test set and the content target (:class:`TaskData`), and the dataset helpers the
+task builders share.
 
-:func:`build_task` makes a :class:`TaskData` from a :class:`TrainConfig`: on the built-in
-synthetic benchmark (``data="synthetic"``) or on a training store written by
-``disentangle-fas pack`` (``data=<store dir>``).
+The builders take explicit arguments: :func:`~disentangle_fas.training.synthetic_task.synthetic_task`
+(the built-in benchmark) and :func:`~disentangle_fas.training.store_task.store_task` (a
+store written by ``disentangle-fas pack``); :func:`~disentangle_fas.training.tasks.build_task`
+calls them from a :class:`~disentangle_fas.training.TrainConfig`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,18 +23,9 @@ from torch.utils.data import Dataset
 
 from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.targets.base import TargetProvider
-from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.types import FASSample
 
-__all__ = [
-    "IndexedSubset",
-    "Resize",
-    "TaskData",
-    "build_store_task",
-    "build_task",
-    "protocol_tasks",
-    "split_by_video",
-]
+__all__ = ["IndexedSubset", "Resize", "TaskData", "split_by_video"]
 
 
 @dataclass
@@ -177,126 +169,3 @@ def split_by_video(
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     cut = int(fraction * 2**32)
     return np.array([zlib.crc32(f"{salt}:{v}".encode()) < cut for v in video_ids], dtype=bool)
-
-
-def protocol_tasks(cfg: TrainConfig) -> list[str]:
-    """The leave-one-out task names: Table 1's four (the synthetic benchmark has the same
-    domains as the real one).
-    """
-    from disentangle_fas.data.protocols import TABLE1_TASKS
-
-    return list(TABLE1_TASKS)
-
-
-def build_task(cfg: TrainConfig) -> TaskData:
-    """Build the task named by ``cfg.task`` on ``cfg.data``.
-
-    Raises:
-        FileNotFoundError: ``cfg.data`` is neither ``"synthetic"`` nor an existing store.
-    """
-    if cfg.data == "synthetic":
-        from disentangle_fas.training.synthetic_task import build_synthetic_task
-
-        task: TaskData = build_synthetic_task(cfg)
-        return task
-    return build_store_task(cfg)
-
-
-def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData:
-    """A leave-one-out task over a training store of real data.
-
-    Source training uses the protocol's source splits minus about ``val_fraction`` of the
-    source videos, which are held out as source validation (chosen by a hash of the video
-    id); the target test set is the protocol's target splits. Images are resized to
-    ``cfg.image_size`` (training batches on the device, after reading them as uint8). The
-    content target is PRNet (``cfg.prnet_weights``) on real data.
-
-    Raises:
-        FileNotFoundError: no store at ``cfg.data``.
-        ValueError: ``cfg.content_target="geometry"`` (real data has no ground truth).
-    """
-    from disentangle_fas.data.protocols import leave_one_out
-    from disentangle_fas.data.store import StoreDataset, read_store_meta
-
-    root = Path(cfg.data)
-    if not (root / "store.json").is_file():
-        raise FileNotFoundError(
-            f"{root} is not a training store (no store.json). Preprocess and pack your data "
-            "first: disentangle-fas preprocess ... && disentangle-fas pack ... (see docs/datasets.md)"
-        )
-    protocol = leave_one_out(cfg.task)
-    meta = read_store_meta(root)
-    same = (meta["height"], meta["width"]) == (cfg.image_size, cfg.image_size)
-    resize = None if same else Resize(cfg.image_size)
-    src_sel, tgt_sel = protocol.selection("source"), protocol.selection("target")
-    # No transform on the sources: training reads them as uint8 batches and resizes them
-    # on the device; the subsets resize the images they give one by one.
-    sources = StoreDataset(
-        root, splits=src_sel.splits, domains=src_sel.domains, attacks=src_sel.attacks
-    )
-    target = StoreDataset(
-        root,
-        splits=tgt_sel.splits,
-        domains=tgt_sel.domains,
-        attacks=tgt_sel.attacks,
-        transform=resize,
-    )
-    held = split_by_video(sources.video_ids, val_fraction)
-    train_idx, val_idx = np.flatnonzero(~held), np.flatnonzero(held)
-    content = None
-    shape = (1, cfg.content_size, cfg.content_size)
-    if cfg.variant in ("content", "full"):
-        if cfg.content_target == "geometry":
-            raise ValueError(
-                "content_target='geometry' exists only for synthetic data; use 'prnet'"
-            )
-        fingerprint = (
-            (root / "store.json").read_bytes(),
-            src_sel.splits,
-            sorted(src_sel.domains.items()),
-            None if src_sel.attacks is None else sorted(src_sel.attacks),
-            cfg.image_size,
-        )
-        every = IndexedSubset(sources, np.arange(len(sources)), resize)
-        content = _prnet_provider(cfg, cache=(every, fingerprint, root / "target_cache"))
-    return TaskData(
-        name=protocol.name,
-        train=IndexedSubset(sources, train_idx, resize),
-        train_labels=sources.labels[train_idx],
-        train_domains=sources.domains[train_idx],
-        source_val=IndexedSubset(sources, val_idx, resize),
-        target_test=target,
-        source_names=list(protocol.sources),
-        target_name=protocol.target,
-        content=content,
-        content_shape=shape,
-    )
-
-
-def _prnet_provider(
-    cfg: TrainConfig, cache: tuple[Dataset[FASSample], object, Path] | None = None
-) -> TargetProvider:
-    """PRNet depth at ``content_size``; with ``cache=(dataset, fingerprint, dir)`` the teacher
-    runs once per image into an on-disk fp16 cache (``dir``, or ``<out>/target_cache`` when
-    ``dir`` is not writable) instead of every step.
-    """
-    import os
-
-    from disentangle_fas.targets import PRNetTarget, TargetCache, as_provider, make_fingerprint
-
-    if not cfg.prnet_weights:
-        raise ValueError(
-            "the content branch on real data needs PRNet weights: pass --prnet-weights "
-            "<local file> (see docs/content_targets.md), or train --variant baseline/domain"
-        )
-    target = PRNetTarget(
-        cfg.prnet_weights, mode="depth", output_size=(cfg.content_size, cfg.content_size)
-    )
-    if cache is None:
-        return as_provider(target)
-    dataset, parts, directory = cache
-    if not os.access(directory.parent, os.W_OK):
-        directory = Path(cfg.out) / "target_cache"
-    return TargetCache.for_dataset(
-        directory, target, dataset, dataset_fingerprint=make_fingerprint(parts)
-    )

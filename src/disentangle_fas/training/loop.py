@@ -32,7 +32,7 @@ from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.training.config import TrainConfig
-from disentangle_fas.training.data import TaskData, build_task
+from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import (
     DistInfo,
     barrier,
@@ -45,6 +45,7 @@ from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method
 from disentangle_fas.training.pipeline import DeviceBatch, TrainInputs, configure_device
 from disentangle_fas.training.state import load_training_state, save_training_state
+from disentangle_fas.training.tasks import build_task
 
 __all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
 

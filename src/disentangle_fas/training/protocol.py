@@ -10,9 +10,10 @@ from pathlib import Path
 from disentangle_fas.contracts import Variant
 from disentangle_fas.metrics import Report
 from disentangle_fas.training.config import TrainConfig
-from disentangle_fas.training.data import TaskData, build_task, protocol_tasks
+from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.loop import TrainResult, train
 from disentangle_fas.training.methods import available_methods
+from disentangle_fas.training.tasks import build_task, protocol_tasks
 
 __all__ = ["ProtocolResult", "combined_markdown", "run_protocol"]
 
@@ -92,7 +93,7 @@ def run_protocol(
     Returns:
         The :class:`ProtocolResult`.
     """
-    names = list(tasks) if tasks is not None else protocol_tasks(cfg)
+    names = list(tasks) if tasks is not None else protocol_tasks()
     runs: dict[tuple[str, str], TrainResult] = {}
     reports: dict[str, Report] = {}
     oracle_reports: dict[str, Report] = {}

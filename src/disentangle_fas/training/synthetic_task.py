@@ -24,11 +24,11 @@ from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.data.protocols import leave_one_out
 from disentangle_fas.synthetic import UNSEEN_ATTACKS, SyntheticFAS
 from disentangle_fas.targets import PrecomputedTarget
-from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.content import ContentSpec, prnet_provider
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.types import FASSample
 
-__all__ = ["DomainConcat", "build_synthetic_task", "synthetic_domain"]
+__all__ = ["DomainConcat", "synthetic_domain", "synthetic_task"]
 
 
 @lru_cache(maxsize=32)
@@ -153,43 +153,52 @@ def _depth_targets(ds: DomainConcat, size: int) -> Tensor:
     return maps
 
 
-def build_synthetic_task(cfg: TrainConfig) -> TaskData:
-    """The synthetic task ``cfg.task`` (e.g. ``"OCI->M"``, ``"ICM->Cb"``).
+def synthetic_task(
+    task: str,
+    *,
+    image_size: int,
+    train_per_domain: int,
+    eval_per_domain: int,
+    seed: int = 0,
+    content: ContentSpec | None = None,
+) -> TaskData:
+    """The synthetic task ``task`` (e.g. ``"OCI->M"``, ``"ICM->Cb"``).
 
-    Sources: ``synthetic_train_per_domain`` training images per source domain (split
-    ``train``) and ``synthetic_eval_per_domain`` held-out images per source domain (split
-    ``dev``, other people) for the honest threshold. Target: ``synthetic_eval_per_domain``
-    images of the target domain (split ``test``); a ``Cb`` target holds live faces and
-    masks only, the attack no source has. The content target is the ground-truth depth
-    map at ``content_size``.
+    Sources: ``train_per_domain`` training images per source domain (split ``train``) and
+    ``eval_per_domain`` held-out images per source domain (split ``dev``, other people) for
+    the honest threshold. Target: ``eval_per_domain`` images of the target domain (split
+    ``test``); a ``Cb`` target holds live faces and masks only, the attack no source has.
+
+    Args:
+        task: the task name.
+        image_size: rendered side length.
+        train_per_domain: training images per source domain.
+        eval_per_domain: validation images per source domain and target test images.
+        seed: the benchmark's seed (which people, poses and captures).
+        content: the content target: ``"geometry"`` is the ground-truth depth map,
+            ``"prnet"`` the teacher; ``None`` for models without a content branch.
 
     Raises:
-        ValueError: an unknown task, or ``content_target="prnet"`` without weights.
+        ValueError: an unknown task, or a PRNet target without weights.
     """
-    protocol = leave_one_out(cfg.task)
-    size, seed = cfg.image_size, cfg.seed
+    protocol = leave_one_out(task)
     train_parts = [
-        synthetic_domain(d, "train", cfg.synthetic_train_per_domain, size, seed)
-        for d in protocol.sources
+        synthetic_domain(d, "train", train_per_domain, image_size, seed) for d in protocol.sources
     ]
     val_parts = [
-        synthetic_domain(d, "dev", cfg.synthetic_eval_per_domain, size, seed)
-        for d in protocol.sources
+        synthetic_domain(d, "dev", eval_per_domain, image_size, seed) for d in protocol.sources
     ]
     target_attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
     target = synthetic_domain(
-        protocol.target, "test", cfg.synthetic_eval_per_domain, size, seed, target_attacks
+        protocol.target, "test", eval_per_domain, image_size, seed, target_attacks
     )
     train = DomainConcat(train_parts)
-    content = None
-    shape = (1, cfg.content_size, cfg.content_size)
-    if cfg.variant in ("content", "full"):
-        if cfg.content_target == "prnet":
-            from disentangle_fas.training.data import _prnet_provider
-
-            content = _prnet_provider(cfg)
+    provider = None
+    if content is not None:
+        if content.kind == "prnet":
+            provider = prnet_provider(content)
         else:
-            content = PrecomputedTarget(_depth_targets(train, cfg.content_size))
+            provider = PrecomputedTarget(_depth_targets(train, content.size))
     return TaskData(
         name=protocol.name,
         train=train,
@@ -199,6 +208,6 @@ def build_synthetic_task(cfg: TrainConfig) -> TaskData:
         target_test=target,
         source_names=list(protocol.sources),
         target_name=protocol.target,
-        content=content,
-        content_shape=shape,
+        content=provider,
+        content_shape=(1, 32, 32) if content is None else content.shape,
     )
