@@ -42,13 +42,17 @@ def resolve_device(name: str) -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a device.
 
     Raises:
-        RuntimeError: CUDA was asked for but is not available.
+        DeviceUnavailableError: CUDA was asked for but is not available (a RuntimeError).
     """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+        from disentangle_fas.errors import DeviceUnavailableError
+
+        raise DeviceUnavailableError(
+            f"--device {name}: CUDA is not available on this machine; use --device cpu or auto"
+        )
     return device
 
 

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from disentangle_fas.checkpoint import LivenessModel, load_model, save_model
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
+from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData, build_task
@@ -35,8 +36,10 @@ from disentangle_fas.training.distributed import (
     init_distributed,
 )
 from disentangle_fas.training.evaluation import evaluate_model
+from disentangle_fas.training.guards import check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import Losses, TrainingMethod, build_method
+from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.state import load_training_state, save_training_state
 
 __all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
@@ -46,10 +49,6 @@ _POLICY_FILES = {
     "oracle_best_target": "best_oracle.safetensors",
     "last": "last.safetensors",
 }
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
 
 
 @dataclass
@@ -154,18 +153,41 @@ def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
     Returns:
         The :class:`TrainResult` (on every rank; the metrics come from rank 0's files).
 
+    The run folder is locked for the whole call and checked before anything is built
+    (:class:`~disentangle_fas.training.rundir.RunDirectory`); it is changed only once every
+    option is validated and the state restored.
+
     Raises:
-        NonFiniteLossError: the loss became NaN or infinite.
+        NonFiniteLossError: the loss, the weights or the scores became NaN or infinite.
+        RunInterrupted: Ctrl-C (a ``KeyboardInterrupt`` naming the step).
+        RunLockedError: another run holds ``cfg.out``.
+        RunDirectoryError: ``cfg.out`` holds a run and neither ``resume`` nor ``overwrite``
+            is set, or ``resume`` with a changed configuration.
     """
     t0 = time.perf_counter()
     info = init_distributed(cfg.device)
+    run_dir = RunDirectory(
+        cfg.out,
+        resume=cfg.resume,
+        overwrite=cfg.overwrite,
+        allow_config_change=cfg.allow_config_change,
+        enabled=info.is_main,
+    )
     try:
-        return _train(cfg, task, info, t0)
+        run_dir.open(cfg.to_dict())
+        return _train(cfg, task, info, t0, run_dir)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        raise RunInterrupted(run_dir.step, run_dir.saved_step) from None
     finally:
+        run_dir.close()
         cleanup_distributed(info)
 
 
-def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -> TrainResult:
+def _train(
+    cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float, run_dir: RunDirectory
+) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
     task = task if task is not None else build_task(cfg)
@@ -210,10 +232,8 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
         rank=info.rank,
         world_size=info.world_size,
     )
+    run_dir.prepare(cfg.to_dict(), start)  # the first change to the folder
     logger = RunLogger(out, enabled=info.is_main, tensorboard=cfg.tensorboard, resume=start > 0)
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     batches = _batches(task, sampler, start, cfg.num_workers)
     bar = logger.progress(total=cfg.steps, initial=start, desc=task.name, enabled=cfg.progress)
     model.train()
@@ -238,7 +258,7 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
         seen += cfg.batch_size
-        done = step + 1
+        done = run_dir.step = step + 1
         bar.update(1)
         if done % cfg.log_every == 0 or done == cfg.steps:
             now = time.perf_counter()
@@ -262,6 +282,7 @@ def _train(cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float) -
                     generators={"aug": aug},
                     history=history,
                 )
+                run_dir.saved_step = done
             barrier(info)
     bar.close()
     logger.close()
@@ -279,8 +300,19 @@ def _evaluate_and_checkpoint(
     dev: torch.device,
 ) -> None:
     channels_last = cfg.channels_last and dev.type == "cuda"
-    result = evaluate_model(
-        model, task.source_val, task.target_test, device=dev, step=step, channels_last=channels_last
+    state = out / "state.safetensors"
+    check_finite_model(model, step, state)
+    result = evaluate_finite(
+        lambda: evaluate_model(
+            model,
+            task.source_val,
+            task.target_test,
+            device=dev,
+            step=step,
+            channels_last=channels_last,
+        ),
+        step,
+        state,
     )
     assert result.honest is not None and result.source_val is not None
     summary = {
