@@ -21,12 +21,14 @@ traceback.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import pickle
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 __all__ = [
     "DEBUG_ENV",
@@ -34,6 +36,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NONFINITE",
     "EXIT_USAGE",
+    "ArgumentParser",
     "DeviceUnavailableError",
     "NonFiniteLossError",
     "RunDirectoryError",
@@ -107,6 +110,14 @@ class RunInterrupted(KeyboardInterrupt):
         else:
             tail = "no checkpoint was written yet; `--resume` starts again from step 0"
         super().__init__(f"interrupted at step {step}; {tail}")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose usage errors are one line (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (usage: PROG --help)`` and exit with code 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
 
 
 def _first_line(exc: BaseException) -> str:

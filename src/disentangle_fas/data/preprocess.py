@@ -3,9 +3,13 @@
 The run is resumable: each finished video leaves a shard (``shards/*.json``, written
 atomically after its crops), a rerun skips videos whose shard exists, matches the
 settings and names only existing crops, and the manifest (``manifest.jsonl``) and report
-(``report.json``) are merged from the shards at the end. Problems with single items
-(unreadable video, missing annotation, frames without a face) go to the report; they
-never stop the run.
+(``report.json``) are merged from the shards at the end. A video whose file changed
+(size or modification time, recorded in ``sources.json``) since its shard was written is
+redone. Problems with single items (unreadable video, missing annotation, frames without a
+face) go to the report; they never stop the run.
+
+Worker processes ignore Ctrl-C (the parent stops them) and end by themselves when the
+parent process dies, even by SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ import functools
 import importlib.util
 import json
 import multiprocessing
+import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,8 +49,12 @@ from disentangle_fas.data.pipeline import (
 )
 from disentangle_fas.data.records import SPLITS, Record
 from disentangle_fas.data.video import SAMPLING_RULES
+from disentangle_fas.errors import ArgumentParser, UsageError, command
 
-__all__ = ["PreprocessReport", "main", "preprocess_records"]
+__all__ = ["PreprocessReport", "main", "preprocess_records", "source_signature"]
+
+#: Seconds between a worker's checks that its parent process is still alive.
+PARENT_POLL_S = 0.5
 
 DetectorFactory = Callable[[], FaceDetector]
 
@@ -97,9 +109,29 @@ class PreprocessReport:
 _WORKER_DETECTOR: FaceDetector | None = None
 
 
-def _init_worker(factory: DetectorFactory | None) -> None:
+def _watch_parent(parent: int) -> None:
+    """End this worker as soon as its parent is gone (re-parented to another pid)."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(factory: DetectorFactory | None, parent: int | None = None) -> None:
     global _WORKER_DETECTOR
     _WORKER_DETECTOR = None if factory is None else LazyDetector(factory)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def source_signature(record: Record) -> list[int]:
+    """``[size, mtime_ns]`` of a record's file (``[-1, -1]`` when it cannot be read)."""
+    try:
+        st = Path(record.path).stat()
+    except OSError:
+        return [-1, -1]
+    return [int(st.st_size), int(st.st_mtime_ns)]
 
 
 def _run_one(record: Record, out_dir: Path, config: PreprocessConfig) -> VideoResult:
@@ -119,8 +151,21 @@ def _safe_process(
 
 def _pool(workers: int, ctx: BaseContext, factory: DetectorFactory | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(factory,)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(factory, os.getpid()),
     )
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers now (not after their current item)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # the pool's own
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 def _run_parallel(
@@ -136,14 +181,15 @@ def _run_parallel(
     unfinished items one process each, so that only the culprit is lost.
     """
     done: set[str] = set()
+    pool = _pool(workers, ctx, factory)
     try:
-        with _pool(workers, ctx, factory) as pool:
-            futures = [pool.submit(_run_one, r, out, config) for r in todo]
-            for future in as_completed(futures):
-                result = future.result()
-                done.add(result.video_id)
-                finish(result)
+        futures = [pool.submit(_run_one, r, out, config) for r in todo]
+        for future in as_completed(futures):
+            result = future.result()
+            done.add(result.video_id)
+            finish(result)
     except BrokenProcessPool:
+        pool.shutdown(wait=True)
         for record in todo:
             if record.video_id in done:
                 continue
@@ -157,6 +203,11 @@ def _run_parallel(
                     problem = Problem("error", record.video_id, str(record.path), detail)
                     again = VideoResult(record.video_id, ok=False, problems=[problem])
             finish(again)
+    except BaseException:
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
 
 
 def preprocess_records(
@@ -209,14 +260,25 @@ def preprocess_records(
     settings = {"config": asdict(config), "fingerprint": fingerprint}
     atomic_write_text(out / "preprocess.json", json.dumps(settings, indent=2))
 
+    sources_path = out / "sources.json"
+    try:
+        stored = json.loads(sources_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = {}
+    stored = stored if isinstance(stored, dict) else {}
+    current = {r.video_id: source_signature(r) for r in records}
     results: dict[str, VideoResult] = {}
     todo: list[Record] = []
     for record in records:
-        done = read_shard(out, record.video_id, fingerprint)
+        old = stored.get(record.video_id)
+        changed = old is not None and old != current[record.video_id]
+        done = None if changed else read_shard(out, record.video_id, fingerprint)
         if done is None:
             todo.append(record)
         else:
             results[record.video_id] = done
+    # Recorded before processing: a video changed after a killed run is redone next time.
+    atomic_write_text(sources_path, json.dumps({**stored, **current}, indent=1, sort_keys=True))
     report = PreprocessReport(videos=len(records), skipped_done=len(results))
     bar = tqdm(
         total=len(records),
@@ -239,6 +301,12 @@ def preprocess_records(
                 bar.update(1)
 
             _run_parallel(todo, out, config, detector_factory, workers, ctx, finish)
+    except KeyboardInterrupt:
+        finished = len(results)
+        raise KeyboardInterrupt(
+            f"interrupted after {finished} of {len(records)} videos; finished videos are "
+            "kept: run the same command again to continue"
+        ) from None
     finally:
         bar.close()
 
@@ -261,7 +329,7 @@ def preprocess_records(
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="disentangle-fas preprocess",
         description="Decode videos, crop faces and write 256x256 crops plus manifest.jsonl "
         "and report.json. Rerunning resumes: finished videos are skipped.",
@@ -305,15 +373,16 @@ def _parser() -> argparse.ArgumentParser:
 def _adapter(args: argparse.Namespace) -> DatasetAdapter:
     if args.dataset == "list":
         if args.list_file is None:
-            raise ValueError("--dataset list needs --list FILE")
+            raise UsageError("--dataset list needs --list FILE")
         return ListAdapter(args.list_file, root=args.root)
     if args.root is None:
-        raise ValueError(f"--dataset {args.dataset} needs --root (your local copy)")
+        raise UsageError(f"--dataset {args.dataset} needs --root (your local copy)")
     if args.dataset == "oulu":
         return OuluNPU(args.root, protocol=args.oulu_protocol, fold=args.oulu_fold)
     return ADAPTERS[args.dataset](args.root)
 
 
+@command("disentangle-fas preprocess")
 def main(argv: list[str]) -> int:
     """Run ``disentangle-fas preprocess``.
 
@@ -325,47 +394,52 @@ def main(argv: list[str]) -> int:
         failed, 2 on a usage or dataset-layout error.
     """
     args = _parser().parse_args(argv)
-    try:
-        config = PreprocessConfig(
-            frames=args.frames,
-            sampling=args.sampling,
-            offset=args.offset,
-            size=args.size,
-            crop_scale=args.crop_scale,
-            image_format=args.format,
-            jpeg_quality=args.jpeg_quality,
-            eye_box_factor=args.eye_box_factor,
-            honour_rotation=not args.ignore_rotation,
-            detector_fallback=args.detector_fallback,
+    config = PreprocessConfig(
+        frames=args.frames,
+        sampling=args.sampling,
+        offset=args.offset,
+        size=args.size,
+        crop_scale=args.crop_scale,
+        image_format=args.format,
+        jpeg_quality=args.jpeg_quality,
+        eye_box_factor=args.eye_box_factor,
+        honour_rotation=not args.ignore_rotation,
+        detector_fallback=args.detector_fallback,
+    )
+    adapter = _adapter(args)
+    records: list[Record] = []
+    for split in args.split or [None]:
+        if split is None or split in adapter.SPLITS:
+            records.extend(adapter.records(split))
+    if args.limit is not None:
+        records = records[: args.limit]
+    if not records:
+        where = args.root if args.dataset != "list" else args.list_file
+        print(
+            f"disentangle-fas preprocess: warning: 0 items: no videos found in {where} "
+            f"for --dataset {args.dataset}"
+            + (f" (splits {', '.join(args.split)})" if args.split else "")
+            + "; check --root and the dataset's folder layout (docs/datasets.md)",
+            file=sys.stderr,
         )
-        adapter = _adapter(args)
-        records: list[Record] = []
-        for split in args.split or [None]:
-            if split is None or split in adapter.SPLITS:
-                records.extend(adapter.records(split))
-        if args.limit is not None:
-            records = records[: args.limit]
-        wants = any(r.box_source == "detector" for r in records) or args.detector_fallback
-        factory: DetectorFactory | None = None
-        if args.detector == "mtcnn" or (args.detector == "auto" and wants):
-            if importlib.util.find_spec("facenet_pytorch") is None:
-                raise ImportError(
-                    "these items need face detection (MTCNN from facenet-pytorch): "
-                    'pip install "disentangle-fas[video]"'
-                )
-            factory = functools.partial(MTCNNDetector, device=args.device)
-        report = preprocess_records(
-            records,
-            args.out,
-            config,
-            detector_factory=factory,
-            workers=args.workers,
-            progress=not args.quiet,
-            listing_skipped=adapter.skipped,
-        )
-    except (FileNotFoundError, ValueError, ImportError) as err:
-        print(f"disentangle-fas preprocess: error: {err}", file=sys.stderr)
-        return 2
+    wants = any(r.box_source == "detector" for r in records) or args.detector_fallback
+    factory: DetectorFactory | None = None
+    if args.detector == "mtcnn" or (args.detector == "auto" and wants):
+        if importlib.util.find_spec("facenet_pytorch") is None:
+            raise ImportError(
+                "these items need face detection (MTCNN from facenet-pytorch): "
+                'pip install "disentangle-fas[video]"'
+            )
+        factory = functools.partial(MTCNNDetector, device=args.device)
+    report = preprocess_records(
+        records,
+        args.out,
+        config,
+        detector_factory=factory,
+        workers=args.workers,
+        progress=not args.quiet,
+        listing_skipped=adapter.skipped,
+    )
     counts = ", ".join(f"{k}={report.count(k)}" for k in sorted({p.kind for p in report.problems}))
     print(
         f"{report.videos} items: {report.processed} processed, {report.skipped_done} already "

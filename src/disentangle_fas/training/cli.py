@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from disentangle_fas.errors import UsageError, command
+from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
 
 __all__ = [
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.training.loop import train
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="disentangle-fas train",
         description="Train the disentanglement model on one task. Without --data it uses the "
         "built-in synthetic benchmark; with a training store directory it uses real data.",
@@ -105,7 +105,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.training.protocol import run_protocol
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="disentangle-fas protocol",
         description="Train and evaluate every task of a protocol and print a Table 1-style "
         "summary. With no arguments: the synthetic leave-one-domain-out protocol, full model "
@@ -140,9 +140,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.training.evaluation import evaluate_model
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(
-        prog="disentangle-fas evaluate", description=evaluate_main.__doc__
-    )
+    parser = ArgumentParser(prog="disentangle-fas evaluate", description=evaluate_main.__doc__)
     parser.add_argument("checkpoint", help="model checkpoint (.safetensors)")
     add_config_arguments(parser)
     args = parser.parse_args(args_list)

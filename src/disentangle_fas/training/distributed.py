@@ -46,10 +46,13 @@ def resolve_device(name: str) -> torch.device:
     """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        from disentangle_fas.errors import DeviceUnavailableError
+    from disentangle_fas.errors import DeviceUnavailableError, UsageError
 
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise UsageError(f"--device {name!r}: not a device; use auto, cpu, cuda or cuda:N") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailableError(
             f"--device {name}: CUDA is not available on this machine; use --device cpu or auto"
         )
