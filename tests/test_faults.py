@@ -40,9 +40,10 @@ TINY = [
     "--synthetic-train-per-domain", "8", "--synthetic-eval-per-domain", "8",
     "--no-progress", "--warmup-steps", "1", "--log-every", "1",
 ]  # fmt: skip
-RUN = [*TINY, "--steps", "6", "--eval-every", "2"]
+TESTS = Path(__file__).resolve().parent
 
-#: Runs ``disentangle-fas train`` with one fault armed, chosen by argv[1:3].
+#: Trains the tiny in-memory task (4 steps, evaluated and saved at 2 and 4) into argv[3]
+#: with one fault armed, chosen by argv[1:3]; argv[4] is the seed.
 DRIVER = r"""
 import json, os, signal, sys, time
 from pathlib import Path
@@ -80,17 +81,21 @@ elif mode in ("after-step", "pause"):
                 time.sleep(0.05)
         return real_lr(step, cfg)
     loop.lr_at = lr_at
-from disentangle_fas.cli import main
-sys.exit(main(["train", *sys.argv[3:]]))
+from _fake_task import fake_task, tiny_config
+loop.train(tiny_config(sys.argv[3], seed=int(sys.argv[4])), fake_task())
 """
 
 
-def _driver(tmp: Path, mode: str, at: int, argv: list[str]) -> subprocess.Popen[str]:
+def _driver(tmp: Path, mode: str, at: int, out: Path, seed: int = 0) -> subprocess.Popen[str]:
     script = tmp / "driver.py"
     script.write_text(DRIVER)
-    env = {**os.environ, "PYTHONPATH": str(SRC), "FAULT_THREADS": str(torch.get_num_threads())}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(TESTS)]),
+        "FAULT_THREADS": str(torch.get_num_threads()),
+    }
     return subprocess.Popen(
-        [sys.executable, str(script), mode, str(at), *argv],
+        [sys.executable, str(script), mode, str(at), str(out), str(seed)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -111,6 +116,11 @@ def _train_steps(out: Path) -> list[int]:
     return [r["step"] for r in rows if r["kind"] == "train"]
 
 
+def _files(out: Path) -> dict[str, bytes]:
+    """The run's files and their bytes (the lock file, rewritten by each holder, aside)."""
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".lock"}
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = cli_main(argv)
     err = capsys.readouterr().err
@@ -120,17 +130,20 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    from _fake_task import fake_task, tiny_config
+    from disentangle_fas.training import train
+
     out = tmp_path_factory.mktemp("reference") / "run"
-    assert cli_main(["train", *RUN, "--out", str(out)]) == 0
+    train(tiny_config(str(out)), fake_task())
     return _weights(out)
 
 
 @pytest.mark.parametrize(
     ("mode", "at"),
     [
-        ("after-step", 3),  # between checkpoints: steps 3.. are redone, their log rows cut
-        ("state-write", 2),  # inside the state write of step 4
-        ("model-write", 2),  # inside the model checkpoint write of step 4
+        ("after-step", 3),  # between checkpoints: step 3 is redone, its log row cut
+        ("state-write", 2),  # inside the state write of step 4 (the last one)
+        ("model-write", 1),  # inside the model checkpoint write of step 2 (the first one)
     ],
 )
 def test_killed_run_resumes_to_the_same_weights(
@@ -138,18 +151,19 @@ def test_killed_run_resumes_to_the_same_weights(
     mode: str,
     at: int,
     reference: dict[str, torch.Tensor],
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from _fake_task import fake_task, tiny_config
+    from disentangle_fas.training import train
+
     out = tmp_path / "run"
-    proc = _driver(tmp_path, mode, at, [*RUN, "--out", str(out)])
+    proc = _driver(tmp_path, mode, at, out)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == -9, err  # SIGKILL
     if mode != "after-step":
         assert _leftovers(out), "the kill should leave a temporary file"
-    code, err = _run(["train", *RUN, "--out", str(out), "--resume"], capsys)
-    assert code == 0, err
+    train(tiny_config(str(out), resume=True), fake_task())
     assert _leftovers(out) == []
-    assert _train_steps(out) == [1, 2, 3, 4, 5, 6]  # no duplicate rows
+    assert _train_steps(out) == [1, 2, 3, 4]  # no duplicate rows
     resumed = _weights(out)
     assert resumed.keys() == reference.keys()
     for key, value in reference.items():
@@ -160,17 +174,17 @@ def test_second_run_on_a_locked_folder_fails_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    first = _driver(tmp_path, "pause", 3, [*RUN, "--out", str(out), "--seed", "1"])
+    first = _driver(tmp_path, "pause", 3, out, seed=1)
     deadline = time.monotonic() + 240
     while not (tmp_path / "paused").exists():
         assert first.poll() is None, first.communicate()[1]
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    code, err = _run(["train", *RUN, "--out", str(out), "--seed", "2", "--resume"], capsys)
+    before = _files(out)
+    code, err = _run(["train", *TINY, "--out", str(out), "--seed", "2", "--resume"], capsys)
     assert code == 1
     assert f"pid {first.pid}" in err and "in use" in err and len(err.splitlines()) == 1
-    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert _files(out) == before
     (tmp_path / "go").write_text("")
     _, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err
@@ -190,21 +204,25 @@ def test_lock_in_process_and_release(tmp_path: Path) -> None:
 def test_finished_run_is_refused_and_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "run"
-    small = [*TINY, "--steps", "2", "--eval-every", "2", "--out", str(out)]
-    assert _run(["train", *small], capsys)[0] == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    code, err = _run(["train", *small, "--lr", "0.5"], capsys)
-    assert code == 2 and "--resume" in err and "--overwrite" in err
-    code, err = _run(["train", *small, "--lr", "0.5", "--resume"], capsys)
-    assert code == 2 and "lr 0.001 -> 0.5" in err and "--allow-config-change" in err
-    code, err = _run(["train", *small, "--seed", "3", "--resume"], capsys)
-    assert code == 2 and "seed 0 -> 3" in err
-    code, err = _run(["train", *small, "--resume", "--overwrite"], capsys)
+    from _fake_task import fake_task, tiny_config
+    from disentangle_fas.errors import RunDirectoryError
+    from disentangle_fas.training import train
+
+    out, task = tmp_path / "run", fake_task()
+    cfg = tiny_config(str(out), steps=2)
+    train(cfg, task)
+    before = _files(out)
+    code, err = _run(["train", *TINY, "--out", str(out), "--lr", "0.5"], capsys)
+    assert code == 2 and "already holds a finished run" in err
+    assert "--resume" in err and "--overwrite" in err
+    with pytest.raises(RunDirectoryError, match=r"lr 0\.001 -> 0\.5"):
+        train(cfg.replace(lr=0.5, resume=True), task)
+    with pytest.raises(RunDirectoryError, match=r"seed 0 -> 3.*--allow-config-change"):
+        train(cfg.replace(seed=3, resume=True), task)
+    code, err = _run(["train", *TINY, "--out", str(out), "--resume", "--overwrite"], capsys)
     assert code == 2 and "resume and overwrite" in err
-    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
-    code, err = _run(["train", *small, "--seed", "3", "--overwrite"], capsys)
-    assert code == 0
+    assert _files(out) == before
+    train(cfg.replace(seed=3, overwrite=True), task)
     assert json.loads((out / "config.json").read_text())["seed"] == 3
     assert _train_steps(out) == [1, 2]
 
@@ -212,9 +230,11 @@ def test_finished_run_is_refused_and_untouched(
 def test_resume_with_nothing_to_resume_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "fresh"
-    code, err = _run(["train", *TINY, "--steps", "1", "--out", str(out), "--resume"], capsys)
-    assert code == 0 and "nothing to resume" in err
+    from _fake_task import fake_task, tiny_config
+    from disentangle_fas.training import train
+
+    res = train(tiny_config(str(tmp_path / "fresh"), steps=1, resume=True), fake_task())
+    assert res.steps == 1 and "nothing to resume" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("where", ["lock", "state"])

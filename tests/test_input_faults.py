@@ -162,3 +162,16 @@ def test_workers_end_when_the_parent_is_killed(tmp_path: Path) -> None:
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in workers)
+
+
+def test_unreadable_input_names_its_path_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ck, _ = write_checkpoint(tmp_path / "model.safetensors", threshold=0.5)
+    bad = tmp_path / "corrupt.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    code = predict_main([str(bad), "--checkpoint", str(ck), "--face-detector", "none"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    line = next(ln for ln in err.splitlines() if "not a readable image" in ln)
+    assert line.count(str(bad)) == 1

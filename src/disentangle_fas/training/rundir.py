@@ -4,7 +4,9 @@
 
 - an exclusive lock (``out/.lock``, ``fcntl.flock``; released by the kernel when the
   process dies, even by SIGKILL): a second run on the same folder fails at once with
-  :class:`~disentangle_fas.errors.RunLockedError` naming the holder;
+  :class:`~disentangle_fas.errors.RunLockedError` naming the holder. The lock file is
+  removed when the run ends (a lock taken on a file that was meanwhile removed is
+  detected and retried, so removing it is safe);
 - a folder that holds anything is refused unless ``resume`` or ``overwrite`` is set
   (:class:`~disentangle_fas.errors.RunDirectoryError`);
 - ``resume`` compares the stored ``config.json`` with the new configuration and refuses
@@ -182,6 +184,13 @@ class RunDirectory:
         return self
 
     def _acquire(self) -> None:
+        for _ in range(5):
+            if self._try_acquire():
+                return
+        raise RunLockedError(f"{self.out}: could not take the run lock (it keeps changing)")
+
+    def _try_acquire(self) -> bool:
+        """Take the lock; ``False`` when the lock file was replaced meanwhile (retry)."""
         path = self.out / LOCK_NAME
         handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
         try:
@@ -193,7 +202,7 @@ class RunDirectory:
                 file=sys.stderr,
             )
             self._lock = handle
-            return
+            return True
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -205,11 +214,19 @@ class RunDirectory:
                 "choose another --out",
                 holder,
             ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # the previous holder removed the file after we opened it
+            handle.close()
+            return False
         handle.seek(0)
         handle.truncate()
         handle.write(_holder_text() + "\n")
         handle.flush()
         self._lock = handle
+        return True
 
     def _contents(self) -> list[str]:
         return sorted(p.name for p in self.out.iterdir() if p.name != LOCK_NAME)
@@ -288,13 +305,15 @@ class RunDirectory:
         self.step = self.saved_step = step
 
     def close(self) -> None:
-        """Release the lock; a folder this run created and left empty is removed."""
+        """Remove the lock file and release the lock; a folder this run created and left
+        empty is removed too.
+        """
         if self._lock is None:
             return
         handle, self._lock = self._lock, None
         try:
-            if self._created and not self._contents():
-                (self.out / LOCK_NAME).unlink(missing_ok=True)
+            (self.out / LOCK_NAME).unlink(missing_ok=True)  # still held: nobody else has it
+            if self._created and not any(self.out.iterdir()):
                 self.out.rmdir()
         except OSError:
             pass
