@@ -65,7 +65,9 @@ def test_explain_end_to_end_full_model(tmp_path: Path) -> None:
 def test_explain_baseline_reports_only_liveness(tmp_path: Path) -> None:
     ck = _checkpoint(tmp_path / "b.safetensors", "baseline", {})
     torch.manual_seed(1)
-    ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10, embed_dim=32), warn_random=False)
+    ssdg = SSDGR.from_config(
+        SSDGConfig(num_domains=3, depth=10, embed_dim=32, image_size=32), warn_random=False
+    )
     other = save_model(tmp_path / "ssdg" / "best.safetensors", ssdg)
     out = tmp_path / "b"
     argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "3", "--prefix", "x_"]
@@ -86,10 +88,12 @@ def test_explain_baseline_reports_only_liveness(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_explain_ssdg_r_checkpoint(tmp_path: Path) -> None:
     torch.manual_seed(2)
-    ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10, embed_dim=32), warn_random=False)
+    ssdg = SSDGR.from_config(
+        SSDGConfig(num_domains=3, depth=10, embed_dim=32, image_size=32), warn_random=False
+    )
     ck = save_model(tmp_path / "s.safetensors", ssdg, info={"sources": ["O", "C"], "target": "I"})
     out = tmp_path / "s"
-    argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "2", "--image-size", "32"]
+    argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "2"]  # stored 32 px
     argv += ["--probe-samples", "6", "--projection", "none"]
     assert main(argv) == 0
     report = (out / "report.md").read_text()

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from disentangle_fas.explain import (
-    LivenessLogits,
     liveness_gradcam,
     overlay_heatmap,
     resolve_target_layer,
@@ -43,7 +42,7 @@ def images() -> torch.Tensor:
 
 
 def test_liveness_logits_is_scaled_cosine(model: DisentangledFAS, images: torch.Tensor) -> None:
-    wrapper = LivenessLogits.from_model(model)
+    wrapper = model.liveness_path()
     logits = wrapper(images)
     feats = model(images).liveness
     pooled = F.normalize(feats.mean(dim=(2, 3)), dim=1)
@@ -75,7 +74,7 @@ def test_map_shape_range_and_targets(
     assert res.layer_size == ((2, 2) if layer is None else (4, 4))
     torch.testing.assert_close(res.scores, model.live_score(images))
     expected = {
-        "predicted": LivenessLogits.from_model(model)(images).argmax(1),
+        "predicted": model.liveness_path()(images).argmax(1),
         "live": torch.ones(3, dtype=torch.long),
         "spoof": torch.zeros(3, dtype=torch.long),
         1: torch.ones(3, dtype=torch.long),
@@ -221,7 +220,7 @@ def test_overlay_heatmap_blends() -> None:
 def test_ssdg_r_liveness_path(images: torch.Tensor) -> None:
     torch.manual_seed(0)
     ssdg = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10), warn_random=False).eval()
-    wrapper = LivenessLogits.from_model(ssdg)
+    wrapper = ssdg.liveness_path()
     torch.testing.assert_close(wrapper(images), ssdg(images).logits)
     res = liveness_gradcam(ssdg, images, target="live")
     assert res.maps.shape == (3, 64, 64) and res.layer_size == (2, 2)

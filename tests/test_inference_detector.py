@@ -16,6 +16,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from disentangle_fas.checkpoint import liveness_only, save_model
+from disentangle_fas.contracts import InputSpec
 from disentangle_fas.inference import (
     CheckpointError,
     LivenessDetector,
@@ -86,27 +87,50 @@ def test_threshold_comes_from_the_checkpoint_unless_overridden(checkpoint, tmp_p
     assert LivenessDetector.from_checkpoint(plain, face_detector=None).threshold == 0.5
 
 
-def test_ssdg_r_checkpoints_are_scored_whole(tmp_path):
-    model = build_ssdg()
-    path = save_model(tmp_path / "ssdg.safetensors", model, threshold=0.6, info={"image_size": 24})
+def test_ssdg_r_checkpoints_are_scored_whole_at_their_stored_size(tmp_path):
+    model = build_ssdg(image_size=24)
+    path = save_model(tmp_path / "ssdg.safetensors", model, threshold=0.6)
     det = LivenessDetector.from_checkpoint(path, face_detector=None)
     assert isinstance(det.model, SSDGR) and det.image_size == 24 and det.threshold == 0.6
     x = torch.rand(3, 3, 24, 24, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = model.live_score(x)
     torch.testing.assert_close(det.score_crops(x), expected, atol=1e-6, rtol=0)
-    plain = save_model(tmp_path / "plain.safetensors", model)
-    assert LivenessDetector.from_checkpoint(plain, face_detector=None).image_size == 256
-    sized = LivenessDetector.from_checkpoint(plain, face_detector=None, image_size=40)
+    sized = LivenessDetector.from_checkpoint(path, face_detector=None, image_size=40)
     assert sized.image_size == 40
-    with pytest.raises(ValueError, match="image_size"):
+
+
+def test_a_model_of_unknown_size_is_refused_until_the_size_is_given(tmp_path):
+    model = build_ssdg()  # no image_size in its config
+    with pytest.raises(ValueError, match=r"image.size"):
         LivenessDetector(model, face_detector=None)
+    with pytest.raises(ValueError, match="input_spec"):
+        save_model(tmp_path / "plain.safetensors", model)
+    path = save_model(tmp_path / "plain.safetensors", model, input_spec=InputSpec(28))
+    assert LivenessDetector.from_checkpoint(path, face_detector=None).image_size == 28
+
+
+def test_a_legacy_checkpoint_without_input_spec_says_so(tmp_path):
+    from safetensors import safe_open
+
+    model = build_ssdg(image_size=24)
+    path = save_model(tmp_path / "ssdg.safetensors", model)
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()["disentangle_fas"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    del meta["input"], meta["config"]["image_size"]  # as written before input specs existed
+    legacy = tmp_path / "legacy.safetensors"
+    save_file(tensors, str(legacy), metadata={"disentangle_fas": json.dumps(meta)})
+    with pytest.raises(CheckpointError, match=r"image.size"):
+        LivenessDetector.from_checkpoint(legacy, face_detector=None)
+    det = LivenessDetector.from_checkpoint(legacy, face_detector=None, image_size=24)
+    assert det.image_size == 24
 
 
 def test_model_without_config_needs_an_image_size():
     model = build_model()
-    model.config = None
-    with pytest.raises(ValueError, match="image_size"):
+    model.config, model.image_size = None, None  # a hand-assembled model of unknown size
+    with pytest.raises(ValueError, match=r"image.size"):
         LivenessDetector(model, face_detector=None)
     det = LivenessDetector(model, face_detector=None, image_size=SIZE)
     assert len(det(torch.rand(2, 3, SIZE, SIZE))) == 2

@@ -63,7 +63,7 @@ def test_runner_reads_threshold_and_size(exported):
 def test_export_leaves_the_model_as_it_was(tmp_path):
     pytest.importorskip("onnx")
     model = build_model()
-    model.config = None  # export as is (no liveness-only copy)
+    model.config, model.image_size = None, None  # a hand-assembled model of unknown size
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     export_onnx(model, tmp_path / "m.onnx", image_size=SIZE)

@@ -33,9 +33,9 @@ def write_checkpoint(
     return path, model
 
 
-def build_ssdg(seed: int = 0) -> SSDGR:
+def build_ssdg(seed: int = 0, image_size: int | None = None) -> SSDGR:
     torch.manual_seed(seed)
-    cfg = SSDGConfig(num_domains=3, depth=10, embed_dim=32, disc_hidden=16)
+    cfg = SSDGConfig(num_domains=3, depth=10, embed_dim=32, disc_hidden=16, image_size=image_size)
     return SSDGR.from_config(cfg, warn_random=False).eval()
 
 

@@ -66,7 +66,10 @@ def test_normalize() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "disentangle_fas.encoders",
+        "disentangle_fas.encoders.resnet",
+        "disentangle_fas.encoders.backbones",
+        "disentangle_fas.encoders.factory",
+        "disentangle_fas.model",
         "disentangle_fas.heads",
         "disentangle_fas.losses.lmcl",
         "disentangle_fas.losses.confusion",

@@ -1,12 +1,17 @@
-"""Model checkpoints: one safetensors file with the config in its metadata.
+"""Model checkpoints: one safetensors file with the model's description in its metadata.
 
 A checkpoint is a ``.safetensors`` file holding the model's tensors; its metadata holds a
-JSON document under the key ``"disentangle_fas"`` with the :class:`ModelConfig`, the
-decision threshold (and how it was chosen) and free-form information (domains, step,
-metrics). Loading never executes code.
+JSON document under the key ``"disentangle_fas"`` with the model *kind* (see
+:mod:`disentangle_fas.registry`) and its config, the input the model expects
+(:class:`~disentangle_fas.contracts.InputSpec`), the decision threshold (and how it was
+chosen) and free-form information (domains, step, metrics). Loading never executes code and
+never imports a module named in the file.
 
-:func:`save_liveness_model` writes only E_L + C_L (a ``baseline`` model), which is all that
-inference needs.
+Models of a registered kind rebuild from their config. Any other
+:class:`~disentangle_fas.contracts.LivenessModel` (a user's own module) is stored as kind
+``"custom"`` with a JSON config of the user's, and reloads through a ``builder`` the user
+passes to :func:`load_model`. :func:`save_liveness_model` writes only the inference path
+(:meth:`~disentangle_fas.contracts.LivenessModel.liveness_only`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,15 +29,18 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from disentangle_fas import __version__
-from disentangle_fas.model import DisentangledFAS, ModelConfig
-from disentangle_fas.ssdg import SSDGR, SSDGConfig
+from disentangle_fas.contracts import InputSpec, LivenessModel
+from disentangle_fas.registry import kind_of, model_kind
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "CUSTOM_KIND",
+    "Builder",
     "LivenessModel",
     "LoadedModel",
     "liveness_only",
     "load_model",
+    "load_weights",
     "read_metadata",
     "save_liveness_model",
     "save_model",
@@ -39,23 +48,12 @@ __all__ = [
 
 #: Value of ``metadata["format"]`` in every checkpoint written by the library.
 CHECKPOINT_FORMAT = "disentangle-fas/model/1"
+#: Kind stored for models of no registered kind; they reload through a user's builder.
+CUSTOM_KIND = "custom"
 _META_KEY = "disentangle_fas"
 
-#: The model kinds a checkpoint can hold; both have ``live_score(images)`` and ``config``.
-LivenessModel = DisentangledFAS | SSDGR
-_KINDS: dict[
-    str, tuple[type[DisentangledFAS] | type[SSDGR], type[ModelConfig] | type[SSDGConfig]]
-] = {
-    "disentangled-fas": (DisentangledFAS, ModelConfig),
-    "ssdg-r": (SSDGR, SSDGConfig),
-}
-
-
-def _kind_of(model: LivenessModel) -> str:
-    for kind, (cls, _) in _KINDS.items():
-        if isinstance(model, cls):
-            return kind
-    raise TypeError(f"cannot checkpoint a {type(model).__name__}; expected one of {list(_KINDS)}")
+#: A user's function that rebuilds a custom model from its stored config.
+Builder = Callable[[dict[str, Any]], nn.Module]
 
 
 @dataclass
@@ -63,18 +61,23 @@ class LoadedModel:
     """A model loaded from a checkpoint.
 
     Attributes:
-        model: the rebuilt model in eval mode (:class:`DisentangledFAS` or :class:`SSDGR`).
-        config: its config (:class:`ModelConfig` or :class:`SSDGConfig`).
+        model: the rebuilt model in eval mode.
+        config: its config (the kind's config object; a dict for custom models).
         threshold: the stored decision threshold on P(live) (0.5 if none was stored).
         threshold_strategy: how the threshold was chosen (e.g. ``"source-val-eer"``).
         info: any other stored information.
+        kind: the model kind stored in the file.
+        input_spec: the stored input size and normalisation; ``None`` for files that
+            predate it and whose config does not give the size.
     """
 
     model: LivenessModel
-    config: ModelConfig | SSDGConfig
+    config: Any
     threshold: float = 0.5
     threshold_strategy: str = "default-0.5"
     info: dict[str, Any] = field(default_factory=dict)
+    kind: str = "disentangled-fas"
+    input_spec: InputSpec | None = None
 
 
 def _atomic_target(path: Path) -> Path:
@@ -102,46 +105,76 @@ def _unique_tensors(module: nn.Module) -> dict[str, Tensor]:
 
 def save_model(
     path: str | Path,
-    model: LivenessModel,
+    model: nn.Module,
     *,
     threshold: float | None = None,
     threshold_strategy: str | None = None,
     info: dict[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    input_spec: InputSpec | None = None,
 ) -> Path:
     """Write a checkpoint atomically (temporary file, then rename).
 
     Args:
         path: destination ``.safetensors`` path.
-        model: a model built with ``from_config`` (or :meth:`DisentangledFAS.build`).
+        model: a :class:`~disentangle_fas.contracts.LivenessModel`: of a registered kind
+            with a ``config`` (e.g. built with ``DisentangledFAS.build``), or any other,
+            which is stored as kind ``"custom"`` with ``config``.
         threshold: decision threshold on P(live) to store.
         threshold_strategy: how it was chosen (stored verbatim, reported by readers).
         info: extra JSON-serialisable information.
+        config: a JSON-serialisable config for a custom model (what its builder needs);
+            not used for registered kinds.
+        input_spec: the input the model expects; defaults to ``model.input_spec``.
 
     Returns:
         The path written.
 
     Raises:
-        ValueError: the model has no ``config`` (hand-assembled models cannot be rebuilt).
+        TypeError: ``model`` is not a :class:`~disentangle_fas.contracts.LivenessModel`.
+        ValueError: a registered model without ``config``, or no input spec known.
     """
-    kind = _kind_of(model)
-    if model.config is None:
+    if not isinstance(model, LivenessModel):
+        raise TypeError(
+            f"cannot checkpoint a {type(model).__name__}: derive it from "
+            "disentangle_fas.contracts.LivenessModel"
+        )
+    kind = kind_of(model)
+    own_config = getattr(model, "config", None)
+    if kind is not None and own_config is not None:
+        kind_name, stored = kind.name, own_config.to_dict()
+    elif kind is not None and config is None:
         raise ValueError(
-            "model.config is None: build the model with from_config (or DisentangledFAS.build) "
-            "so the checkpoint can rebuild it, or save model.state_dict() yourself"
+            f"{type(model).__name__}.config is None: build the model with from_config (or "
+            "DisentangledFAS.build) so the checkpoint can rebuild it, or pass config= and "
+            "load it with load_model(path, builder=...)"
+        )
+    else:
+        kind_name, stored = CUSTOM_KIND, dict(config or {})
+    spec = input_spec if input_spec is not None else model.input_spec
+    if spec is None:
+        raise ValueError(
+            f"the input size of this {type(model).__name__} is unknown: pass input_spec="
+            "InputSpec(image_size, mean, std) so that readers of the checkpoint know it"
         )
     meta = {
         "format": CHECKPOINT_FORMAT,
-        "kind": kind,
+        "kind": kind_name,
         "library_version": __version__,
-        "config": model.config.to_dict(),
+        "config": stored,
+        "input": spec.to_dict(),
         "threshold": threshold,
         "threshold_strategy": threshold_strategy,
         "info": info or {},
     }
+    try:
+        text = json.dumps(meta)
+    except TypeError as exc:
+        raise ValueError(f"checkpoint metadata is not JSON-serialisable: {exc}") from exc
     dest = Path(path)
     tmp = _atomic_target(dest)
     try:
-        save_file(_unique_tensors(model), str(tmp), metadata={_META_KEY: json.dumps(meta)})
+        save_file(_unique_tensors(model), str(tmp), metadata={_META_KEY: text})
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
@@ -175,66 +208,95 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load_model(path: str | Path, *, map_location: str = "cpu") -> LoadedModel:
+def load_model(
+    path: str | Path, *, map_location: str = "cpu", builder: Builder | None = None
+) -> LoadedModel:
     """Rebuild a model from a checkpoint written by :func:`save_model`.
 
     Args:
         path: the ``.safetensors`` file.
         map_location: device to load the tensors to.
+        builder: for ``"custom"`` checkpoints, a function from the stored config dict to
+            the (untrained) model; the weights are then loaded into it strictly.
 
     Returns:
         :class:`LoadedModel` with the model in eval mode.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a disentangle-fas checkpoint, or tensors do not match the config.
+        ValueError: not a disentangle-fas checkpoint, an unknown kind, a custom checkpoint
+            without ``builder``, or tensors that do not match the architecture.
     """
     meta = read_metadata(path)
-    kind = meta.get("kind", "disentangled-fas")
-    if kind not in _KINDS:
-        raise ValueError(f"{path}: unknown model kind {kind!r}; expected one of {list(_KINDS)}")
-    model_cls, config_cls = _KINDS[kind]
-    config = config_cls.from_dict(meta["config"])
-    model = model_cls.from_config(config, warn_random=False)  # type: ignore[arg-type]
-    tensors = load_file(str(path), device=map_location)
-    groups = _alias_groups(model)
-    result = model.load_state_dict(tensors, strict=False)
-    # Keys of a shared module appear under several names; the file stores one of them.
-    missing = [k for k in result.missing_keys if groups.get(k, k) not in tensors]
-    unexpected = list(result.unexpected_keys)
-    if missing or unexpected:
-        raise ValueError(
-            f"{path}: tensors do not match the stored config: missing={sorted(missing)[:5]} "
-            f"unexpected={sorted(unexpected)[:5]}"
-        )
+    kind = str(meta.get("kind", "disentangled-fas"))
+    stored = dict(meta.get("config") or {})
+    if kind == CUSTOM_KIND:
+        if builder is None:
+            raise ValueError(
+                f"{path} holds a custom model: pass builder=<function from its config dict to "
+                "the model> (in Python: load_model(path, builder=...))"
+            )
+        model = builder(stored)
+        if not isinstance(model, LivenessModel):
+            raise TypeError("the builder must return a disentangle_fas LivenessModel")
+        config: Any = stored
+    else:
+        spec = model_kind(kind)
+        config = spec.config_cls.from_dict(stored)
+        model = spec.model_cls.from_config(config, warn_random=False)  # type: ignore[attr-defined]
+    load_weights(path, model, map_location=map_location)
     model.eval()
     threshold = meta.get("threshold")
+    input_raw = meta.get("input")
+    input_spec = InputSpec.from_dict(input_raw) if input_raw else model.input_spec
     return LoadedModel(
         model=model,
         config=config,
         threshold=0.5 if threshold is None else float(threshold),
         threshold_strategy=meta.get("threshold_strategy") or "default-0.5",
         info=dict(meta.get("info") or {}),
+        kind=kind,
+        input_spec=input_spec,
     )
 
 
-def liveness_only(model: LivenessModel) -> LivenessModel:
-    """Return a ``baseline`` model (E_L + C_L) carrying ``model``'s liveness weights.
+def load_weights(path: str | Path, model: nn.Module, *, map_location: str = "cpu") -> nn.Module:
+    """Load a checkpoint's tensors into an existing module, strictly.
 
-    An :class:`SSDGR` model is returned as it is (its inference path is the whole trunk).
+    Keys of modules shared under several names (a shared stem) are stored once and
+    restored for every name.
+
+    Args:
+        path: the ``.safetensors`` checkpoint.
+        model: a module of the checkpoint's architecture.
+        map_location: device to load the tensors to.
+
+    Returns:
+        ``model``.
 
     Raises:
-        ValueError: the model has no ``config``.
+        ValueError: tensors are missing, unexpected or misshapen.
     """
-    if isinstance(model, SSDGR):
-        return model.eval()
-    if model.config is None:
-        raise ValueError("model.config is None; cannot derive the liveness-only model")
-    cfg = ModelConfig.from_dict({**model.config.to_dict(), "variant": "baseline"})
-    small = DisentangledFAS.from_config(cfg, warn_random=False)
-    small.encoders.liveness.load_state_dict(model.encoders.liveness.state_dict())
-    small.liveness_head.load_state_dict(model.liveness_head.state_dict())
-    return small.to(next(model.parameters()).device).eval()
+    tensors = load_file(str(path), device=map_location)
+    groups = _alias_groups(model)
+    own = model.state_dict()
+    wrong = sorted(k for k in tensors if k in own and own[k].shape != tensors[k].shape)
+    if wrong:
+        raise ValueError(f"{path}: tensors do not match the architecture: wrong shape {wrong[:5]}")
+    result = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in result.missing_keys if groups.get(k, k) not in tensors]
+    unexpected = list(result.unexpected_keys)
+    if missing or unexpected:
+        raise ValueError(
+            f"{path}: tensors do not match the architecture: missing={sorted(missing)[:5]} "
+            f"unexpected={sorted(unexpected)[:5]}"
+        )
+    return model
+
+
+def liveness_only(model: LivenessModel) -> LivenessModel:
+    """Return the smallest model with ``model``'s live score (its ``liveness_only()``)."""
+    return model.liveness_only()
 
 
 def save_liveness_model(
@@ -244,12 +306,14 @@ def save_liveness_model(
     threshold: float | None = None,
     threshold_strategy: str | None = None,
     info: dict[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write only E_L + C_L (what inference needs) as a checkpoint; see :func:`save_model`."""
+    """Write only the inference path (E_L + C_L) as a checkpoint; see :func:`save_model`."""
     return save_model(
         path,
         liveness_only(model),
         threshold=threshold,
         threshold_strategy=threshold_strategy,
         info=info,
+        config=config,
     )

@@ -1,22 +1,41 @@
 """The paper's model as one ``nn.Module`` composed from the library's parts.
 
-:class:`DisentangledFAS` only wires parts together: encoders with a shared stem, the LMCL
-liveness head C_L, the domain classifier C_D and the content decoder D_C. Training losses
-live in :class:`~disentangle_fas.losses.DisentanglementObjective`; inference needs E_L and
-C_L only (:meth:`DisentangledFAS.live_score`).
+:class:`DisentangledFAS` only wires parts together: three encoders (any backbone, with an
+optional shared stem), the LMCL liveness head C_L, the domain classifier C_D and the content
+decoder D_C. Training losses live in
+:class:`~disentangle_fas.losses.DisentanglementObjective`; inference needs E_L and C_L only
+(:meth:`DisentangledFAS.live_score`, :meth:`DisentangledFAS.liveness_path`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
-from disentangle_fas.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from disentangle_fas.contracts import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    DisentangledFeatures,
+    InputSpec,
+    LivenessModel,
+    LivenessPath,
+    StemmedEncoder,
+    Variant,
+    num_features_of,
+    pool_map,
+)
 from disentangle_fas.data.transforms import Normalize as _Normalize
-from disentangle_fas.encoders import SharedStemEncoders
+from disentangle_fas.encoders import (
+    DisentangledEncoders,
+    ProjectedEncoder,
+    create_encoder,
+    load_state_dict_file,
+)
 from disentangle_fas.heads import (
     DEFAULT_LMCL_MARGIN,
     DEFAULT_LMCL_SCALE,
@@ -24,7 +43,7 @@ from disentangle_fas.heads import (
     DomainClassifier,
     LMCLHead,
 )
-from disentangle_fas.losses.objective import DisentangledFeatures, Variant
+from disentangle_fas.registry import register_model_kind
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "Normalize"]
 
@@ -42,6 +61,21 @@ def Normalize(  # noqa: N802 - a factory named like the module it returns
     return _Normalize(mean, std, persistent=False)
 
 
+def normalization_stats(
+    module: nn.Module,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
+    """Return ``(mean, std)`` of a model's input normalisation module.
+
+    :class:`~disentangle_fas.data.transforms.Normalize` gives its statistics,
+    ``nn.Identity`` gives zeros and ones; anything else ``None`` (unknown).
+    """
+    if isinstance(module, _Normalize):
+        return module.stats()
+    if isinstance(module, nn.Identity):
+        return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    return None
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a :class:`DisentangledFAS` (stored in checkpoints).
@@ -49,12 +83,24 @@ class ModelConfig:
     Attributes:
         num_domains: number of source domains S.
         variant: ``"baseline"``, ``"content"``, ``"domain"`` or ``"full"``.
-        depth: ResNet depth of the encoders.
+        depth: ResNet depth of the encoders when ``backbone`` is ``None``.
         image_size: input side length.
         content_shape: ``(C, H, W)`` of the content target.
         scale: LMCL scale alpha.
         margin: LMCL margin m.
         domain_hidden: hidden width of C_D (``None``: linear).
+        backbone: the encoders' backbone (any name of
+            :func:`~disentangle_fas.encoders.create_encoder`); ``None`` means
+            ``f"resnet{depth}"``.
+        content_backbone: E_C's backbone when it differs (``None``: ``backbone``).
+        domain_backbone: E_D's backbone when it differs (``None``: ``backbone``).
+        feature_dim: project every encoder to this width with a 1x1 convolution
+            (:class:`~disentangle_fas.encoders.ProjectedEncoder`); ``None`` keeps the
+            backbones' widths, which must then agree.
+        share_stem: share the first layer between the encoders (the paper's choice); only
+            possible when all three have the same stemmed backbone.
+        mean: input normalisation mean (RGB).
+        std: input normalisation standard deviation (RGB).
     """
 
     num_domains: int
@@ -65,49 +111,83 @@ class ModelConfig:
     scale: float = DEFAULT_LMCL_SCALE
     margin: float = DEFAULT_LMCL_MARGIN
     domain_hidden: int | None = None
+    backbone: str | None = None
+    content_backbone: str | None = None
+    domain_backbone: str | None = None
+    feature_dim: int | None = None
+    share_stem: bool = True
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
 
     def __post_init__(self) -> None:
         Variant(self.variant)  # validates
         object.__setattr__(self, "content_shape", tuple(int(v) for v in self.content_shape))
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        if self.feature_dim is not None and self.feature_dim < 1:
+            raise ValueError(f"feature_dim must be >= 1, got {self.feature_dim}")
+        InputSpec(self.image_size, self.mean, self.std)  # validates
+
+    @property
+    def backbones(self) -> dict[str, str]:
+        """The backbone name of each encoder of the variant (``liveness``, ...)."""
+        main = self.backbone or f"resnet{self.depth}"
+        v = Variant(self.variant)
+        out = {"liveness": main}
+        if v.uses_content:
+            out["content"] = self.content_backbone or main
+        if v.uses_domain:
+            out["domain"] = self.domain_backbone or main
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict."""
         d = asdict(self)
-        d["content_shape"] = list(self.content_shape)
+        for key in ("content_shape", "mean", "std"):
+            d[key] = list(d[key])
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``."""
+        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``.
+
+        Dicts written before a field existed get the field's default.
+        """
         return cls(**data)
 
 
-class DisentangledFAS(nn.Module):
-    """E_L, E_C, E_D (shared stem) with C_L, C_D and D_C.
+class DisentangledFAS(LivenessModel):
+    """E_L, E_C, E_D (optionally sharing a stem) with C_L, C_D and D_C.
 
     Args:
-        encoders: the three encoders; branches may be ``None`` for ablations.
+        encoders: the three encoders
+            (:class:`~disentangle_fas.encoders.DisentangledEncoders`, e.g.
+            :class:`~disentangle_fas.encoders.SharedStemEncoders`); branches may be ``None``
+            for ablations.
         liveness_head: C_L.
         domain_head: C_D, needed when ``encoders.domain`` exists.
         content_decoder: D_C, needed when ``encoders.content`` exists.
         normalize: input normalisation applied first (images enter in ``[0, 1]``);
             ``None`` to feed the encoders directly.
+        image_size: the input side the model is meant for (stored in checkpoints; set by
+            :meth:`build`).
 
     Shape:
         - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
-        - :meth:`forward`: :class:`~disentangle_fas.losses.DisentangledFeatures` with
-          ``(B, d, H/32, W/32)`` maps and ``content_pred`` of the decoder's shape.
+        - :meth:`forward`: :class:`~disentangle_fas.contracts.DisentangledFeatures` with
+          ``(B, d, h, w)`` maps and ``content_pred`` of the decoder's shape.
         - :meth:`live_score`: ``(B,)`` P(live).
     """
 
     def __init__(
         self,
-        encoders: SharedStemEncoders,
+        encoders: DisentangledEncoders,
         liveness_head: LMCLHead,
         domain_head: DomainClassifier | None = None,
         content_decoder: ContentDecoder | None = None,
         *,
         normalize: nn.Module | None = None,
+        image_size: int | None = None,
     ) -> None:
         super().__init__()
         if (encoders.domain is None) != (domain_head is None):
@@ -121,13 +201,14 @@ class DisentangledFAS(nn.Module):
         self.liveness_head = liveness_head
         self.domain_head = domain_head
         self.content_decoder = content_decoder
+        self.image_size = image_size
         #: Set by :meth:`build` / :meth:`from_config`; ``None`` for hand-assembled models
-        #: (which :mod:`disentangle_fas.checkpoint` cannot rebuild on its own).
+        #: (save those with ``save_model(..., config=...)`` and load them with a builder).
         self.config: ModelConfig | None = None
 
     @property
     def variant(self) -> Variant:
-        """The :class:`~disentangle_fas.losses.Variant` matching the existing branches."""
+        """The :class:`~disentangle_fas.contracts.Variant` matching the existing branches."""
         content, domain = self.encoders.content is not None, self.encoders.domain is not None
         if content and domain:
             return Variant.FULL
@@ -135,22 +216,80 @@ class DisentangledFAS(nn.Module):
             return Variant.CONTENT
         return Variant.DOMAIN if domain else Variant.BASELINE
 
+    @property
+    def input_spec(self) -> InputSpec | None:
+        """Input size and normalisation; ``None`` when the size or statistics are unknown."""
+        if self.config is not None:
+            return InputSpec(self.config.image_size, self.config.mean, self.config.std)
+        size = self.image_size
+        stats = normalization_stats(self.normalize)
+        if size is None or stats is None:
+            return None
+        return InputSpec(size, *stats)
+
     @classmethod
     def from_config(
-        cls, config: ModelConfig, *, weights: str | Path | None = None, warn_random: bool = True
+        cls,
+        config: ModelConfig,
+        *,
+        weights: str | Path | Mapping[str, str | Path] | None = None,
+        warn_random: bool = True,
     ) -> DisentangledFAS:
-        """Build the model described by a :class:`ModelConfig` (see :meth:`build`)."""
-        model = cls.build(
-            num_domains=config.num_domains,
-            variant=config.variant,
-            depth=config.depth,
+        """Build the model described by a :class:`ModelConfig`.
+
+        Args:
+            config: the architecture.
+            weights: local ImageNet weights file for the backbone (loaded into every
+                encoder of that backbone), or a mapping from backbone name to file for
+                mixed backbones. Nothing is downloaded.
+            warn_random: warn when an encoder is randomly initialised.
+
+        Returns:
+            The model (``model.config`` is ``config``), with its input normalisation.
+        """
+        v = Variant(config.variant)
+        names = config.backbones
+        files = _weights_per_backbone(weights, set(names.values()))
+        uniform = len(set(names.values())) == 1
+        loaded = {n: load_state_dict_file(f) for n, f in files.items() if f is not None}
+        stem: nn.Module | None = None
+        made: dict[str, nn.Module] = {}
+        for role, name in names.items():
+            enc = create_encoder(name, stem=stem, warn_random=False)
+            if config.share_stem and uniform and isinstance(enc, StemmedEncoder) and stem is None:
+                stem = enc.stem
+            if name in loaded:
+                enc.load_torchvision_state_dict(loaded[name])  # type: ignore[operator]
+            if config.feature_dim is not None:
+                enc = ProjectedEncoder(enc, config.feature_dim)
+            made[role] = enc
+        missing = sorted({n for n in names.values() if n not in loaded})
+        if warn_random and missing:
+            import warnings
+
+            warnings.warn(
+                f"DisentangledFAS: no ImageNet weights given for {missing}; the encoders are "
+                "randomly initialised. Pass weights=<local torchvision state dict file> to "
+                "start from ImageNet as the paper does. Nothing is downloaded.",
+                stacklevel=2,
+            )
+        encoders = DisentangledEncoders(
+            made["liveness"], made.get("content"), made.get("domain"), stem=stem
+        )
+        d = encoders.num_features
+        content_decoder = None
+        if v.uses_content:
+            side = _map_size(made["content"], config.image_size)
+            content_decoder = ContentDecoder(d, config.content_shape, in_size=side)
+        model = cls(
+            encoders,
+            LMCLHead(d, 2, scale=config.scale, margin=config.margin),
+            DomainClassifier(d, config.num_domains, hidden=config.domain_hidden)
+            if v.uses_domain
+            else None,
+            content_decoder,
+            normalize=Normalize(config.mean, config.std),
             image_size=config.image_size,
-            content_shape=config.content_shape,
-            weights=weights,
-            scale=config.scale,
-            margin=config.margin,
-            domain_hidden=config.domain_hidden,
-            warn_random=warn_random,
         )
         model.config = config
         return model
@@ -164,58 +303,75 @@ class DisentangledFAS(nn.Module):
         depth: int = 18,
         image_size: int = 256,
         content_shape: tuple[int, int, int] = (1, 32, 32),
-        weights: str | Path | None = None,
+        weights: str | Path | Mapping[str, str | Path] | None = None,
         scale: float = DEFAULT_LMCL_SCALE,
         margin: float = DEFAULT_LMCL_MARGIN,
         domain_hidden: int | None = None,
         warn_random: bool = True,
+        backbone: str | None = None,
+        content_backbone: str | None = None,
+        domain_backbone: str | None = None,
+        feature_dim: int | None = None,
+        share_stem: bool = True,
+        mean: tuple[float, float, float] = IMAGENET_MEAN,
+        std: tuple[float, float, float] = IMAGENET_STD,
     ) -> DisentangledFAS:
         """Assemble the paper's model (or one of its ablations) with default parts.
 
         Args:
             num_domains: number of source domains S.
             variant: which branches to build.
-            depth: ResNet depth of the encoders.
+            depth: ResNet depth of the encoders (when ``backbone`` is ``None``).
             image_size: input side length (sets the content decoder's upsampling depth).
             content_shape: ``(C, H, W)`` of the content target.
-            weights: local torchvision ResNet state dict for ImageNet initialisation.
+            weights: local ImageNet weights for the backbone (see :meth:`from_config`).
             scale: LMCL scale alpha.
             margin: LMCL margin m.
             domain_hidden: hidden width of C_D (``None``: linear).
             warn_random: warn when no ImageNet weights are given.
+            backbone: the encoders' backbone, e.g. ``"mobilenet_v3_small"``,
+                ``"efficientnet_b0"``, ``"resnet50"``, ``"timm:convnext_atto"``.
+            content_backbone: E_C's backbone when it differs.
+            domain_backbone: E_D's backbone when it differs.
+            feature_dim: common width the encoders are projected to (needed when the
+                backbones' widths differ).
+            share_stem: share the stem between the encoders when possible.
+            mean: input normalisation mean.
+            std: input normalisation standard deviation.
 
         Returns:
-            The model, with ImageNet input normalisation.
+            The model; ``model.config`` describes it (checkpoints rebuild it from that).
+
+        Example:
+            >>> m = DisentangledFAS.build(num_domains=3, backbone="mobilenet_v3_small",
+            ...                           image_size=64, content_shape=(1, 16, 16),
+            ...                           warn_random=False)
+            >>> m.live_score(torch.rand(2, 3, 64, 64)).shape
+            torch.Size([2])
         """
-        v = Variant(variant)
+        names = {backbone or f"resnet{depth}", content_backbone, domain_backbone} - {None}
+        if len(names) > 1 and feature_dim is None:
+            widths = {num_features_of(create_encoder(n, warn_random=False)) for n in names if n}
+            if len(widths) > 1:
+                feature_dim = max(widths)
         config = ModelConfig(
             num_domains=num_domains,
-            variant=v.value,
+            variant=Variant(variant).value,
             depth=depth,
             image_size=image_size,
             content_shape=content_shape,
             scale=scale,
             margin=margin,
             domain_hidden=domain_hidden,
+            backbone=backbone,
+            content_backbone=content_backbone,
+            domain_backbone=domain_backbone,
+            feature_dim=feature_dim,
+            share_stem=share_stem,
+            mean=mean,
+            std=std,
         )
-        encoders = SharedStemEncoders(
-            depth,
-            content=v.uses_content,
-            domain=v.uses_domain,
-            weights=weights,
-            warn_random=warn_random,
-        )
-        d = encoders.num_features
-        side = max(1, -(-image_size // 32))
-        model = cls(
-            encoders,
-            LMCLHead(d, 2, scale=scale, margin=margin),
-            DomainClassifier(d, num_domains, hidden=domain_hidden) if v.uses_domain else None,
-            ContentDecoder(d, content_shape, in_size=(side, side)) if v.uses_content else None,
-            normalize=Normalize(),
-        )
-        model.config = config
-        return model
+        return cls.from_config(config, weights=weights, warn_random=warn_random)
 
     def forward(self, images: Tensor) -> DisentangledFeatures:
         """Encode a batch with every branch and decode the content.
@@ -232,6 +388,10 @@ class DisentangledFAS(nn.Module):
             content_pred = self.content_decoder(maps.content)
         return DisentangledFeatures(maps.liveness, maps.content, maps.domain, content_pred)
 
+    def liveness_path(self) -> LivenessPath:
+        """E_L and C_L behind the input normalisation (the model's own modules)."""
+        return LivenessPath(self.encoders.liveness, self.liveness_head, self.normalize)
+
     def live_score(self, images: Tensor) -> Tensor:
         """Return P(live) from E_L and C_L only (the inference path).
 
@@ -243,3 +403,64 @@ class DisentangledFAS(nn.Module):
         """
         features = self.encoders.liveness(self.normalize(images))
         return self.liveness_head.live_score(features)
+
+    def representations(self, images: Tensor) -> dict[str, Tensor]:
+        """Pooled ``(B, d)`` features of every existing encoder (``liveness``, ...)."""
+        feats = self(images)
+        out = {"liveness": pool_map(feats.liveness)}
+        if feats.content is not None:
+            out["content"] = pool_map(feats.content)
+        if feats.domain is not None:
+            out["domain"] = pool_map(feats.domain)
+        return out
+
+    def liveness_only(self) -> DisentangledFAS:
+        """A ``baseline`` copy holding E_L + C_L with this model's weights.
+
+        Returns ``self`` when the model is already a baseline or has no config.
+        """
+        if self.variant is Variant.BASELINE or self.config is None:
+            return self
+        cfg = ModelConfig.from_dict({**self.config.to_dict(), "variant": "baseline"})
+        small = DisentangledFAS.from_config(cfg, warn_random=False)
+        small.encoders.liveness.load_state_dict(self.encoders.liveness.state_dict())
+        small.liveness_head.load_state_dict(self.liveness_head.state_dict())
+        device = next(self.parameters()).device
+        return small.to(device).train(self.training)
+
+
+def _weights_per_backbone(
+    weights: str | Path | Mapping[str, str | Path] | None, names: set[str]
+) -> dict[str, str | Path | None]:
+    if weights is None:
+        return dict.fromkeys(names)
+    if isinstance(weights, Mapping):
+        unknown = sorted(set(weights) - names)
+        if unknown:
+            raise ValueError(
+                f"weights given for {unknown}, which no encoder uses ({sorted(names)})"
+            )
+        return {n: weights.get(n) for n in names}
+    if len(names) > 1:
+        raise ValueError(
+            f"the encoders use several backbones {sorted(names)}: pass weights as a mapping "
+            "from backbone name to file"
+        )
+    return dict.fromkeys(names, weights)
+
+
+def _map_size(encoder: nn.Module, image_size: int) -> tuple[int, int]:
+    """Spatial size of ``encoder``'s output for ``image_size`` inputs (one probe forward)."""
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            out = encoder(torch.zeros(1, 3, image_size, image_size))
+    finally:
+        encoder.train(was_training)
+    if out.ndim != 4:
+        raise ValueError(f"the content encoder returned shape {tuple(out.shape)}, not a map")
+    return int(out.shape[-2]), int(out.shape[-1])
+
+
+register_model_kind("disentangled-fas", DisentangledFAS, ModelConfig)

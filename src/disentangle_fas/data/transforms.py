@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from disentangle_fas.contracts import IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -33,9 +35,6 @@ __all__ = [
     "normalize",
     "train_transform",
 ]
-
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
 def _check(image: Tensor) -> None:
@@ -139,6 +138,14 @@ class Normalize(nn.Module):
         """Normalise ``image``."""
         _check(image)
         return (image - self.mean.to(image.dtype)) / self.std.to(image.dtype)
+
+    def stats(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        """Return ``(mean, std)`` as tuples of three floats (rounded to 6 decimals, which
+        undoes the float32 storage of the buffers for statistics given with fewer).
+        """
+        m = [round(float(v), 6) for v in self.mean.flatten().tolist()]
+        s = [round(float(v), 6) for v in self.std.flatten().tolist()]
+        return (m[0], m[1], m[2]), (s[0], s[1], s[2])
 
 
 def hflip(image: Tensor) -> Tensor:

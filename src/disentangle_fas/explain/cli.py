@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from disentangle_fas.checkpoint import LivenessModel, load_model
+from disentangle_fas.checkpoint import load_model
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.explain.disentanglement import probe_disentanglement
 from disentangle_fas.explain.features import extract_features
@@ -31,7 +32,6 @@ from disentangle_fas.explain.gradcam import (
     CAM_METHODS,
     CamTarget,
     GradCAMResult,
-    LivenessLogits,
     liveness_gradcam,
 )
 from disentangle_fas.explain.grid import save_gradcam_grid
@@ -43,15 +43,11 @@ if TYPE_CHECKING:
     from disentangle_fas.synthetic import SyntheticFAS
 
 __all__ = [
-    "DEFAULT_SSDG_IMAGE_SIZE",
     "build_parser",
     "classifier_scores",
     "main",
     "pick_cam_samples",
 ]
-
-#: Image size for checkpoints that record none (SSDG-R configs have no input size).
-DEFAULT_SSDG_IMAGE_SIZE = 64
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,7 +265,15 @@ def _run(args: argparse.Namespace) -> int:
     resolve_device(args.device)  # a usage error for a device this machine lacks
     loaded = load_model(args.checkpoint, map_location=args.device)
     model, config = loaded.model, loaded.config
-    size = int(args.image_size or getattr(config, "image_size", 0) or DEFAULT_SSDG_IMAGE_SIZE)
+    if args.image_size:
+        size = int(args.image_size)
+    elif loaded.input_spec is not None:
+        size = loaded.input_spec.image_size
+    else:
+        raise ValueError(
+            f"{args.checkpoint} stores no input size (it predates stored input specs); "
+            "pass --image-size with the size the model was trained at"
+        )
     compared = [(_name(c), load_model(c, map_location=args.device).model) for c in args.compare]
     probe_domains, cam_domains, why = _domains(args, loaded.info)
     data = SyntheticFAS(
@@ -290,8 +294,9 @@ def _run(args: argparse.Namespace) -> int:
     feats = extract_features(model, data, batch_size=args.batch_size, device=args.device)
     probes = probe_disentanglement(feats, seed=args.seed)
     with torch.no_grad():
-        head = LivenessLogits.from_model(model).head
-        live = head.live_score(feats.liveness.to(next(head.parameters()).device)).cpu()
+        path = model.liveness_path()
+        device = next(path.head.parameters()).device
+        live = torch.softmax(path.classify(feats.liveness.to(device)), dim=1)[:, 1].cpu()
     classifier = classifier_scores(
         live, feats.labels, feats.domains, data.domain_codes, loaded.threshold
     )

@@ -9,9 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from disentangle_fas.heads import pool
-from disentangle_fas.model import DisentangledFAS
-from disentangle_fas.ssdg.model import SSDGR
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.types import FASSample
 
 __all__ = [
@@ -68,22 +66,21 @@ def _batches(
         raise TypeError("data must be a map-style Dataset or an iterable of batched samples")
 
 
-def _encode(model: DisentangledFAS | SSDGR, images: Tensor) -> list[tuple[str, Tensor]]:
+def _encode(model: LivenessModel, images: Tensor) -> list[tuple[str, Tensor]]:
     if images.ndim == 3:  # one unbatched sample from a plain iterable
         images = images.unsqueeze(0)
-    if isinstance(model, SSDGR):
-        return [("liveness", model.embed(images))]
-    feats = model(images)
-    out = [("liveness", pool(feats.liveness))]
-    if feats.content is not None:
-        out.append(("content", pool(feats.content)))
-    if feats.domain is not None:
-        out.append(("domain", pool(feats.domain)))
-    return out
+    reps = model.representations(images)
+    unknown = sorted(set(reps) - set(REPRESENTATIONS))
+    if unknown or "liveness" not in reps:
+        raise ValueError(
+            f"{type(model).__name__}.representations() must return 'liveness' and only "
+            f"names of {list(REPRESENTATIONS)}, got {sorted(reps)}"
+        )
+    return [(name, reps[name]) for name in REPRESENTATIONS if name in reps]
 
 
 def extract_features(
-    model: DisentangledFAS | SSDGR,
+    model: LivenessModel,
     data: Dataset[FASSample] | Iterable[FASSample],
     *,
     batch_size: int = 32,

@@ -1,10 +1,10 @@
 """Grad-CAM on the liveness path E_L + C_L (the paper's Fig. 2).
 
 The class activation maps come from the ``grad-cam`` package (pytorch-grad-cam, an
-optional extra: ``pip install "disentangle-fas[explain]"``). :class:`LivenessLogits` wraps
-the input normalisation, E_L and C_L as one module whose output is the 2-class logits
-``scale * cosine`` (index 0 = spoof, 1 = live), so the package's standard
-``ClassifierOutputTarget`` applies unchanged.
+optional extra: ``pip install "disentangle-fas[explain]"``). Every model's
+``liveness_path()`` (:class:`~disentangle_fas.contracts.LivenessPath`) is the input
+normalisation, E_L and C_L as one module whose output is the 2-class logits (index 0 =
+spoof, 1 = live), so the package's standard ``ClassifierOutputTarget`` applies unchanged.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas.heads import LMCLHead
-from disentangle_fas.model import DisentangledFAS
-from disentangle_fas.ssdg.model import SSDGR
+from disentangle_fas.contracts import LivenessModel, LivenessPath
 
 __all__ = [
     "CAM_METHODS",
@@ -42,55 +40,11 @@ CAM_METHODS: dict[str, str] = {
 CamTarget = Literal["predicted", "live", "spoof"] | int | Tensor
 
 
-class LivenessLogits(nn.Module):
-    """The inference path as a classifier: ``normalize -> E_L -> C_L -> scale * cosine``.
-
-    The parts are referenced, not copied: Grad-CAM on this module explains the model
-    they belong to. For SSDG-R (:class:`~disentangle_fas.ssdg.SSDGR`) the path is
-    ``normalize -> trunk -> embedding -> classifier``.
-
-    Args:
-        encoder: E_L (returns a map ``(B, d, h, w)``).
-        head: C_L, the LMCL head.
-        normalize: input normalisation applied first (``None``: identity).
-        embedding: optional module between the encoder and the head (SSDG-R's bottleneck).
-
-    Shape:
-        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
-        - Output: ``(B, 2)`` logits; ``softmax(...)[:, 1]`` is P(live).
-
-    Example:
-        >>> model = DisentangledFAS.build(num_domains=3, depth=10, image_size=32,
-        ...                               warn_random=False)
-        >>> LivenessLogits.from_model(model)(torch.rand(2, 3, 32, 32)).shape
-        torch.Size([2, 2])
-    """
-
-    def __init__(
-        self,
-        encoder: nn.Module,
-        head: LMCLHead,
-        normalize: nn.Module | None = None,
-        *,
-        embedding: nn.Module | None = None,
-    ) -> None:
-        super().__init__()
-        self.normalize = normalize if normalize is not None else nn.Identity()
-        self.encoder = encoder
-        self.embedding = embedding if embedding is not None else nn.Identity()
-        self.head = head
-
-    @classmethod
-    def from_model(cls, model: DisentangledFAS | SSDGR) -> LivenessLogits:
-        """Wrap the liveness path of a :class:`DisentangledFAS` (E_L, C_L) or an SSDG-R."""
-        if isinstance(model, SSDGR):
-            return cls(model.encoder, model.classifier, model.normalize, embedding=model.embedding)
-        return cls(model.encoders.liveness, model.liveness_head, model.normalize)
-
-    def forward(self, images: Tensor) -> Tensor:
-        """Return ``scale * cosine`` (no margin); shapes in the class docstring."""
-        out: Tensor = self.head.logits(self.embedding(self.encoder(self.normalize(images))))
-        return out
+#: The inference path as a 2-class classifier (``normalize -> E_L -> C_L``); Grad-CAM on it
+#: explains the model its parts belong to. An alias of
+#: :class:`~disentangle_fas.contracts.LivenessPath`, which every model returns from
+#: ``liveness_path()``.
+LivenessLogits = LivenessPath
 
 
 class GradCAMResult(NamedTuple):
@@ -137,9 +91,11 @@ def resolve_target_layer(encoder: nn.Module, layer: str | nn.Module | None = Non
 
     Args:
         encoder: E_L.
-        layer: ``None`` for the last block of ``layer4`` (the default of the paper's
-            figure), a dotted name relative to the encoder (``"layer3"``, ``"layer4.0"``,
-            ``"layer4.0.conv2"``), or a module of the encoder.
+        layer: ``None`` for the encoder's last block: the last block of ``layer4`` for
+            ResNets (the default of the paper's figure), the encoder's ``cam_layer`` when it
+            has one (projected and timm encoders), else the last parameterised block found
+            from the end (the last stage of a MobileNet / EfficientNet trunk); a dotted name relative to the encoder
+            (``"layer3"``, ``"layer4.0"``, ``"trunk.11"``), or a module of the encoder.
 
     Returns:
         The module.
@@ -149,10 +105,10 @@ def resolve_target_layer(encoder: nn.Module, layer: str | nn.Module | None = Non
     """
     if layer is None:
         layer4 = getattr(encoder, "layer4", None)
-        if not isinstance(layer4, nn.Sequential) or len(layer4) == 0:
-            raise ValueError("the encoder has no non-empty `layer4`; pass target_layer explicitly")
-        last: nn.Module = layer4[-1]
-        return last
+        if isinstance(layer4, nn.Sequential) and len(layer4) > 0:
+            last: nn.Module = layer4[-1]
+            return last
+        return _last_block(encoder)
     if isinstance(layer, str):
         try:
             return encoder.get_submodule(layer)
@@ -165,6 +121,30 @@ def resolve_target_layer(encoder: nn.Module, layer: str | nn.Module | None = Non
     if not any(m is layer for m in encoder.modules()):
         raise ValueError("target_layer must be a module of the liveness encoder E_L")
     return layer
+
+
+def _last_block(encoder: nn.Module) -> nn.Module:
+    """The encoder's ``cam_layer`` if it names one, else its last block.
+
+    The last block: descend from the encoder through the last child that has parameters
+    while that child is a plain container (``nn.Sequential`` / ``ModuleList`` /
+    ``ModuleDict``), and return the first one that is not.
+    """
+    explicit = getattr(encoder, "cam_layer", None)
+    if isinstance(explicit, nn.Module):
+        return explicit
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+    module = encoder
+    while True:
+        children = [c for c in module.children() if any(True for _ in c.parameters())]
+        if not children:
+            if module is encoder:
+                raise ValueError("the encoder has no layers; pass target_layer explicitly")
+            return module
+        last = children[-1]
+        if type(last) not in containers:
+            return last
+        module = last
 
 
 def _import_cam(method: str) -> Any:
@@ -221,7 +201,7 @@ def _untouched(module: nn.Module) -> Iterator[None]:
 
 
 def liveness_gradcam(
-    model: DisentangledFAS | SSDGR | LivenessLogits,
+    model: LivenessModel | LivenessPath,
     images: Tensor,
     *,
     target: CamTarget = "predicted",
@@ -234,8 +214,8 @@ def liveness_gradcam(
     parameter ``requires_grad`` flags and ``.grad`` fields are restored afterwards.
 
     Args:
-        model: the full model (its E_L + C_L are used), an SSDG-R model, or a
-            :class:`LivenessLogits`.
+        model: any :class:`~disentangle_fas.contracts.LivenessModel` (its
+            ``liveness_path()`` is used) or a :class:`~disentangle_fas.contracts.LivenessPath`.
         images: RGB in ``[0, 1]``.
         target: the class to explain: ``"predicted"`` (argmax), ``"live"`` (1),
             ``"spoof"`` (0), an int, or a ``(B,)`` tensor of classes (e.g. the labels).
@@ -254,7 +234,7 @@ def liveness_gradcam(
         TypeError, ValueError: bad images, target or layer.
     """
     check_images(images)
-    wrapper = model if isinstance(model, LivenessLogits) else LivenessLogits.from_model(model)
+    wrapper = model if isinstance(model, LivenessPath) else model.liveness_path()
     layer = resolve_target_layer(wrapper.encoder, target_layer)
     cam_cls = _import_cam(method)
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget

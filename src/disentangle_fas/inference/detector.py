@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from PIL import Image
 from torch import Tensor
 
-from disentangle_fas.checkpoint import LivenessModel, liveness_only
+from disentangle_fas.checkpoint import Builder
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
 from disentangle_fas.inference.faces import (
     DEFAULT_CROP_SCALE,
@@ -44,8 +45,6 @@ from disentangle_fas.inference.loading import (
     model_image_size,
 )
 from disentangle_fas.inference.results import Box, LivenessResult, Region, VideoResult, decide
-from disentangle_fas.losses.objective import Variant
-from disentangle_fas.model import DisentangledFAS
 
 __all__ = ["ImageLike", "LivenessDetector"]
 
@@ -65,17 +64,17 @@ class LivenessDetector:
     """Face liveness from E_L + C_L: locate the face, crop, resize, score, decide.
 
     Args:
-        model: a :class:`~disentangle_fas.model.DisentangledFAS` (only E_L and C_L are kept:
-            a ``baseline`` copy is made of fuller models that carry a config) or an
-            :class:`~disentangle_fas.ssdg.SSDGR` (used whole: its inference path).
+        model: any :class:`~disentangle_fas.contracts.LivenessModel`; only its inference
+            path is kept (:meth:`~disentangle_fas.contracts.LivenessModel.liveness_only`:
+            E_L + C_L of the paper's model, the whole SSDG-R).
         threshold: decision threshold on P(live); live iff ``p_live >= threshold``.
         device: torch device; ``None`` picks CUDA when available, else CPU.
         face_detector: ``"auto"`` (MTCNN when facenet-pytorch is installed, else none),
             ``"mtcnn"``, ``None`` (no detector) or a callable ``image -> box | None``.
             Without a detector and without a box the whole image is scored, with a
             :class:`NoFaceDetectorWarning` (once per detector).
-        image_size: model input side; defaults to the model's ``config.image_size``
-            (required for models whose config has none).
+        image_size: model input side; defaults to the model's ``input_spec.image_size``
+            (required for models that do not know theirs).
         crop_scale: enlargement of the face box before cropping (the preprocessing default).
         num_frames: frames sampled per video.
         batch_size: images per forward pass.
@@ -112,13 +111,7 @@ class LivenessDetector:
                 "image_size is unknown: pass image_size= for a model whose config has none"
             )
         self.device = torch.device(device) if device is not None else default_device()
-        if (
-            isinstance(model, DisentangledFAS)
-            and model.variant is not Variant.BASELINE
-            and model.config is not None
-        ):
-            model = liveness_only(model)
-        self.model: LivenessModel = model.to(self.device).eval()
+        self.model: LivenessModel = model.liveness_only().to(self.device).eval()
         self.threshold = float(threshold)
         self.image_size = int(size)
         self.crop_scale = float(crop_scale)
@@ -144,6 +137,7 @@ class LivenessDetector:
         face_detector: FaceDetectorSpec = "auto",
         *,
         threshold: float | None = None,
+        builder: Builder | None = None,
         **kwargs: Any,
     ) -> LivenessDetector:
         """Load a checkpoint written by :mod:`disentangle_fas.checkpoint`.
@@ -153,19 +147,23 @@ class LivenessDetector:
             device: torch device; ``None`` picks CUDA when available.
             face_detector: see the class docstring.
             threshold: overrides the checkpoint's stored threshold.
+            builder: rebuilds a custom model from its stored config (see
+                :func:`~disentangle_fas.checkpoint.load_model`).
             **kwargs: other constructor arguments (``num_frames``, ``batch_size``,
-                ``image_size``, ...). Without ``image_size``, checkpoints whose config stores
-                none (SSDG-R) use ``info["image_size"]`` or :data:`DEFAULT_IMAGE_SIZE`.
+                ``image_size``, ...). Without ``image_size`` the checkpoint's stored input
+                size is used; a file that stores none needs ``image_size``.
 
         Returns:
             The detector, deciding at the stored threshold unless overridden.
 
         Raises:
             FileNotFoundError: no such file.
-            CheckpointError: the file is not a disentangle-fas checkpoint.
+            CheckpointError: the file is not a disentangle-fas checkpoint, or stores no
+                input size and ``image_size`` was not given.
         """
-        loaded = load_checkpoint(path)
-        kwargs.setdefault("image_size", checkpoint_image_size(loaded))
+        loaded = load_checkpoint(path, builder=builder)
+        if kwargs.get("image_size") is None:
+            kwargs["image_size"] = checkpoint_image_size(loaded, path)
         det = cls(
             loaded.model,
             threshold=loaded.threshold if threshold is None else threshold,

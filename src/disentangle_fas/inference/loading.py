@@ -7,19 +7,16 @@ from pathlib import Path
 
 import torch
 
-from disentangle_fas.checkpoint import LivenessModel, LoadedModel, load_model
+from disentangle_fas.checkpoint import Builder, LoadedModel, load_model
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.inference.errors import CheckpointError
 
 __all__ = [
-    "DEFAULT_IMAGE_SIZE",
     "checkpoint_image_size",
     "default_device",
     "load_checkpoint",
     "model_image_size",
 ]
-
-#: Input side for checkpoints whose config stores none (SSDG-R): the preprocessing crop size.
-DEFAULT_IMAGE_SIZE = 256
 
 
 def default_device() -> torch.device:
@@ -27,11 +24,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
+def load_checkpoint(path: str | os.PathLike[str], *, builder: Builder | None = None) -> LoadedModel:
     """Load a checkpoint on the CPU, turning "not a checkpoint" errors into CheckpointError.
 
     Args:
         path: the ``.safetensors`` checkpoint.
+        builder: rebuilds a custom model from its stored config.
 
     Returns:
         The loaded model with its stored threshold.
@@ -39,11 +37,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
     Raises:
         FileNotFoundError: no such file.
         CheckpointError: the file is not a disentangle-fas checkpoint (another format, a
-            plain safetensors file, or tensors that do not match the stored config).
+            plain safetensors file, tensors that do not match the stored config, or a
+            custom model without ``builder``).
     """
     p = Path(path)
     try:
-        return load_model(p, map_location="cpu")
+        return load_model(p, map_location="cpu", builder=builder)
     except FileNotFoundError:
         raise
     except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
@@ -55,18 +54,25 @@ def load_checkpoint(path: str | os.PathLike[str]) -> LoadedModel:
 
 
 def model_image_size(model: LivenessModel) -> int | None:
-    """Return the input side stored in a model's config, or ``None`` (SSDG-R, no config)."""
-    size = getattr(model.config, "image_size", None)
-    return None if size is None else int(size)
+    """Return the input side the model declares (``input_spec``), or ``None``."""
+    spec = model.input_spec
+    return None if spec is None else spec.image_size
 
 
-def checkpoint_image_size(loaded: LoadedModel) -> int:
-    """Return the input side of a loaded checkpoint.
+def checkpoint_image_size(loaded: LoadedModel, path: str | os.PathLike[str] = "") -> int:
+    """Return the input side stored in a loaded checkpoint.
 
-    The config's ``image_size`` when it has one (:class:`~disentangle_fas.model.ModelConfig`),
-    else ``info["image_size"]`` when stored, else :data:`DEFAULT_IMAGE_SIZE`.
+    Raises:
+        CheckpointError: the file stores no input size (written by an older version
+            without it); pass the size explicitly (``image_size=`` / ``--image-size``).
     """
-    size = model_image_size(loaded.model)
-    if size is None:
-        size = int(loaded.info.get("image_size", DEFAULT_IMAGE_SIZE))
-    return size
+    if loaded.input_spec is not None:
+        return loaded.input_spec.image_size
+    size = loaded.info.get("image_size")
+    if size is not None:
+        return int(size)
+    raise CheckpointError(
+        f"{path or 'the checkpoint'} stores no input size (it predates stored input specs); "
+        "pass the size the model was trained at (image_size= or --image-size)",
+        Path(path),
+    )

@@ -8,6 +8,7 @@ size are stored in the model's metadata (``metadata_props``).
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -18,9 +19,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
-from disentangle_fas.checkpoint import LivenessModel, liveness_only
-from disentangle_fas.losses.objective import Variant
-from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.contracts import LivenessModel, LivenessPath
 
 __all__ = ["OnnxLivenessModel", "export_onnx", "require_onnx", "require_onnxruntime"]
 
@@ -48,14 +47,14 @@ def require_onnxruntime() -> Any:
 
 
 class _LiveScore(nn.Module):
-    """``images -> P(live)`` through E_L and C_L only."""
+    """``images -> P(live)`` through the model's inference path only."""
 
-    def __init__(self, model: LivenessModel) -> None:
+    def __init__(self, path: LivenessPath) -> None:
         super().__init__()
-        self.model = model
+        self.path = path
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.model.live_score(images)
+        return self.path.live_score(images)
 
 
 def export_onnx(
@@ -97,62 +96,58 @@ def export_onnx(
         - ONNX output ``p_live``: ``(B,)``.
     """
     onnx = require_onnx()
-    size = image_size if image_size is not None else getattr(model.config, "image_size", None)
+    spec = model.input_spec
+    size = image_size if image_size is not None else (None if spec is None else spec.image_size)
     if size is None or size < 1:
-        raise ValueError("image_size is unknown: pass image_size= for a model without config")
+        raise ValueError(
+            "image_size is unknown: the model declares no input_spec; pass image_size="
+        )
     if exporter not in ("torchscript", "dynamo"):
         raise ValueError(f"exporter must be 'torchscript' or 'dynamo', got {exporter!r}")
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if (
-        isinstance(model, DisentangledFAS)
-        and model.config is not None
-        and model.variant is not Variant.BASELINE
-    ):
-        model = liveness_only(model)  # a copy holding E_L + C_L only
-    device = next(model.parameters()).device
-    was_training = model.training
-    wrapper = _LiveScore(model).cpu().eval()
+    # A CPU copy of the inference path only (E_L + C_L); the model itself is not touched.
+    wrapper = _LiveScore(copy.deepcopy(model.liveness_path())).cpu().eval()
     example = torch.rand(2, 3, size, size)
-    try:
-        if exporter == "dynamo":
-            try:
-                import onnxscript  # noqa: F401
-            except ImportError as err:
-                raise ImportError(
-                    "the dynamo exporter needs onnxscript: pip install onnxscript"
-                ) from err
-            batch = torch.export.Dim("batch", min=1)
+    if exporter == "dynamo":
+        try:
+            import onnxscript  # noqa: F401
+        except ImportError as err:
+            raise ImportError(
+                "the dynamo exporter needs onnxscript: pip install onnxscript"
+            ) from err
+        batch = torch.export.Dim("batch", min=1)
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(dest),
+            dynamo=True,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: batch},),
+            external_data=False,
+            verbose=False,
+        )
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", getattr(torch.jit, "TracerWarning", UserWarning))
             torch.onnx.export(
                 wrapper,
                 (example,),
                 str(dest),
-                dynamo=True,
+                dynamo=False,
                 opset_version=opset,
                 input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: batch},),
-                external_data=False,
-                verbose=False,
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             )
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", getattr(torch.jit, "TracerWarning", UserWarning))
-                torch.onnx.export(
-                    wrapper,
-                    (example,),
-                    str(dest),
-                    dynamo=False,
-                    opset_version=opset,
-                    input_names=[INPUT_NAME],
-                    output_names=[OUTPUT_NAME],
-                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                )
-    finally:
-        model.to(device).train(was_training)
     proto = onnx.load(str(dest))
     props = {"image_size": str(size), "input_range": "[0, 1] RGB", "output": "P(live)"}
+    if spec is not None:
+        props["mean"] = ",".join(repr(v) for v in spec.mean)
+        props["std"] = ",".join(repr(v) for v in spec.std)
     if threshold is not None:
         props["threshold"] = repr(float(threshold))
     props.update(metadata or {})

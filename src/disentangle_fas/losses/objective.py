@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import NamedTuple
 
 from torch import Tensor, nn
 
+from disentangle_fas.contracts import DisentangledFeatures, Variant
 from disentangle_fas.heads import DomainClassifier, LMCLHead
 from disentangle_fas.losses.confusion import confusion_loss, frozen_call
 from disentangle_fas.losses.content import content_loss
@@ -21,32 +21,6 @@ __all__ = [
     "ObjectiveTerms",
     "Variant",
 ]
-
-
-class Variant(StrEnum):
-    """Which disentanglement branches are used (the rows of the paper's Table 3).
-
-    * ``BASELINE``: E_L and C_L only; ``L_live``.
-    * ``CONTENT``: + E_C, D_C; ``L_cont`` and the liveness half of ``L_cont^cnf`` (there is
-      no C_D to confuse in this variant).
-    * ``DOMAIN``: + E_D, C_D; ``L_dom``, ``L_dom^cnf`` and ``L_live^cnf``.
-    * ``FULL``: all six terms.
-    """
-
-    BASELINE = "baseline"
-    CONTENT = "content"
-    DOMAIN = "domain"
-    FULL = "full"
-
-    @property
-    def uses_content(self) -> bool:
-        """Whether E_C and D_C are part of the model."""
-        return self in (Variant.CONTENT, Variant.FULL)
-
-    @property
-    def uses_domain(self) -> bool:
-        """Whether E_D and C_D are part of the model."""
-        return self in (Variant.DOMAIN, Variant.FULL)
 
 
 @dataclass(frozen=True)
@@ -68,22 +42,6 @@ class LossWeights:
             value = getattr(self, name)
             if not value >= 0:  # also rejects NaN
                 raise ValueError(f"loss weight {name} must be >= 0, got {value}")
-
-
-class DisentangledFeatures(NamedTuple):
-    """What the three encoders (and the content decoder) produce for one batch.
-
-    Attributes:
-        liveness: E_L(x), ``(B, d)`` or map ``(B, d, h, w)``.
-        content: E_C(x) or ``None`` when the content branch is off.
-        domain: E_D(x) or ``None`` when the domain branch is off.
-        content_pred: D_C(E_C(x)), ``(B, C, H, W)``, or ``None``.
-    """
-
-    liveness: Tensor
-    content: Tensor | None = None
-    domain: Tensor | None = None
-    content_pred: Tensor | None = None
 
 
 class ObjectiveTerms(NamedTuple):

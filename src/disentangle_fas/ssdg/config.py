@@ -66,6 +66,11 @@ class SSDGConfig:
         imagenet_layer4: when ImageNet weights are loaded, load them into layer4 too. The
             official code loads them into conv1..layer3 only and leaves layer4 random
             (``Feature_Embedder_ResNet18`` builds ``resnet18(pretrained=False)``): False.
+        image_size: the input side the model is trained for (stored in checkpoints so that
+            inference resizes to it); ``None`` when unknown (files that predate the field).
+        backbone: the trunk's backbone (any name of
+            :func:`~disentangle_fas.encoders.create_encoder`); ``None`` means
+            ``f"resnet{depth}"`` (the official SSDG-R).
     """
 
     num_domains: int
@@ -82,12 +87,16 @@ class SSDGConfig:
     triplet_reduction: str = "positive"
     grl_gamma: float = DEFAULT_GRL_GAMMA
     imagenet_layer4: bool = False
+    image_size: int | None = None
+    backbone: str | None = None
 
     def __post_init__(self) -> None:
         if self.num_domains < 2:
             raise ValueError(f"num_domains must be >= 2, got {self.num_domains}")
         if self.depth not in ENCODER_DEPTHS:
             raise ValueError(f"depth must be one of {sorted(ENCODER_DEPTHS)}, got {self.depth}")
+        if self.image_size is not None and self.image_size < 1:
+            raise ValueError(f"image_size must be >= 1, got {self.image_size}")
         if self.embed_dim <= 0:
             raise ValueError(f"embed_dim must be positive, got {self.embed_dim}")
         if self.disc_hidden is not None and self.disc_hidden <= 0:

@@ -9,9 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, num_features_of
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.model import Normalize
+from disentangle_fas.model import Normalize, normalization_stats
+from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssdg.config import SSDGConfig
 from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
 from disentangle_fas.ssdg.embedding import Embedding
@@ -36,7 +38,7 @@ class SSDGOutput(NamedTuple):
     logits: Tensor
 
 
-class SSDGR(nn.Module):
+class SSDGR(LivenessModel):
     """SSDG-R: ResNet trunk, embedding, normalised classifier and single-side discriminator.
 
     ``images -> Normalize -> encoder (layer4 map) -> Embedding -> f``; the classifier is an
@@ -121,12 +123,13 @@ class SSDGR(nn.Module):
         Returns:
             The model; ``model.config`` is ``config``.
         """
-        encoder = create_encoder(f"resnet{config.depth}", weights=weights, warn_random=warn_random)
-        assert isinstance(encoder, ResNetEncoder)
-        if weights is not None and not config.imagenet_layer4:
-            fresh = ResNetEncoder(config.depth)
+        name = config.backbone or f"resnet{config.depth}"
+        encoder = create_encoder(name, weights=weights, warn_random=warn_random)
+        reset = weights is not None and not config.imagenet_layer4
+        if reset and isinstance(encoder, ResNetEncoder):
+            fresh = ResNetEncoder(encoder.depth)
             encoder.layer4.load_state_dict(fresh.layer4.state_dict())
-        d = encoder.num_features
+        d = num_features_of(encoder)
         model = cls(
             encoder,
             Embedding(d, config.embed_dim, dropout=config.embed_dropout),
@@ -141,6 +144,21 @@ class SSDGR(nn.Module):
         )
         model.config = config
         return model
+
+    @property
+    def input_spec(self) -> InputSpec | None:
+        """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
+        size = None if self.config is None else self.config.image_size
+        stats = normalization_stats(self.normalize)
+        return None if size is None or stats is None else InputSpec(size, *stats)
+
+    def liveness_path(self) -> LivenessPath:
+        """Normalisation, trunk, embedding and classifier: the whole inference path."""
+        return LivenessPath(self.encoder, self.classifier, self.normalize, embedding=self.embedding)
+
+    def representations(self, images: Tensor) -> dict[str, Tensor]:
+        """``{"liveness": (B, D)}``: the embedding the classifier and discriminator see."""
+        return {"liveness": self.embed(images)}
 
     def embed(self, images: Tensor) -> Tensor:
         """Return the embedding ``f`` of a batch, ``(B, D)``, not normalised."""
@@ -173,3 +191,6 @@ class SSDGR(nn.Module):
             ``(B,)`` scores in ``[0, 1]``.
         """
         return torch.softmax(self(images).logits, dim=1)[:, 1]
+
+
+register_model_kind("ssdg-r", SSDGR, SSDGConfig)

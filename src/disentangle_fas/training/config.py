@@ -41,9 +41,14 @@ class TrainConfig:
             right for depth maps, so keep it off with position-map targets).
 
     Model:
-        method: ``disentangle`` (the paper's model) or ``ssdg-r`` (the SSDG-R baseline).
+        method: a registered method: ``disentangle`` (the paper's model), ``ssdg-r`` (the
+            SSDG-R baseline), or one registered with
+            :func:`~disentangle_fas.training.register_method`.
         variant: ``full``, ``baseline``, ``content`` or ``domain`` (Table 3).
-        depth: ResNet depth of the encoders.
+        depth: ResNet depth of the encoders (when ``backbone`` is empty).
+        backbone: the encoders' backbone, any name of
+            :func:`~disentangle_fas.encoders.create_encoder` (``mobilenet_v3_small``,
+            ``efficientnet_b0``, ``resnet50``, ``timm:<model>``); empty: ``resnet<depth>``.
         imagenet_weights: local torchvision ResNet state dict ('' = random init).
         lmcl_scale, lmcl_margin: LMCL alpha and m.
         content_target: ``"auto"`` (synthetic ground-truth geometry on synthetic data,
@@ -89,6 +94,7 @@ class TrainConfig:
     method: str = "disentangle"
     variant: str = "full"
     depth: int = 18
+    backbone: str = ""
     imagenet_weights: str = ""
     lmcl_scale: float = 16.0
     lmcl_margin: float = 0.35
@@ -131,8 +137,8 @@ class TrainConfig:
             raise ValueError(
                 f"variant must be full, baseline, content or domain, got {self.variant!r}"
             )
-        if self.method not in ("disentangle", "ssdg-r"):
-            raise ValueError(f"method must be disentangle or ssdg-r, got {self.method!r}")
+        if not self.method:
+            raise ValueError("method must be a registered method name, got an empty string")
         if self.content_target not in ("auto", "geometry", "prnet"):
             raise ValueError(
                 f"content_target must be auto, geometry or prnet, got {self.content_target!r}"

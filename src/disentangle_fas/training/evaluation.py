@@ -9,7 +9,7 @@ import torch
 from numpy.typing import NDArray
 from torch.utils.data import DataLoader, Dataset
 
-from disentangle_fas.checkpoint import LivenessModel
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.metrics import EvaluationResult, evaluate_scores
 from disentangle_fas.types import FASSample
 

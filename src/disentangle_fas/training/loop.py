@@ -8,6 +8,7 @@ written atomically; ``resume`` continues a killed run exactly where it stopped.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -23,7 +24,14 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 
-from disentangle_fas.checkpoint import LivenessModel, load_model, save_model
+from disentangle_fas.checkpoint import (
+    CUSTOM_KIND,
+    load_model,
+    load_weights,
+    read_metadata,
+    save_model,
+)
+from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
@@ -38,7 +46,7 @@ from disentangle_fas.training.distributed import (
 from disentangle_fas.training.evaluation import evaluate_model
 from disentangle_fas.training.guards import check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
-from disentangle_fas.training.methods import Losses, TrainingMethod, build_method
+from disentangle_fas.training.methods import build_method
 from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.state import load_training_state, save_training_state
 
@@ -143,12 +151,19 @@ def _step_loss(
         return method.loss(step_model, images, labels, domains, target, progress)
 
 
-def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig, task: TaskData | None = None, *, method: TrainingMethod | None = None
+) -> TrainResult:
     """Train one model on one task and evaluate it.
 
     Args:
         cfg: the configuration.
         task: prepared data; built from ``cfg`` (:func:`build_task`) when ``None``.
+        method: the model and objective to train (any
+            :class:`~disentangle_fas.contracts.TrainingMethod`, e.g. an
+            :class:`~disentangle_fas.training.ObjectiveMethod` around a custom model);
+            built from ``cfg.method`` when ``None``. A model of no registered kind is
+            checkpointed as a custom model and reloaded into a copy of itself.
 
     Returns:
         The :class:`TrainResult` (on every rank; the metrics come from rank 0's files).
@@ -175,7 +190,7 @@ def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
     )
     try:
         run_dir.open(cfg.to_dict())
-        return _train(cfg, task, info, t0, run_dir)
+        return _train(cfg, task, info, t0, method, run_dir)
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted):
             raise
@@ -186,7 +201,12 @@ def train(cfg: TrainConfig, task: TaskData | None = None) -> TrainResult:
 
 
 def _train(
-    cfg: TrainConfig, task: TaskData | None, info: DistInfo, t0: float, run_dir: RunDirectory
+    cfg: TrainConfig,
+    task: TaskData | None,
+    info: DistInfo,
+    t0: float,
+    given: TrainingMethod | None,
+    run_dir: RunDirectory,
 ) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
@@ -198,7 +218,7 @@ def _train(
         raise ValueError(
             f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes"
         )
-    method = build_method(cfg, task, warn_random=info.is_main)
+    method = given if given is not None else build_method(cfg, task, warn_random=info.is_main)
     model = method.model.to(dev)
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -257,6 +277,7 @@ def _train(
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
+        method.after_step((step + 1) / cfg.steps)
         seen += cfg.batch_size
         done = run_dir.step = step + 1
         bar.update(1)
@@ -375,13 +396,22 @@ def _finish(
     model: LivenessModel,
 ) -> TrainResult:
     path = out / _POLICY_FILES[cfg.checkpoint_policy]
-    loaded = load_model(path, map_location=str(dev))
-    result = evaluate_model(
-        loaded.model, task.source_val, task.target_test, device=dev, step=loaded.info.get("step")
-    )
+    chosen, step = _load_chosen(path, model, dev)
+    result = evaluate_model(chosen, task.source_val, task.target_test, device=dev, step=step)
     metrics = TaskMetrics.from_result(task.name, result, cfg.threshold, cfg.checkpoint_policy)
     if info.is_main:
         (out / "result.json").write_text(
             json.dumps({"metrics": metrics.to_dict(), "history": history}, indent=2)
         )
     return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds, model)
+
+
+def _load_chosen(path: Path, model: LivenessModel, dev: torch.device) -> tuple[LivenessModel, Any]:
+    """Load the chosen checkpoint: rebuilt from its kind, or into a copy of a custom model."""
+    meta = read_metadata(path)
+    if meta.get("kind") == CUSTOM_KIND:
+        clone = copy.deepcopy(model)
+        load_weights(path, clone, map_location=str(dev))
+        return clone.eval(), (meta.get("info") or {}).get("step")
+    loaded = load_model(path, map_location=str(dev))
+    return loaded.model, loaded.info.get("step")

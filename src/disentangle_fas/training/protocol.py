@@ -7,10 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from disentangle_fas.contracts import Variant
 from disentangle_fas.metrics import Report
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData, build_task, protocol_tasks
 from disentangle_fas.training.loop import TrainResult, train
+from disentangle_fas.training.methods import available_methods
 
 __all__ = ["ProtocolResult", "combined_markdown", "run_protocol"]
 
@@ -95,6 +97,8 @@ def run_protocol(
     reports: dict[str, Report] = {}
     oracle_reports: dict[str, Report] = {}
     root = Path(cfg.out)
+    for variant in variants:  # refuse an unknown name before any training
+        _run_config(cfg, variant, names[0] if names else "", root)
     for variant in variants:
         results = {}
         for name in names:
@@ -133,11 +137,20 @@ def run_protocol(
 
 
 def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
-    """``variant`` is a Table 3 variant of the paper's method, or ``"ssdg-r"``."""
+    """``variant`` is a Table 3 variant of the paper's method or a registered method name.
+
+    Raises:
+        ValueError: neither.
+    """
     out = str(root / variant / _slug(task))
-    if variant == "ssdg-r":
-        return cfg.replace(task=task, method="ssdg-r", out=out)
-    return cfg.replace(task=task, method="disentangle", variant=variant, out=out)
+    if variant in {v.value for v in Variant}:
+        return cfg.replace(task=task, method="disentangle", variant=variant, out=out)
+    if variant in available_methods():
+        return cfg.replace(task=task, method=variant, out=out)
+    raise ValueError(
+        f"unknown variant {variant!r}: use a Table 3 variant ({[v.value for v in Variant]}) "
+        f"or a method name ({available_methods()})"
+    )
 
 
 def _slug(name: str) -> str:

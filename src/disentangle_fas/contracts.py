@@ -1,0 +1,352 @@
+"""The contracts every part of the library obeys, in one place.
+
+Three kinds of parts meet at the harness (training loop, evaluation, checkpoints,
+:class:`~disentangle_fas.inference.LivenessDetector`, ONNX export, Grad-CAM, probes):
+
+* an **encoder** (:class:`Encoder`): any ``nn.Module`` whose ``forward(x)`` maps normalised
+  images ``(B, 3, H, W)`` to a feature map ``(B, num_features, h, w)`` and that has an
+  integer ``num_features``. An encoder whose first layer can be shared with other encoders
+  is a :class:`StemmedEncoder` (``stem`` + ``forward_trunk``).
+* a **liveness model** (:class:`LivenessModel`): an ``nn.Module`` that scores P(live) from
+  RGB images in ``[0, 1]``, exposes its inference sub-module (:class:`LivenessPath`: input
+  normalisation, liveness encoder, optional embedding, classifier head) and the input it
+  expects (:class:`InputSpec`). Every model of the library derives from it, and so can a
+  user's own model.
+* a **training method** (:class:`TrainingMethod`): a model plus the objective that trains
+  it, and whether it needs a content target.
+
+Types that several packages share (:class:`Variant`, :class:`DisentangledFeatures`,
+:class:`Losses`) live here too. This module imports ``torch`` only.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "DisentangledFeatures",
+    "Encoder",
+    "InputSpec",
+    "LivenessModel",
+    "LivenessPath",
+    "LogitHead",
+    "Losses",
+    "StemmedEncoder",
+    "TrainingMethod",
+    "Variant",
+    "num_features_of",
+    "pool_map",
+]
+
+#: ImageNet statistics used by torchvision's ImageNet weights (RGB, images in ``[0, 1]``).
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+class Variant(StrEnum):
+    """Which disentanglement branches are used (the rows of the paper's Table 3).
+
+    * ``BASELINE``: E_L and C_L only; ``L_live``.
+    * ``CONTENT``: + E_C, D_C; ``L_cont`` and the liveness half of ``L_cont^cnf`` (there is
+      no C_D to confuse in this variant).
+    * ``DOMAIN``: + E_D, C_D; ``L_dom``, ``L_dom^cnf`` and ``L_live^cnf``.
+    * ``FULL``: all six terms.
+    """
+
+    BASELINE = "baseline"
+    CONTENT = "content"
+    DOMAIN = "domain"
+    FULL = "full"
+
+    @property
+    def uses_content(self) -> bool:
+        """Whether E_C and D_C are part of the model."""
+        return self in (Variant.CONTENT, Variant.FULL)
+
+    @property
+    def uses_domain(self) -> bool:
+        """Whether E_D and C_D are part of the model."""
+        return self in (Variant.DOMAIN, Variant.FULL)
+
+
+class DisentangledFeatures(NamedTuple):
+    """What the three encoders (and the content decoder) produce for one batch.
+
+    Attributes:
+        liveness: E_L(x), ``(B, d)`` or map ``(B, d, h, w)``.
+        content: E_C(x) or ``None`` when the content branch is off.
+        domain: E_D(x) or ``None`` when the domain branch is off.
+        content_pred: D_C(E_C(x)), ``(B, C, H, W)``, or ``None``.
+    """
+
+    liveness: Tensor
+    content: Tensor | None = None
+    domain: Tensor | None = None
+    content_pred: Tensor | None = None
+
+
+def num_features_of(encoder: object) -> int:
+    """Return an encoder's integer ``num_features``.
+
+    Raises:
+        ValueError: the encoder has none (it does not follow :class:`Encoder`).
+    """
+    value = getattr(encoder, "num_features", None)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"{type(encoder).__name__} is not an encoder: it needs an integer `num_features` "
+            "(the channels of the (B, C, h, w) map its forward returns)"
+        )
+    return value
+
+
+def pool_map(features: Tensor) -> Tensor:
+    """Global-average-pool a ``(B, d, h, w)`` map to ``(B, d)``; ``(B, d)`` passes through.
+
+    Raises:
+        ValueError: any other number of dimensions.
+    """
+    if features.ndim == 4:
+        return features.mean(dim=(2, 3))
+    if features.ndim == 2:
+        return features
+    raise ValueError(
+        f"expected features of shape (B, d) or (B, d, h, w), got {tuple(features.shape)}"
+    )
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The input a liveness model expects; stored in every checkpoint.
+
+    Images enter the model as RGB in ``[0, 1]`` at ``image_size x image_size``; the model
+    normalises them itself with ``mean`` / ``std`` (kept here so that a user of an exported
+    model, or a reader of the checkpoint, knows them).
+
+    Attributes:
+        image_size: side length of the square input.
+        mean: per-channel mean subtracted inside the model.
+        std: per-channel standard deviation divided inside the model.
+    """
+
+    image_size: int
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def __post_init__(self) -> None:
+        if isinstance(self.image_size, bool) or int(self.image_size) != self.image_size:
+            raise ValueError(f"image_size must be an integer, got {self.image_size!r}")
+        if self.image_size < 1:
+            raise ValueError(f"image_size must be >= 1, got {self.image_size}")
+        mean = tuple(float(v) for v in self.mean)
+        std = tuple(float(v) for v in self.std)
+        if len(mean) != 3 or len(std) != 3:
+            raise ValueError(f"mean and std need 3 values (RGB), got {mean} and {std}")
+        if not all(s > 0 for s in std):
+            raise ValueError(f"std values must be positive, got {std}")
+        object.__setattr__(self, "image_size", int(self.image_size))
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict."""
+        return {"image_size": self.image_size, "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
+        """Build from :meth:`to_dict` output.
+
+        Raises:
+            ValueError: a key is missing or a value is invalid.
+        """
+        try:
+            return cls(int(data["image_size"]), tuple(data["mean"]), tuple(data["std"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"invalid input spec {dict(data)!r}: {exc}") from exc
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """An encoder: ``forward(x)`` maps ``(B, 3, H, W)`` to ``(B, num_features, h, w)``.
+
+    Any ``nn.Module`` with an integer ``num_features`` attribute and that forward qualifies
+    (see :func:`disentangle_fas.encoders.create_encoder`).
+    """
+
+    num_features: int
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Return the last feature map ``(B, num_features, h, w)``."""
+        ...
+
+
+@runtime_checkable
+class StemmedEncoder(Encoder, Protocol):
+    """An encoder whose first layer (``stem``) can be one module shared by several encoders.
+
+    ``forward(x) == forward_trunk(stem(x))``; a set of encoders sharing one stem runs it once.
+    """
+
+    stem: nn.Module
+
+    def forward_trunk(self, h: Tensor) -> Tensor:
+        """Run everything after the stem on the stem's output ``h``."""
+        ...
+
+
+class LogitHead(Protocol):
+    """A classifier head with ``logits(features) -> (B, 2)``; class 1 is live."""
+
+    def logits(self, features: Tensor) -> Tensor:
+        """Return ``(B, num_classes)`` logits (softmax gives the class probabilities)."""
+        ...
+
+
+class LivenessPath(nn.Module):
+    """The inference path of a liveness model: normalise, encode, embed, classify.
+
+    The modules are the model's own (shared, not copied), so gradients and hooks on them
+    reach the model. Grad-CAM hooks layers of ``encoder``; ONNX export traces this module.
+
+    Args:
+        encoder: the liveness encoder (an :class:`Encoder`).
+        head: the classifier, with ``logits(features) -> (B, 2)`` (:class:`LogitHead`).
+        normalize: input normalisation (images enter in ``[0, 1]``); ``None`` for none.
+        embedding: an optional module between the encoder and the head.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
+        - :meth:`forward`: ``(B, 2)`` logits; :meth:`live_score`: ``(B,)`` P(live).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        head: nn.Module,
+        normalize: nn.Module | None = None,
+        *,
+        embedding: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        if not callable(getattr(head, "logits", None)):
+            raise TypeError(f"the head ({type(head).__name__}) must have logits(features)")
+        self.normalize = normalize if normalize is not None else nn.Identity()
+        self.encoder = encoder
+        self.embedding = embedding if embedding is not None else nn.Identity()
+        self.head = head
+
+    def features(self, images: Tensor) -> Tensor:
+        """Return what the head sees: the embedding of the encoder's map (or the map)."""
+        out: Tensor = self.embedding(self.encoder(self.normalize(images)))
+        return out
+
+    def classify(self, features: Tensor) -> Tensor:
+        """Return the head's ``(B, 2)`` logits for :meth:`features` output."""
+        head = cast(LogitHead, self.head)
+        return head.logits(features)
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Return ``(B, 2)`` logits; shapes in the class docstring."""
+        return self.classify(self.features(images))
+
+    def live_score(self, images: Tensor) -> Tensor:
+        """Return ``(B,)`` P(live) = ``softmax(logits)[:, 1]``."""
+        return torch.softmax(self(images), dim=1)[:, 1]
+
+
+class LivenessModel(nn.Module, ABC):
+    """Base class of every model the harness trains, saves, scores, exports and explains.
+
+    A subclass implements :meth:`liveness_path` and :attr:`input_spec`; the other methods
+    have defaults built on them. Custom models may derive from this class to get
+    evaluation, :class:`~disentangle_fas.inference.LivenessDetector`, ONNX export, Grad-CAM
+    and probes for free.
+
+    Shape:
+        - :meth:`live_score`: ``(B, 3, H, W)`` in ``[0, 1]`` to ``(B,)`` P(live).
+    """
+
+    @property
+    @abstractmethod
+    def input_spec(self) -> InputSpec | None:
+        """The expected input (size and normalisation); ``None`` when unknown."""
+
+    @abstractmethod
+    def liveness_path(self) -> LivenessPath:
+        """The sub-module used at inference (shares the model's parameters)."""
+
+    def live_score(self, images: Tensor) -> Tensor:
+        """Return P(live) for ``(B, 3, H, W)`` images in ``[0, 1]``, shape ``(B,)``."""
+        return self.liveness_path().live_score(images)
+
+    def liveness_only(self) -> LivenessModel:
+        """Return the smallest model with the same :meth:`live_score` (default: ``self``).
+
+        Models with training-only branches (the paper's E_C, E_D, C_D, D_C) return a copy
+        holding the inference path only; it is what :func:`save_liveness_model` writes.
+        """
+        return self
+
+    def representations(self, images: Tensor) -> dict[str, Tensor]:
+        """Pooled representations by name, for probes: ``{"liveness": (B, d), ...}``.
+
+        The default returns the liveness path's features (pooled when a map).
+        """
+        return {"liveness": pool_map(self.liveness_path().features(images))}
+
+
+class Losses(NamedTuple):
+    """The total loss of a step and every term (``terms`` has ``as_floats()`` for logs)."""
+
+    total: Tensor
+    terms: Any
+
+
+@runtime_checkable
+class TrainingMethod(Protocol):
+    """What the training loop needs from a method: a model and the objective that trains it.
+
+    The two attributes may be plain attributes or properties.
+    """
+
+    @property
+    def model(self) -> LivenessModel:
+        """The :class:`LivenessModel` that is trained, checkpointed and evaluated."""
+        ...
+
+    @property
+    def uses_content(self) -> bool:
+        """Whether :meth:`loss` needs a content target (the loop then asks the task's
+        content target provider for one).
+        """
+        ...
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """Forward ``images`` through ``step_model`` (the model, possibly wrapped by DDP or
+        ``torch.compile``) and return the loss.
+
+        Args:
+            step_model: call this, not ``self.model``, so that wrappers take effect.
+            images: ``(B, 3, H, W)`` in ``[0, 1]`` on the training device.
+            labels: ``(B,)`` 1 live, 0 spoof.
+            domains: ``(B,)`` source-domain indices.
+            content_target: ``(B, C, h, w)`` or ``None``.
+            progress: fraction of training done, in ``[0, 1)``.
+        """
+        ...
+
+    def after_step(self, progress: float) -> None:
+        """Called after every optimizer step (e.g. a projection of the heads' weights)."""
+        ...

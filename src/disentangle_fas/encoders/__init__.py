@@ -1,0 +1,35 @@
+"""Encoders: any backbone behind one contract, and the paper's three encoders.
+
+Every encoder follows :class:`~disentangle_fas.contracts.Encoder` (as in timm): ``forward(x)``
+returns the last feature map ``(B, num_features, h, w)`` and ``num_features`` gives its
+channel count. Heads pool the map themselves (:func:`disentangle_fas.heads.pool`).
+:func:`create_encoder` builds ResNets, torchvision MobileNets / EfficientNets, timm models
+(``"timm:<name>"``) or passes a user's module through.
+"""
+
+from disentangle_fas.encoders.backbones import (
+    TORCHVISION_BACKBONES,
+    ProjectedEncoder,
+    TimmEncoder,
+    TorchvisionEncoder,
+)
+from disentangle_fas.encoders.factory import available_backbones, create_encoder
+from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder, Stem
+from disentangle_fas.encoders.shared import DisentangledEncoders, EncoderMaps, SharedStemEncoders
+from disentangle_fas.encoders.weights import load_state_dict_file
+
+__all__ = [
+    "ENCODER_DEPTHS",
+    "TORCHVISION_BACKBONES",
+    "DisentangledEncoders",
+    "EncoderMaps",
+    "ProjectedEncoder",
+    "ResNetEncoder",
+    "SharedStemEncoders",
+    "Stem",
+    "TimmEncoder",
+    "TorchvisionEncoder",
+    "available_backbones",
+    "create_encoder",
+    "load_state_dict_file",
+]
