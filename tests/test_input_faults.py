@@ -175,3 +175,25 @@ def test_unreadable_input_names_its_path_once(
     assert code == 1 and "Traceback" not in err
     line = next(ln for ln in err.splitlines() if "not a readable image" in ln)
     assert line.count(str(bad)) == 1
+
+
+def test_ctrl_c_in_preprocess_is_one_line_and_exit_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import disentangle_fas.data.preprocess as prep
+
+    root = tmp_path / "replay"
+    replay_videos(root)
+    for name in ("devel", "test"):
+        (root / name / "real").mkdir(parents=True)
+        (root / name / "attack").mkdir(parents=True)
+
+    def interrupted(*args: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prep, "_safe_process", interrupted)
+    argv = ["--dataset", "replay", "--root", str(root), "--out", str(tmp_path / "o"), "--quiet"]
+    assert preprocess_main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("disentangle-fas preprocess: interrupted after 0 of 5 videos")
+    assert len(err.splitlines()) == 1
