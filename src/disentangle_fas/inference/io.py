@@ -158,7 +158,9 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
         SyntaxError,
         ValueError,
     ) as exc:
-        raise InputError(f"not a readable image ({exc})", p) from exc
+        # Pillow's messages often end with the path, which InputError already names.
+        detail = str(exc).replace(repr(str(p)), "").replace(str(p), "").strip(" :")
+        raise InputError(f"not a readable image ({detail or type(exc).__name__})", p) from exc
 
 
 def require_av() -> Any:
