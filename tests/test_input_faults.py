@@ -67,6 +67,26 @@ def test_tiny_image_is_a_no_face_result_in_predict(
     assert "no face" in out.splitlines()[1]
 
 
+@pytest.mark.parametrize("detector", ["none", "mtcnn"])
+def test_tiny_image_without_a_box_is_no_face_for_every_detector(
+    tmp_path: Path, detector: str
+) -> None:
+    if detector == "mtcnn":
+        pytest.importorskip("facenet_pytorch")
+    from disentangle_fas.inference import LivenessDetector
+
+    ck, _ = write_checkpoint(tmp_path / "model.safetensors", threshold=0.5)
+    det = LivenessDetector.from_checkpoint(
+        ck, face_detector=None if detector == "none" else detector
+    )
+    tiny = np.full((12, 30, 3), 100, np.uint8)
+    result = det(tiny)
+    assert not result.face_found and result.region == "none"
+    assert np.isnan(result.p_live)
+    boxed = det(tiny, box=(0, 0, 12, 12))  # an explicit box is scored as asked
+    assert boxed.face_found and 0.0 <= boxed.p_live <= 1.0
+
+
 def test_large_images_are_reduced_for_detection_and_the_box_scaled_back() -> None:
     from disentangle_fas.inference.faces import DETECTION_MAX_SIDE
 

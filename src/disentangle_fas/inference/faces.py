@@ -20,6 +20,7 @@ from disentangle_fas.inference.results import Box
 __all__ = [
     "DEFAULT_CROP_SCALE",
     "DETECTION_MAX_SIDE",
+    "MIN_FACE_SIDE",
     "FaceDetector",
     "FaceDetectorSpec",
     "MTCNNFaceDetector",
@@ -35,6 +36,10 @@ DEFAULT_CROP_SCALE = 1.2
 #: Longest side of the copy an image is reduced to before MTCNN looks at it: detection
 #: memory stays bounded (a few hundred MB) whatever the input size.
 DETECTION_MAX_SIDE = 1024
+
+#: Images whose shorter side is below this many pixels hold no face the model can judge:
+#: without a box they are a "no face" result (MTCNN's default smallest face, too).
+MIN_FACE_SIDE = 20
 
 _EXTRA = 'pip install "disentangle-fas[video]"'
 
@@ -71,7 +76,7 @@ class MTCNNFaceDetector:
         self,
         device: str = "cpu",
         *,
-        min_face_size: int = 20,
+        min_face_size: int = MIN_FACE_SIDE,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
         min_confidence: float = 0.9,
         max_side: int = DETECTION_MAX_SIDE,

@@ -145,9 +145,9 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
     try:
         with Image.open(p) as img:
             img.load()
+            oriented: Image.Image = img
             try:  # Pillow >= 9.4 turns the image in place: one full-size copy fewer
                 ImageOps.exif_transpose(img, in_place=True)
-                oriented = img
             except TypeError:  # pragma: no cover - older Pillow
                 oriented = ImageOps.exif_transpose(img) or img
             return to_rgb_array(oriented)
