@@ -5,9 +5,9 @@
     python examples/train.py --data /data/fas-store --task "OCI->M" \\
         --imagenet-weights resnet18-f37072fd.pth --prnet-weights prnet.safetensors
 
-The loop itself is plain PyTorch and lives in ``disentangle_fas/training/loop.py``:
-balanced batches, the six-term objective, one AdamW step, periodic evaluation, atomic
-checkpoints and resuming. ``--help`` lists every option.
+This is the full-featured runner (periodic evaluation, checkpoint policies, resuming, DDP);
+its loop lives in ``disentangle_fas/training/loop.py``. For the loop in one readable file,
+see ``examples/train_paper.py``. ``--help`` lists every option.
 """
 
 from __future__ import annotations

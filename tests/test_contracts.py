@@ -250,3 +250,10 @@ def test_num_features_of_names_what_is_missing() -> None:
     assert num_features_of(create_encoder("resnet10", warn_random=False)) == 512
     with pytest.raises(ValueError, match="not an encoder"):
         num_features_of(nn.Identity())
+
+
+def test_an_ssdg_r_run_at_32_px_is_scored_at_32_px(tmp_path: Path) -> None:
+    res = train(tiny_config(str(tmp_path / "run"), method="ssdg-r", steps=2), fake_task())
+    assert load_model(res.checkpoint).input_spec == InputSpec(32)
+    det = LivenessDetector.from_checkpoint(res.checkpoint, face_detector=None)
+    assert det.image_size == 32

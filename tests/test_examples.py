@@ -36,3 +36,45 @@ def test_example_runs(
         float(line.split()[-1]) for line in out.splitlines() if line.strip().startswith("total")
     ]
     assert values and all(v == v and v > 0 for v in values)  # finite, positive total loss
+
+
+def _run(script: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+
+
+@pytest.mark.slow
+def test_plain_training_script_writes_a_checkpoint_that_predict_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from disentangle_fas.cli import main as cli
+
+    out = tmp_path / "run"
+    args = ["--steps", "4", "--image-size", "32", "--per-domain", "24", "--batch-size", "12"]
+    _run("train_paper.py", [*args, "--device", "cpu", "--out", str(out)], monkeypatch)
+    printed = capsys.readouterr().out
+    assert "step 4/4" in printed and "honest HTER" in printed and "oracle HTER" in printed
+    ckpt = out / "model.safetensors"
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48, 3), np.uint8)).save(photo)
+    code = cli(
+        ["predict", "--checkpoint", str(ckpt), "--face-detector", "none", "--json", str(photo)]
+    )
+    assert code == 0
+    assert '"p_live"' in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_custom_model_example_runs_through_the_harness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--steps", "2", "--image-size", "32", "--per-domain", "24", "--out", str(tmp_path)]
+    _run("custom_model.py", args, monkeypatch)
+    out = capsys.readouterr().out
+    assert "honest HTER" in out and "photo: p_live" in out
+    assert "onnx:" in out and "grad-cam: maps (2, 32, 32)" in out
+    diff = float(out.split("max |ONNX - PyTorch| = ")[1].split(")")[0])
+    assert diff < 1e-4

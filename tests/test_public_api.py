@@ -8,14 +8,22 @@ import pytest
 
 PUBLIC = {
     "disentangle_fas": ["__version__"],
-    "disentangle_fas.encoders": ["ResNetEncoder", "SharedStemEncoders", "create_encoder"],
+    "disentangle_fas.contracts": [
+        "Encoder", "StemmedEncoder", "LivenessModel", "LivenessPath", "InputSpec",
+        "TrainingMethod", "Losses", "Variant", "DisentangledFeatures",
+    ],
+    "disentangle_fas.registry": ["register_model_kind", "model_kind", "model_kinds"],
+    "disentangle_fas.encoders": [
+        "ResNetEncoder", "SharedStemEncoders", "DisentangledEncoders", "ProjectedEncoder",
+        "TorchvisionEncoder", "TimmEncoder", "create_encoder", "available_backbones",
+    ],
     "disentangle_fas.heads": ["LMCLHead", "DomainClassifier", "ContentDecoder"],
     "disentangle_fas.losses": [
         "lmcl_loss", "LMCLLoss", "confusion_loss", "ConfusionLoss", "content_loss", "ContentLoss",
         "domain_loss", "DomainLoss", "DisentanglementObjective", "frozen_call",
     ],
     "disentangle_fas.model": ["DisentangledFAS", "ModelConfig"],
-    "disentangle_fas.checkpoint": ["save_model", "load_model", "save_liveness_model"],
+    "disentangle_fas.checkpoint": ["save_model", "load_model", "save_liveness_model", "load_weights"],
     "disentangle_fas.targets": ["ContentTarget", "PRNet", "load_prnet", "PRNetTarget", "TargetCache"],
     "disentangle_fas.metrics": ["auc", "eer", "hter", "tpr_at_fpr", "apcer", "bpcer", "acer", "Report"],
     "disentangle_fas.data": [
@@ -24,7 +32,10 @@ PUBLIC = {
     ],
     "disentangle_fas.synthetic": ["SyntheticFAS"],
     "disentangle_fas.inference": ["LivenessDetector"],
-    "disentangle_fas.training": ["TrainConfig", "train", "run_protocol"],
+    "disentangle_fas.training": [
+        "TrainConfig", "train", "run_protocol", "ObjectiveMethod", "register_method",
+        "available_methods",
+    ],
     "disentangle_fas.ssdg": ["SSDGR", "grad_reverse", "GradientReversal", "asymmetric_triplet_loss"],
 }  # fmt: skip
 

@@ -93,8 +93,10 @@ class LMCLHead(nn.Module):
         super().__init__()
         if in_features <= 0 or num_classes < 2:
             raise ValueError("need in_features > 0 and num_classes >= 2")
-        if scale <= 0:
-            raise ValueError(f"scale must be positive, got {scale}")
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be a positive finite number, got {scale}")
+        if not (math.isfinite(margin) and margin >= 0):
+            raise ValueError(f"margin must be a non-negative finite number, got {margin}")
         self.in_features = in_features
         self.num_classes = num_classes
         self.scale = float(scale)

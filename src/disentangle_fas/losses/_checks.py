@@ -7,7 +7,9 @@ from torch import Tensor
 
 
 def check_logits(name: str, logits: Tensor, min_classes: int = 2) -> None:
-    """Raise a clear error unless ``logits`` is a float ``(B, K)`` tensor with ``K >= min_classes``."""
+    """Raise a clear error unless ``logits`` is a non-empty float ``(B, K)`` tensor with
+    ``K >= min_classes`` (a batch mean of nothing is undefined: an error, never NaN).
+    """
     if not isinstance(logits, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(logits).__name__}")
     if logits.ndim != 2:
@@ -16,6 +18,8 @@ def check_logits(name: str, logits: Tensor, min_classes: int = 2) -> None:
         raise ValueError(f"{name}: expected at least {min_classes} classes, got {logits.shape[1]}")
     if not torch.is_floating_point(logits):
         raise TypeError(f"{name}: expected a floating point tensor, got {logits.dtype}")
+    if logits.shape[0] == 0:
+        raise ValueError(f"{name}: empty batch (the mean over no samples is undefined)")
 
 
 def check_targets(name: str, targets: Tensor, batch: int, num_classes: int) -> None:

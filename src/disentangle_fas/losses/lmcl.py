@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -46,10 +48,7 @@ def lmcl_loss(
     """
     check_logits("lmcl_loss", cosine)
     check_targets("lmcl_loss", labels, cosine.shape[0], cosine.shape[1])
-    if scale <= 0:
-        raise ValueError(f"lmcl_loss: scale must be positive, got {scale}")
-    if margin < 0:
-        raise ValueError(f"lmcl_loss: margin must be non-negative, got {margin}")
+    _check_scale_margin("lmcl_loss", scale, margin)
     onehot = F.one_hot(labels, cosine.shape[1]).to(cosine.dtype)
     return F.cross_entropy(scale * (cosine - margin * onehot), labels)
 
@@ -69,9 +68,17 @@ class LMCLLoss(nn.Module):
         self, scale: float = DEFAULT_LMCL_SCALE, margin: float = DEFAULT_LMCL_MARGIN
     ) -> None:
         super().__init__()
+        _check_scale_margin("LMCLLoss", scale, margin)
         self.scale = scale
         self.margin = margin
 
     def forward(self, cosine: Tensor, labels: Tensor) -> Tensor:
         """Compute :func:`lmcl_loss` with the module's scale and margin."""
         return lmcl_loss(cosine, labels, scale=self.scale, margin=self.margin)
+
+
+def _check_scale_margin(name: str, scale: float, margin: float) -> None:
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"{name}: scale must be a positive finite number, got {scale}")
+    if not (math.isfinite(margin) and margin >= 0):
+        raise ValueError(f"{name}: margin must be a non-negative finite number, got {margin}")

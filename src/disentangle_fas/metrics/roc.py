@@ -15,6 +15,7 @@ real numbers (probabilities, logits, cosines), not only values in ``[0, 1]``.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -323,7 +324,9 @@ def threshold_at_fpr(scores: ArrayLike1D, labels: ArrayLike1D, fpr: float) -> fl
         fpr: target FPR as a fraction.
 
     Returns:
-        The threshold; ``+inf`` when even the highest score gives a larger FPR.
+        The threshold, always finite (so :func:`hter` accepts it). When only accepting
+        nothing meets the target (even the highest spoof score would exceed it), it is the
+        smallest float above the highest score.
 
     Shape:
         scores, labels: ``(N,)``.
@@ -333,4 +336,7 @@ def threshold_at_fpr(scores: ArrayLike1D, labels: ArrayLike1D, fpr: float) -> fl
     """
     target = check_fraction(fpr, "fpr")
     roc = roc_curve(scores, labels)
-    return float(roc.thresholds[_best_index_at_fpr(roc, target)])
+    threshold = float(roc.thresholds[_best_index_at_fpr(roc, target)])
+    if not math.isfinite(threshold):
+        threshold = float(np.nextafter(float(np.max(np.asarray(scores, dtype=float))), np.inf))
+    return threshold
