@@ -31,6 +31,7 @@ from disentangle_fas.training import rundir
 pytestmark = [
     pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights"),
     pytest.mark.filterwarnings("ignore:resnet10. no ImageNet weights"),
+    pytest.mark.filterwarnings("ignore:DisentangledFAS. no ImageNet weights"),
 ]
 
 SRC = Path(__file__).resolve().parents[1] / "src"
