@@ -82,7 +82,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path: Path) ->
     _train_until(cfg, task, stop_after=2)
     state = Path(cfg.out) / "state.safetensors"
     before = state.read_bytes()
-    bad = cfg.replace(resume=True, lr=1e30, grad_clip=0.0, w_cont=1e38)
+    bad = cfg.replace(resume=True, allow_config_change=True, lr=1e30, grad_clip=0.0, w_cont=1e38)
     with pytest.raises(NonFiniteLossError, match="non-finite loss"):
         train(bad, task)
     assert state.read_bytes() == before

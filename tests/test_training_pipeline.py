@@ -21,7 +21,7 @@ from disentangle_fas.data.store import StoreDataset
 from disentangle_fas.synthetic import SyntheticFAS
 from disentangle_fas.targets import PrecomputedTarget, TargetCache, make_fingerprint
 from disentangle_fas.training.data import IndexedSubset, Resize
-from disentangle_fas.training.guard import NonFiniteGuard
+from disentangle_fas.training.guards import NonFiniteGuard
 from disentangle_fas.training.pipeline import (
     BatchReads,
     EpochBatches,

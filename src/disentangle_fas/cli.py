@@ -1,7 +1,10 @@
 """The ``disentangle-fas`` command line: one entry point, one subcommand per task.
 
 Subcommands are imported lazily, so that ``disentangle-fas --help`` stays fast and a
-missing optional dependency of one subcommand does not break the others.
+missing optional dependency of one subcommand does not break the others. Every subcommand
+runs under one error policy (:mod:`disentangle_fas.errors`): one line on stderr and exit
+code 1 (runtime failure), 2 (usage or configuration), 3 (non-finite run) or 130
+(interrupted); ``--debug`` or ``DISENTANGLE_FAS_DEBUG=1`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+
+from disentangle_fas.errors import run_command
 
 __all__ = ["SUBCOMMANDS", "main"]
 
@@ -47,6 +52,7 @@ def _usage() -> str:
         lines.append(f"  {name.ljust(width)}  {help_text}")
     lines.append("")
     lines.append("Run 'disentangle-fas <command> --help' for the options of a command.")
+    lines.append("--debug (before or after the command) shows tracebacks of errors.")
     return "\n".join(lines)
 
 
@@ -67,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         The process exit code.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    debug = bool(args) and args[0] == "--debug"
+    if debug:
+        args = args[1:]
     if not args or args[0] in {"-h", "--help"}:
         print(_usage())
         return 0
@@ -80,7 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"disentangle-fas: unknown command {name!r}\n", file=sys.stderr)
         print(_usage(), file=sys.stderr)
         return 2
-    return _resolve(SUBCOMMANDS[name][0])(rest)
+    target, sub_argv = SUBCOMMANDS[name][0], ["--debug", *rest] if debug else rest
+
+    def dispatch(_: list[str]) -> int:  # the subcommand applies the policy to its own argv
+        return _resolve(target)(sub_argv)
+
+    return run_command(f"disentangle-fas {name}", dispatch, sub_argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -55,6 +55,7 @@ class MTCNNDetector:
             thresholds=list(thresholds),
             post_process=False,
         )
+        self.min_face_size = int(min_face_size)
 
     def __call__(self, image: NDArray[np.uint8]) -> Box | None:
         """Detect faces and return the most confident box, or ``None``.
@@ -63,8 +64,11 @@ class MTCNNDetector:
             image: ``(H, W, 3)`` uint8 RGB.
 
         Returns:
-            The box, or ``None`` when no face is found.
+            The box, or ``None`` when no face is found (always for an image whose shorter
+            side is below ``min_face_size``: it cannot hold a face MTCNN looks for).
         """
+        if min(image.shape[:2]) < self.min_face_size:
+            return None
         boxes, probs = self._mtcnn.detect(Image.fromarray(image))
         if boxes is None or probs is None:
             return None

@@ -3,9 +3,13 @@
 The run is resumable: each finished video leaves a shard (``shards/*.json``, written
 atomically after its crops), a rerun skips videos whose shard exists, matches the
 settings and names only existing crops, and the manifest (``manifest.jsonl``) and report
-(``report.json``) are merged from the shards at the end. Problems with single items
-(unreadable video, missing annotation, frames without a face) go to the report; they
-never stop the run.
+(``report.json``) are merged from the shards at the end. A video whose file changed
+(size or modification time, recorded in ``sources.json``) since its shard was written is
+redone. Problems with single items (unreadable video, missing annotation, frames without a
+face) go to the report; they never stop the run.
+
+Worker processes ignore Ctrl-C (the parent stops them) and end by themselves when the
+parent process dies, even by SIGKILL.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import argparse
 import hashlib
 import json
 import multiprocessing
+import os
+import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,8 +45,19 @@ from disentangle_fas.data.pipeline import (
     read_shard,
 )
 from disentangle_fas.data.records import Record
+from disentangle_fas.errors import command
 
-__all__ = ["PreprocessReport", "main", "parse_shard", "preprocess_records", "select_shard"]
+__all__ = [
+    "PreprocessReport",
+    "main",
+    "parse_shard",
+    "preprocess_records",
+    "select_shard",
+    "source_signature",
+]
+
+#: Seconds between a worker's checks that its parent process is still alive.
+PARENT_POLL_S = 0.5
 
 DetectorFactory = Callable[[], FaceDetector]
 
@@ -134,9 +153,29 @@ def select_shard(records: Sequence[Record], k: int, n: int) -> list[Record]:
 _WORKER_DETECTOR: FaceDetector | None = None
 
 
-def _init_worker(factory: DetectorFactory | None) -> None:
+def _watch_parent(parent: int) -> None:
+    """End this worker as soon as its parent is gone (re-parented to another pid)."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(factory: DetectorFactory | None, parent: int | None = None) -> None:
     global _WORKER_DETECTOR
     _WORKER_DETECTOR = None if factory is None else LazyDetector(factory)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def source_signature(record: Record) -> list[int]:
+    """``[size, mtime_ns]`` of a record's file (``[-1, -1]`` when it cannot be read)."""
+    try:
+        st = Path(record.path).stat()
+    except OSError:
+        return [-1, -1]
+    return [int(st.st_size), int(st.st_mtime_ns)]
 
 
 def _run_one(record: Record, out_dir: Path, config: PreprocessConfig) -> VideoResult:
@@ -156,8 +195,21 @@ def _safe_process(
 
 def _pool(workers: int, ctx: BaseContext, factory: DetectorFactory | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(factory,)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(factory, os.getpid()),
     )
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers now (not after their current item)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # the pool's own
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 def _run_parallel(
@@ -173,14 +225,15 @@ def _run_parallel(
     unfinished items one process each, so that only the culprit is lost.
     """
     done: set[str] = set()
+    pool = _pool(workers, ctx, factory)
     try:
-        with _pool(workers, ctx, factory) as pool:
-            futures = [pool.submit(_run_one, r, out, config) for r in todo]
-            for future in as_completed(futures):
-                result = future.result()
-                done.add(result.video_id)
-                finish(result)
+        futures = [pool.submit(_run_one, r, out, config) for r in todo]
+        for future in as_completed(futures):
+            result = future.result()
+            done.add(result.video_id)
+            finish(result)
     except BrokenProcessPool:
+        pool.shutdown(wait=True)
         for record in todo:
             if record.video_id in done:
                 continue
@@ -194,6 +247,11 @@ def _run_parallel(
                     problem = Problem("error", record.video_id, str(record.path), detail)
                     again = VideoResult(record.video_id, ok=False, problems=[problem])
             finish(again)
+    except BaseException:
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
 
 
 def preprocess_records(
@@ -251,14 +309,25 @@ def preprocess_records(
     settings = {"config": asdict(config), "fingerprint": fingerprint}
     atomic_write_text(out / "preprocess.json", json.dumps(settings, indent=2))
 
+    sources_path = out / "sources.json"
+    try:
+        stored = json.loads(sources_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = {}
+    stored = stored if isinstance(stored, dict) else {}
+    current = {r.video_id: source_signature(r) for r in records}
     results: dict[str, VideoResult] = {}
     todo: list[Record] = []
     for record in records:
-        done = read_shard(out, record.video_id, fingerprint)
+        old = stored.get(record.video_id)
+        changed = old is not None and old != current[record.video_id]
+        done = None if changed else read_shard(out, record.video_id, fingerprint)
         if done is None:
             todo.append(record)
         else:
             results[record.video_id] = done
+    # Recorded before processing: a video changed after a killed run is redone next time.
+    atomic_write_text(sources_path, json.dumps({**stored, **current}, indent=1, sort_keys=True))
     report = PreprocessReport(videos=len(records), skipped_done=len(results))
     bar = tqdm(
         total=len(records),
@@ -281,6 +350,12 @@ def preprocess_records(
                 bar.update(1)
 
             _run_parallel(todo, out, config, detector_factory, workers, ctx, finish)
+    except KeyboardInterrupt:
+        finished = len(results)
+        raise KeyboardInterrupt(
+            f"interrupted after {finished} of {len(records)} videos; finished videos are "
+            "kept: run the same command again to continue"
+        ) from None
     finally:
         bar.close()
 
@@ -309,6 +384,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser()
 
 
+@command("disentangle-fas preprocess")
 def main(argv: list[str]) -> int:
     """Run ``disentangle-fas preprocess`` (see :mod:`disentangle_fas.data.preprocess_cli`).
 

@@ -22,6 +22,7 @@ from disentangle_fas.data.preprocess import (
 from disentangle_fas.data.recipes import RECIPES, get_recipe
 from disentangle_fas.data.records import SPLITS, Record
 from disentangle_fas.data.video import SAMPLING_RULES
+from disentangle_fas.errors import ArgumentParser, UsageError
 
 __all__ = ["build_config", "run"]
 
@@ -39,7 +40,7 @@ _OPTIONS = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="disentangle-fas preprocess",
         description="Decode videos, crop faces and write 256x256 crops plus manifest.jsonl "
         "and report.json. Rerunning resumes: finished videos are skipped.",
@@ -127,10 +128,10 @@ def build_config(args: argparse.Namespace, base: PreprocessConfig) -> Preprocess
 def _adapter(args: argparse.Namespace) -> DatasetAdapter:
     if args.dataset == "list":
         if args.list_file is None:
-            raise ValueError("--dataset list needs --list FILE")
+            raise UsageError("--dataset list needs --list FILE")
         return ListAdapter(args.list_file, root=args.root)
     if args.root is None:
-        raise ValueError(f"--dataset {args.dataset} needs --root (your local copy)")
+        raise UsageError(f"--dataset {args.dataset} needs --root (your local copy)")
     if args.dataset == "oulu":
         return OuluNPU(args.root, protocol=args.oulu_protocol, fold=args.oulu_fold)
     return make_adapter(args.dataset, args.root, face_locations=args.face_locations)
@@ -159,56 +160,60 @@ def run(argv: list[str]) -> int:
 
     Returns:
         0 on success (item problems are in the report), 1 with ``--strict`` when an item
-        failed, 2 on a usage or dataset-layout error.
+        failed. Usage and dataset-layout errors raise; the command's error policy
+        (:mod:`disentangle_fas.errors`) prints them in one line with exit code 2.
     """
     args = _parser().parse_args(argv)
-    try:
-        recipe = (
-            None
-            if args.recipe is None
-            else get_recipe(args.recipe, allow_split_leak=args.allow_split_leak)
+    recipe = (
+        None
+        if args.recipe is None
+        else get_recipe(args.recipe, allow_split_leak=args.allow_split_leak)
+    )
+    config = build_config(args, PreprocessConfig() if recipe is None else recipe.config)
+    shard = None if args.shard is None else parse_shard(args.shard)
+    if args.face_locations is not None and args.dataset not in ("casia", "replay"):
+        raise ValueError(f"--face-locations applies to casia and replay, not {args.dataset}")
+    adapter = _adapter(args)
+    _warn_if_different(args)
+    splits = args.split or (recipe.splits if recipe is not None else None) or [None]
+    records: list[Record] = []
+    for split in splits:
+        if split is None or split in adapter.SPLITS:
+            records.extend(adapter.records(split))
+    if recipe is not None and recipe.detector_everywhere and args.face_locations is None:
+        records = [dataclasses.replace(r, box_source="detector", annotation=None) for r in records]
+    if shard is not None:
+        records = select_shard(records, *shard)
+    if args.limit is not None:
+        records = records[: args.limit]
+    if not records:
+        where = args.root if args.dataset != "list" else args.list_file
+        print(
+            f"disentangle-fas preprocess: warning: 0 items: no videos found in {where} "
+            f"for --dataset {args.dataset}"
+            + (f" (splits {', '.join(args.split)})" if args.split else "")
+            + "; check --root and the dataset's folder layout (docs/datasets.md)",
+            file=sys.stderr,
         )
-        config = build_config(args, PreprocessConfig() if recipe is None else recipe.config)
-        shard = None if args.shard is None else parse_shard(args.shard)
-        if args.face_locations is not None and args.dataset not in ("casia", "replay"):
-            raise ValueError(f"--face-locations applies to casia and replay, not {args.dataset}")
-        adapter = _adapter(args)
-        _warn_if_different(args)
-        splits = args.split or (recipe.splits if recipe is not None else None) or [None]
-        records: list[Record] = []
-        for split in splits:
-            if split is None or split in adapter.SPLITS:
-                records.extend(adapter.records(split))
-        if recipe is not None and recipe.detector_everywhere and args.face_locations is None:
-            records = [
-                dataclasses.replace(r, box_source="detector", annotation=None) for r in records
-            ]
-        if shard is not None:
-            records = select_shard(records, *shard)
-        if args.limit is not None:
-            records = records[: args.limit]
-        wants = any(r.box_source == "detector" for r in records) or args.detector_fallback
-        factory: DetectorFactory | None = None
-        if args.detector == "mtcnn" or (args.detector == "auto" and wants):
-            if importlib.util.find_spec("facenet_pytorch") is None:
-                raise ImportError(
-                    "these items need face detection (MTCNN from facenet-pytorch): "
-                    'pip install "disentangle-fas[video]"'
-                )
-            factory = functools.partial(MTCNNDetector, device=args.device)
-        report = preprocess_records(
-            records,
-            args.out,
-            config,
-            detector_factory=factory,
-            workers=args.workers,
-            progress=not args.quiet,
-            listing_skipped=adapter.skipped,
-            shard=shard,
-        )
-    except (FileNotFoundError, ValueError, ImportError) as err:
-        print(f"disentangle-fas preprocess: error: {err}", file=sys.stderr)
-        return 2
+    wants = any(r.box_source == "detector" for r in records) or args.detector_fallback
+    factory: DetectorFactory | None = None
+    if args.detector == "mtcnn" or (args.detector == "auto" and wants):
+        if importlib.util.find_spec("facenet_pytorch") is None:
+            raise ImportError(
+                "these items need face detection (MTCNN from facenet-pytorch): "
+                'pip install "disentangle-fas[video]"'
+            )
+        factory = functools.partial(MTCNNDetector, device=args.device)
+    report = preprocess_records(
+        records,
+        args.out,
+        config,
+        detector_factory=factory,
+        workers=args.workers,
+        progress=not args.quiet,
+        listing_skipped=adapter.skipped,
+        shard=shard,
+    )
     counts = ", ".join(f"{k}={report.count(k)}" for k in sorted({p.kind for p in report.problems}))
     print(
         f"{report.videos} items: {report.processed} processed, {report.skipped_done} already "

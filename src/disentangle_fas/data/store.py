@@ -14,7 +14,6 @@ Layout of a store folder::
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import json
@@ -36,6 +35,7 @@ from disentangle_fas.data._io import atomic_write_text
 from disentangle_fas.data.datasets import CropDataset, DomainSpec, Transform
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
 from disentangle_fas.data.records import SPLITS
+from disentangle_fas.errors import ArgumentParser, command
 
 __all__ = [
     "STORE_FORMAT",
@@ -377,6 +377,7 @@ class StoreDataset(CropDataset):
         return out
 
 
+@command("disentangle-fas pack")
 def main(argv: list[str]) -> int:
     """Run ``disentangle-fas pack``.
 
@@ -386,7 +387,7 @@ def main(argv: list[str]) -> int:
     Returns:
         0 on success, 2 on an input error.
     """
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="disentangle-fas pack",
         description="Pack preprocessed crops into one memory-mappable uint8 array per split.",
     )

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.contracts import LivenessModel
+from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.explain.disentanglement import probe_disentanglement
 from disentangle_fas.explain.features import extract_features
 from disentangle_fas.explain.gradcam import (
@@ -51,7 +52,7 @@ __all__ = [
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the command."""
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="disentangle-fas explain",
         description="Grad-CAM maps of the liveness path and linear probes of how well the "
         "liveness, content and domain representations are disentangled.",
@@ -248,15 +249,20 @@ def _name(checkpoint: str) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     if args.data != "synthetic":
-        raise ValueError(
+        raise UsageError(
             f"--data {args.data!r}: the command supports the built-in 'synthetic' benchmark; "
             "for other data use the Python API (disentangle_fas.explain.liveness_gradcam, "
             "extract_features, probe_disentanglement) with any Dataset of FASSample"
         )
     if args.num_samples < 1 or args.probe_samples < 4:
-        raise ValueError("need --num-samples >= 1 and --probe-samples >= 4")
+        raise UsageError(
+            f"need --num-samples >= 1 and --probe-samples >= 4, got {args.num_samples} and "
+            f"{args.probe_samples}"
+        )
     from disentangle_fas.synthetic import SyntheticFAS
+    from disentangle_fas.training.distributed import resolve_device
 
+    resolve_device(args.device)  # a usage error for a device this machine lacks
     loaded = load_model(args.checkpoint, map_location=args.device)
     model, config = loaded.model, loaded.config
     if args.image_size:
@@ -335,6 +341,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("disentangle-fas explain")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``disentangle-fas explain``.
 
@@ -342,11 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: arguments after the subcommand name; ``sys.argv[1:]`` when ``None``.
 
     Returns:
-        0 on success, 2 on a usage or input error (reported on stderr).
+        0 on success; errors follow the commands' error policy (2 for a usage or input
+        error, 1 for a runtime failure, one line on stderr).
     """
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
-    try:
-        return _run(args)
-    except (FileNotFoundError, ValueError, ImportError) as err:
-        print(f"disentangle-fas explain: error: {err}", file=sys.stderr)
-        return 2
+    return _run(args)

@@ -2,7 +2,8 @@
 
 Exit codes: 0 when every input was scored (whatever the verdicts), 1 when some input could
 not be read (the others are still scored and printed) or the export failed, 2 for bad
-arguments or an unusable checkpoint.
+arguments or an unusable checkpoint. Errors that end a command follow the one error policy
+of :mod:`disentangle_fas.errors`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,37 @@ from pathlib import Path
 
 from PIL import Image
 
-from disentangle_fas.inference.errors import CheckpointError, NoFaceDetectorWarning
+from disentangle_fas.errors import ArgumentParser, UsageError, command
+from disentangle_fas.inference.errors import NoFaceDetectorWarning
 from disentangle_fas.inference.io import VIDEO_SUFFIXES
 from disentangle_fas.inference.results import LivenessResult, VideoResult
 
-__all__ = ["export_main", "parse_box", "predict_main"]
+__all__ = ["export_main", "parse_box", "parse_threshold", "predict_main"]
 
 #: Environment variable naming the default checkpoint of ``predict``.
 CHECKPOINT_ENV = "DISENTANGLE_FAS_CHECKPOINT"
+
+#: Checkpoint looked for in the working directory when neither ``--checkpoint`` nor
+#: ``$DISENTANGLE_FAS_CHECKPOINT`` is given.
+DEFAULT_CHECKPOINT = "model.safetensors"
+
+#: Decimals of P(live) and of the threshold in the table (enough to read the verdict).
+SCORE_DECIMALS = 6
+
+
+def parse_threshold(text: str) -> float:
+    """Parse a decision threshold on P(live): a number in ``[0, 1]``.
+
+    Raises:
+        argparse.ArgumentTypeError: not a number in ``[0, 1]``.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a threshold on P(live) in [0, 1], got {text!r}")
+    return value
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
@@ -64,16 +88,26 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
 
 
 def _expand(paths: Sequence[str]) -> list[str]:
-    """Replace directories by the image and video files they hold (sorted, not recursive)."""
+    """Replace directories by the image and video files they hold (sorted, not recursive).
+
+    Raises:
+        UsageError: a directory holds no image or video file.
+    """
     known = set(Image.registered_extensions()) | VIDEO_SUFFIXES
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            out.extend(
+            found = [
                 str(f)
                 for f in sorted(Path(p).iterdir())
                 if f.is_file() and f.suffix.lower() in known
-            )
+            ]
+            if not found:
+                raise UsageError(
+                    f"{p} holds no image or video file (looked for .jpg, .png, ... and "
+                    f"{', '.join(sorted(VIDEO_SUFFIXES)[:4])}, ...)"
+                )
+            out.extend(found)
         else:
             out.append(p)
     return out
@@ -85,16 +119,39 @@ def _row(path: str, result: LivenessResult | VideoResult, width: int) -> str:
         region = "/".join(sorted({f.region for f in result.frames}))
     else:
         kind, frames, region = "image", "-", result.region
+    d = SCORE_DECIMALS
     if math.isnan(result.p_live):
         score, verdict = "-", "no face"
     else:
-        score, verdict = f"{result.p_live:.4f}", "live" if result.is_live else "spoof"
+        score, verdict = f"{result.p_live:.{d}f}", "live" if result.is_live else "spoof"
     return (
-        f"{path.ljust(width)}  {kind:<5}  {frames:>6}  {score:>6}  {verdict:<7}  "
-        f"{result.threshold:>9.4f}  {region}"
+        f"{path.ljust(width)}  {kind:<5}  {frames:>6}  {score:>{d + 2}}  {verdict:<7}  "
+        f"{result.threshold:>{max(9, d + 2)}.{d}f}  {region}"
     )
 
 
+def _checkpoint(arg: str | None) -> str:
+    if arg:
+        return arg
+    env = os.environ.get(CHECKPOINT_ENV)
+    if env:
+        return env
+    if Path(DEFAULT_CHECKPOINT).is_file():
+        return DEFAULT_CHECKPOINT
+    raise UsageError(
+        f"no checkpoint: pass --checkpoint FILE (training writes best_source_val.safetensors, "
+        f"last.safetensors and best_oracle.safetensors into its --out folder), set "
+        f"${CHECKPOINT_ENV}, or put a {DEFAULT_CHECKPOINT} in the working directory"
+    )
+
+
+def _failure_line(path: str, exc: BaseException) -> str:
+    """One line for an input that failed; the path once, even when the message has it."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if path in text else f"{path}: {text}"
+
+
+@command("disentangle-fas predict")
 def predict_main(argv: Sequence[str]) -> int:
     """Score images and videos with a checkpoint and print a table or JSON lines.
 
@@ -105,7 +162,7 @@ def predict_main(argv: Sequence[str]) -> int:
         0 when every input was scored, 1 when some could not be read, 2 on bad arguments or
         an unusable checkpoint.
     """
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="disentangle-fas predict",
         description="Score face images and videos: P(live) and the live/spoof decision at the "
         "checkpoint's stored threshold. Directories are expanded to the images and videos "
@@ -114,8 +171,9 @@ def predict_main(argv: Sequence[str]) -> int:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
     parser.add_argument(
         "--checkpoint",
-        default=os.environ.get(CHECKPOINT_ENV, "model.safetensors"),
-        help=f"model checkpoint (default: ${CHECKPOINT_ENV} or model.safetensors)",
+        default=None,
+        help=f"model checkpoint, e.g. RUN/best_source_val.safetensors (default: "
+        f"${CHECKPOINT_ENV}, else {DEFAULT_CHECKPOINT} in the working directory)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     parser.add_argument(
@@ -136,7 +194,10 @@ def predict_main(argv: Sequence[str]) -> int:
         help="auto: MTCNN when facenet-pytorch is installed, else the whole image is scored",
     )
     parser.add_argument(
-        "--threshold", type=float, default=None, help="override the stored threshold"
+        "--threshold",
+        type=parse_threshold,
+        default=None,
+        help="override the stored threshold (a P(live) in [0, 1])",
     )
     parser.add_argument("--batch-size", type=_positive_int, default=32)
     args = _parse(parser, argv)
@@ -145,24 +206,25 @@ def predict_main(argv: Sequence[str]) -> int:
 
     from disentangle_fas.inference.detector import LivenessDetector
 
-    try:
-        det = LivenessDetector.from_checkpoint(
-            args.checkpoint,
-            device=args.device,
-            face_detector=None if args.face_detector == "none" else args.face_detector,
-            threshold=args.threshold,
-            num_frames=args.frames,
-            batch_size=args.batch_size,
-        )
-    except (FileNotFoundError, CheckpointError, ImportError, ValueError, RuntimeError) as exc:
-        print(f"disentangle-fas predict: {exc}", file=sys.stderr)
-        return 2
-
     paths = _expand(args.paths)
+    if args.device:
+        from disentangle_fas.training.distributed import resolve_device
+
+        resolve_device(args.device)  # a usage error for a device this machine lacks
+    det = LivenessDetector.from_checkpoint(
+        _checkpoint(args.checkpoint),
+        device=args.device,
+        face_detector=None if args.face_detector == "none" else args.face_detector,
+        threshold=args.threshold,
+        num_frames=args.frames,
+        batch_size=args.batch_size,
+    )
     width = max([len(p) for p in paths] + [4])
     if not args.json:
+        d = SCORE_DECIMALS
         print(
-            f"{'path'.ljust(width)}  kind   frames  p_live  verdict  threshold  region",
+            f"{'path'.ljust(width)}  kind   frames  {'p_live':>{d + 2}}  verdict  "
+            f"{'threshold':>{max(9, d + 2)}}  region",
             flush=True,
         )
     failures = 0
@@ -178,7 +240,11 @@ def predict_main(argv: Sequence[str]) -> int:
             if args.json:
                 print(json.dumps({"source": path, "error": str(exc)}), flush=True)
             else:
-                print(f"disentangle-fas predict: {path}: {exc}", file=sys.stderr, flush=True)
+                print(
+                    f"disentangle-fas predict: {_failure_line(path, exc)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             continue
         if args.json:
             print(json.dumps(result.to_dict()), flush=True)
@@ -189,6 +255,7 @@ def predict_main(argv: Sequence[str]) -> int:
     return 1 if failures else 0
 
 
+@command("disentangle-fas export")
 def export_main(argv: Sequence[str]) -> int:
     """Export E_L + C_L of a checkpoint to ONNX.
 
@@ -196,10 +263,10 @@ def export_main(argv: Sequence[str]) -> int:
         argv: the arguments after ``export``.
 
     Returns:
-        0 on success, 1 when the export failed (e.g. onnx missing), 2 on bad arguments or an
-        unusable checkpoint.
+        0 on success, 1 when the export failed at run time, 2 on bad arguments, an unusable
+        checkpoint or a missing optional dependency (onnx).
     """
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="disentangle-fas export",
         description="Export the inference path (E_L + C_L) to ONNX: input 'images' "
         "(B, 3, S, S) float32 RGB in [0, 1], output 'p_live' (B,), dynamic batch axis; the "
@@ -224,25 +291,17 @@ def export_main(argv: Sequence[str]) -> int:
     from disentangle_fas.inference.loading import checkpoint_image_size, load_checkpoint
     from disentangle_fas.inference.onnx import export_onnx
 
-    try:
-        loaded = load_checkpoint(args.checkpoint)
-    except (FileNotFoundError, CheckpointError) as exc:
-        print(f"disentangle-fas export: {exc}", file=sys.stderr)
-        return 2
+    loaded = load_checkpoint(args.checkpoint)
     size = args.image_size or checkpoint_image_size(loaded)
-    try:
-        out = export_onnx(
-            loaded.model,
-            args.onnx,
-            image_size=size,
-            opset=args.opset,
-            threshold=loaded.threshold,
-            exporter=args.exporter,
-            metadata={"threshold_strategy": loaded.threshold_strategy},
-        )
-    except (ImportError, RuntimeError, ValueError, OSError) as exc:
-        print(f"disentangle-fas export: {exc}", file=sys.stderr)
-        return 1
+    out = export_onnx(
+        loaded.model,
+        args.onnx,
+        image_size=size,
+        opset=args.opset,
+        threshold=loaded.threshold,
+        exporter=args.exporter,
+        metadata={"threshold_strategy": loaded.threshold_strategy},
+    )
     print(
         f"wrote {out}: input 'images' (B, 3, {size}, {size}) in [0, 1], output 'p_live' (B,), "
         f"threshold {loaded.threshold:.6g} ({loaded.threshold_strategy})"

@@ -23,6 +23,7 @@ from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
 from disentangle_fas.inference.faces import (
     DEFAULT_CROP_SCALE,
+    MIN_FACE_SIDE,
     FaceDetector,
     FaceDetectorSpec,
     crop_face,
@@ -72,7 +73,8 @@ class LivenessDetector:
         face_detector: ``"auto"`` (MTCNN when facenet-pytorch is installed, else none),
             ``"mtcnn"``, ``None`` (no detector) or a callable ``image -> box | None``.
             Without a detector and without a box the whole image is scored, with a
-            :class:`NoFaceDetectorWarning` (once per detector).
+            :class:`NoFaceDetectorWarning` (once per detector); an image whose shorter
+            side is below ``MIN_FACE_SIDE`` (20 px) is then a "no face" result.
         image_size: model input side; defaults to the model's ``input_spec.image_size``
             (required for models that do not know theirs).
         crop_scale: enlargement of the face box before cropping (the preprocessing default).
@@ -255,6 +257,8 @@ class LivenessDetector:
                 return _Pending(None, None, "none", source, frame_index)
             crop = crop_face(rgb, detected, self.image_size, scale=self.crop_scale)
             return _Pending(crop, detected, "detected", source, frame_index)
+        if min(h, w) < MIN_FACE_SIDE:  # too small to hold a face: nothing to score
+            return _Pending(None, None, "none", source, frame_index)
         self._warn_whole_image()
         whole = (0.0, 0.0, float(w), float(h))
         return _Pending(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from disentangle_fas.errors import UnreadableInputError
+
 __all__ = ["CheckpointError", "InputError", "NoFaceDetectorWarning"]
 
 
-class InputError(ValueError):
+class InputError(ValueError, UnreadableInputError):
     """An input (image or video file, array) could not be read or is not an image.
 
     Attributes:

@@ -19,6 +19,8 @@ from disentangle_fas.inference.results import Box
 
 __all__ = [
     "DEFAULT_CROP_SCALE",
+    "DETECTION_MAX_SIDE",
+    "MIN_FACE_SIDE",
     "FaceDetector",
     "FaceDetectorSpec",
     "MTCNNFaceDetector",
@@ -30,6 +32,14 @@ __all__ = [
 
 #: Enlargement of the face box before cropping (the preprocessing default).
 DEFAULT_CROP_SCALE = 1.2
+
+#: Longest side of the copy an image is reduced to before MTCNN looks at it: detection
+#: memory stays bounded (a few hundred MB) whatever the input size.
+DETECTION_MAX_SIDE = 1024
+
+#: Images whose shorter side is below this many pixels hold no face the model can judge:
+#: without a box they are a "no face" result (MTCNN's default smallest face, too).
+MIN_FACE_SIDE = 20
 
 _EXTRA = 'pip install "disentangle-fas[video]"'
 
@@ -54,6 +64,9 @@ class MTCNNFaceDetector:
         min_face_size: smallest face looked for, in pixels.
         thresholds: MTCNN's three stage thresholds.
         min_confidence: faces below this probability are ignored.
+        max_side: larger images are reduced to this longest side (bilinear) for detection
+            and the box is scaled back; faces then need ``min_face_size`` pixels in the
+            reduced copy.
 
     Raises:
         ImportError: facenet-pytorch is not installed.
@@ -63,9 +76,10 @@ class MTCNNFaceDetector:
         self,
         device: str = "cpu",
         *,
-        min_face_size: int = 20,
+        min_face_size: int = MIN_FACE_SIDE,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
         min_confidence: float = 0.9,
+        max_side: int = DETECTION_MAX_SIDE,
     ) -> None:
         try:
             from facenet_pytorch import MTCNN
@@ -75,6 +89,8 @@ class MTCNNFaceDetector:
                 f"{_EXTRA} (or pass face_detector=None and give boxes)"
             ) from err
         self.min_confidence = float(min_confidence)
+        self.min_face_size = int(min_face_size)
+        self.max_side = int(max_side)
         self._mtcnn: Any = MTCNN(
             keep_all=True,
             device=device,
@@ -90,9 +106,18 @@ class MTCNNFaceDetector:
             image: ``(H, W, 3)`` uint8 RGB.
 
         Returns:
-            The box, or ``None`` when no face reaches ``min_confidence``.
+            The box, or ``None`` when no face reaches ``min_confidence`` (always for an image
+            whose shorter side is below ``min_face_size``: it cannot hold such a face).
         """
-        boxes, probs = self._mtcnn.detect(Image.fromarray(image))
+        h, w = image.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w, 1))
+        pil = Image.fromarray(image)
+        if scale < 1.0:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            pil = pil.resize(size, Image.Resampling.BILINEAR)
+        if min(pil.size) < self.min_face_size:
+            return None
+        boxes, probs = self._mtcnn.detect(pil)
         if boxes is None or probs is None:
             return None
         # With numpy 2, facenet-pytorch returns object arrays (and [None] for no face): cast.
@@ -102,8 +127,9 @@ class MTCNNFaceDetector:
         if not ok.any():
             return None
         best = int(np.argmax(np.where(ok, p, -np.inf)))
+        sx, sy = w / pil.size[0], h / pil.size[1]  # 1 when not reduced
         x0, y0, x1, y1 = (float(v) for v in b[best])
-        return (x0, y0, x1, y1)
+        return (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
 
 
 def resolve_face_detector(spec: FaceDetectorSpec, device: str = "cpu") -> FaceDetector | None:

@@ -63,7 +63,8 @@ def to_rgb_array(image: Image.Image | NDArray[Any]) -> NDArray[np.uint8]:
         ValueError: an unsupported shape, an empty image, or floats outside ``[0, 1]``.
     """
     if isinstance(image, Image.Image):
-        return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"expected a PIL image or a numpy array, got {type(image).__name__}; "
@@ -144,8 +145,12 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
     try:
         with Image.open(p) as img:
             img.load()
-            oriented = ImageOps.exif_transpose(img)
-            return to_rgb_array(oriented if oriented is not None else img)
+            oriented: Image.Image = img
+            try:  # Pillow >= 9.4 turns the image in place: one full-size copy fewer
+                ImageOps.exif_transpose(img, in_place=True)
+            except TypeError:  # pragma: no cover - older Pillow
+                oriented = ImageOps.exif_transpose(img) or img
+            return to_rgb_array(oriented)
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,
@@ -153,7 +158,9 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
         SyntaxError,
         ValueError,
     ) as exc:
-        raise InputError(f"not a readable image ({exc})", p) from exc
+        # Pillow's messages often end with the path, which InputError already names.
+        detail = str(exc).replace(repr(str(p)), "").replace(str(p), "").strip(" :")
+        raise InputError(f"not a readable image ({detail or type(exc).__name__})", p) from exc
 
 
 def require_av() -> Any:

@@ -1,4 +1,8 @@
-"""``disentangle-fas train``, ``protocol`` and ``evaluate``."""
+"""``disentangle-fas train``, ``protocol`` and ``evaluate``.
+
+Errors follow the commands' one error policy (:mod:`disentangle_fas.errors`): exit 2 for a
+bad option or config, 1 for a runtime failure, 3 for a non-finite run, 130 on Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
 
-__all__ = ["PAPER_PRESET", "SYNTHETIC_PROTOCOL_PRESET", "evaluate_main", "main", "protocol_main"]
+__all__ = [
+    "PAPER_PRESET",
+    "SYNTHETIC_PROTOCOL_PRESET",
+    "check_run_options",
+    "evaluate_main",
+    "main",
+    "protocol_main",
+]
 
 #: Defaults for real data: the paper's setting (256 px, ResNet-18, PRNet content target).
 PAPER_PRESET = TrainConfig(
@@ -46,23 +58,39 @@ def _base_for(argv: Sequence[str], synthetic_base: TrainConfig) -> TrainConfig:
     return synthetic_base if known.data == "synthetic" else PAPER_PRESET
 
 
+def check_run_options(cfg: TrainConfig) -> None:
+    """Refuse option combinations that would be silently ignored.
+
+    Raises:
+        UsageError: ``prnet_weights`` given while the content target is not PRNet.
+    """
+    uses_prnet = cfg.content_target == "prnet" or (
+        cfg.content_target == "auto" and cfg.data != "synthetic"
+    )
+    if cfg.prnet_weights and not uses_prnet:
+        raise UsageError(
+            f"--prnet-weights is used only when the content target is PRNet; here it is "
+            f"{'geometry' if cfg.data == 'synthetic' else cfg.content_target!r} "
+            f"(--content-target {cfg.content_target}, --data {cfg.data}): pass "
+            "--content-target prnet or drop --prnet-weights"
+        )
+
+
+@command("disentangle-fas train")
 def main(argv: Sequence[str] | None = None) -> int:
     """Train one model on one task (``disentangle-fas train``)."""
-    from disentangle_fas.training.loop import NonFiniteLossError, train
+    from disentangle_fas.training.loop import train
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="disentangle-fas train",
         description="Train the disentanglement model on one task. Without --data it uses the "
         "built-in synthetic benchmark; with a training store directory it uses real data.",
     )
     add_config_arguments(parser)
     cfg = config_from_args(parser.parse_args(args_list), _base_for(args_list, TrainConfig()))
-    try:
-        res = train(cfg)
-    except NonFiniteLossError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+    check_run_options(cfg)
+    res = train(cfg)
     print(res.metrics.task, f"HTER {100 * res.metrics.hter:.2f}%  AUC {100 * res.metrics.auc:.2f}%")
     print(
         f"threshold: {res.metrics.threshold_strategy.value}; checkpoint: {res.metrics.checkpoint_policy.value}"
@@ -71,13 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+@command("disentangle-fas protocol")
 def protocol_main(argv: Sequence[str] | None = None) -> int:
     """Run every leave-one-out task for several variants (``disentangle-fas protocol``)."""
-    from disentangle_fas.training.loop import NonFiniteLossError
     from disentangle_fas.training.protocol import run_protocol
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="disentangle-fas protocol",
         description="Train and evaluate every task of a protocol and print a Table 1-style "
         "summary. With no arguments: the synthetic leave-one-domain-out protocol, full model "
@@ -101,23 +129,18 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     known = [v.value for v in Variant] + [m for m in available_methods() if m != "disentangle"]
     unknown = [v for v in variants if v not in known]
     if unknown or not variants:
-        print(
-            f"error: --variants {args.variants!r}: unknown {unknown}; choose from "
-            f"{', '.join(known)}",
-            file=sys.stderr,
+        raise UsageError(
+            f"--variants {args.variants!r}: unknown {unknown}; choose from {', '.join(known)}"
         )
-        return 2
-    try:
-        result = run_protocol(cfg, tasks=tasks, variants=variants)
-    except NonFiniteLossError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+    check_run_options(cfg)
+    result = run_protocol(cfg, tasks=tasks, variants=variants)
     print()
     print(result.to_markdown())
     print(f"written: {cfg.out}/results.md")
     return 0
 
 
+@command("disentangle-fas evaluate")
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """Evaluate a checkpoint on a task (``disentangle-fas evaluate``)."""
     from disentangle_fas.checkpoint import load_model
@@ -127,9 +150,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.training.tasks import build_task
 
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(
-        prog="disentangle-fas evaluate", description=evaluate_main.__doc__
-    )
+    parser = ArgumentParser(prog="disentangle-fas evaluate", description=evaluate_main.__doc__)
     parser.add_argument("checkpoint", help="model checkpoint (.safetensors)")
     add_config_arguments(parser)
     args = parser.parse_args(args_list)

@@ -77,7 +77,11 @@ class TrainConfig:
     Run:
         out: output directory. seed: global seed. device: ``auto``, ``cpu``, ``cuda``.
         amp: bf16 autocast on CUDA. channels_last: NHWC on CUDA. compile: torch.compile.
-        resume: continue from ``out/state.safetensors`` if it exists.
+        resume: continue the run in ``out`` (its ``state.safetensors``); a changed model,
+            data or optimisation setting is refused unless ``allow_config_change``.
+        overwrite: replace the run in a non-empty ``out`` (without ``resume`` or
+            ``overwrite`` such a folder is refused).
+        allow_config_change: let ``resume`` continue with a changed configuration.
         tensorboard: also log to TensorBoard. progress: show a tqdm bar.
     """
 
@@ -127,6 +131,8 @@ class TrainConfig:
     channels_last: bool = True
     compile: bool = False
     resume: bool = False
+    overwrite: bool = False
+    allow_config_change: bool = False
     tensorboard: bool = False
     progress: bool = True
 
@@ -152,6 +158,8 @@ class TrainConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite exclude each other: pick one")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.threshold not in ("source_val_eer", "oracle_target_eer"):
@@ -217,7 +225,10 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
     if not p.is_file():
         raise FileNotFoundError(f"config file not found: {p}")
     if p.suffix == ".toml":
-        data = tomllib.loads(p.read_text())
+        try:
+            data = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{p}: not valid TOML ({exc})") from exc
     elif p.suffix in (".yaml", ".yml"):
         try:
             import yaml
@@ -225,7 +236,10 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
             raise ImportError(
                 'YAML configs need PyYAML: pip install "disentangle-fas[yaml]"'
             ) from exc
-        data = yaml.safe_load(p.read_text()) or {}
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{p}: not valid YAML ({' '.join(str(exc).split())})") from exc
     else:
         raise ValueError(f"unsupported config file type {p.suffix!r}: use .toml, .yaml or .yml")
     if not isinstance(data, dict):

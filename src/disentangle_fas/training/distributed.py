@@ -42,13 +42,20 @@ def resolve_device(name: str) -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a device.
 
     Raises:
-        RuntimeError: CUDA was asked for but is not available.
+        DeviceUnavailableError: CUDA was asked for but is not available (a RuntimeError).
     """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    from disentangle_fas.errors import DeviceUnavailableError, UsageError
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise UsageError(f"--device {name!r}: not a device; use auto, cpu, cuda or cuda:N") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+        raise DeviceUnavailableError(
+            f"--device {name}: CUDA is not available on this machine; use --device cpu or auto"
+        )
     return device
 
 

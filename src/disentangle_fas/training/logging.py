@@ -10,7 +10,42 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-__all__ = ["RunLogger"]
+__all__ = ["RunLogger", "trim_log"]
+
+
+def trim_log(path: Path, step: int) -> int:
+    """Cut a ``log.jsonl`` back to the rows of steps ``<= step`` (for a resumed run).
+
+    Rows after the restored step were written by the killed run and will be written again;
+    a torn last line (a kill during a write) is dropped too. The file is replaced
+    atomically; a missing file is left missing.
+
+    Args:
+        path: the log file.
+        step: the step the run continues from.
+
+    Returns:
+        The number of rows removed.
+    """
+    if not path.is_file():
+        return 0
+    kept: list[str] = []
+    removed = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+            keep = isinstance(row, dict) and int(row.get("step", 0)) <= step
+        except (ValueError, TypeError):
+            keep = False
+        if keep:
+            kept.append(line)
+        else:
+            removed += 1
+    if removed:
+        from disentangle_fas.data._io import atomic_write_text
+
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    return removed
 
 
 class _NullBar:

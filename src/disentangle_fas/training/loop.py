@@ -30,6 +30,7 @@ from disentangle_fas.checkpoint import (
 )
 from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
+from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -40,10 +41,11 @@ from disentangle_fas.training.distributed import (
     init_distributed,
 )
 from disentangle_fas.training.evaluation import evaluate_model
-from disentangle_fas.training.guard import NonFiniteGuard
+from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method
 from disentangle_fas.training.pipeline import DeviceBatch, TrainInputs, configure_device
+from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.state import load_training_state, save_training_state
 from disentangle_fas.training.tasks import build_task
 
@@ -54,10 +56,6 @@ _POLICY_FILES = {
     "oracle_best_target": "best_oracle.safetensors",
     "last": "last.safetensors",
 }
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
 
 
 @dataclass
@@ -149,14 +147,35 @@ def train(
     Returns:
         The :class:`TrainResult` (on every rank; the metrics come from rank 0's files).
 
+    The run folder is locked for the whole call and checked before anything is built
+    (:class:`~disentangle_fas.training.rundir.RunDirectory`); it is changed only once every
+    option is validated and the state restored.
+
     Raises:
-        NonFiniteLossError: the loss became NaN or infinite.
+        NonFiniteLossError: the loss, the weights or the scores became NaN or infinite.
+        RunInterrupted: Ctrl-C (a ``KeyboardInterrupt`` naming the step).
+        RunLockedError: another run holds ``cfg.out``.
+        RunDirectoryError: ``cfg.out`` holds a run and neither ``resume`` nor ``overwrite``
+            is set, or ``resume`` with a changed configuration.
     """
     t0 = time.perf_counter()
     info = init_distributed(cfg.device)
+    run_dir = RunDirectory(
+        cfg.out,
+        resume=cfg.resume,
+        overwrite=cfg.overwrite,
+        allow_config_change=cfg.allow_config_change,
+        enabled=info.is_main,
+    )
     try:
-        return _train(cfg, task, info, t0, method)
+        run_dir.open(cfg.to_dict())
+        return _train(cfg, task, info, t0, method, run_dir)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        raise RunInterrupted(run_dir.step, run_dir.saved_step) from None
     finally:
+        run_dir.close()
         cleanup_distributed(info)
 
 
@@ -166,6 +185,7 @@ def _train(
     info: DistInfo,
     t0: float,
     given: TrainingMethod | None,
+    run_dir: RunDirectory,
 ) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
@@ -211,10 +231,8 @@ def _train(
         rank=info.rank,
         world_size=info.world_size,
     )
+    run_dir.prepare(cfg.to_dict(), start)  # the first change to the folder
     logger = RunLogger(out, enabled=info.is_main, tensorboard=cfg.tensorboard, resume=start > 0)
-    if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     batches = _batches(task, sampler, start, cfg, dev, method, aug)
     guard = NonFiniteGuard(dev)
     bar = logger.progress(total=cfg.steps, initial=start, desc=task.name, enabled=cfg.progress)
@@ -234,7 +252,7 @@ def _train(
         optimizer.step()
         method.after_step((step + 1) / cfg.steps)
         seen += cfg.batch_size
-        done = step + 1
+        done = run_dir.step = step + 1
         bar.update(1)
         if done % cfg.log_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
             bad = guard.first_bad()
@@ -268,6 +286,7 @@ def _train(
                     generators={"aug": aug},
                     history=history,
                 )
+                run_dir.saved_step = done
             barrier(info)
     batches.close()
     bar.close()
@@ -286,8 +305,19 @@ def _evaluate_and_checkpoint(
     dev: torch.device,
 ) -> None:
     channels_last = cfg.channels_last and dev.type == "cuda"
-    result = evaluate_model(
-        model, task.source_val, task.target_test, device=dev, step=step, channels_last=channels_last
+    state = out / "state.safetensors"
+    check_finite_model(model, step, state)
+    result = evaluate_finite(
+        lambda: evaluate_model(
+            model,
+            task.source_val,
+            task.target_test,
+            device=dev,
+            step=step,
+            channels_last=channels_last,
+        ),
+        step,
+        state,
     )
     assert result.honest is not None and result.source_val is not None
     summary = {
