@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from disentangle_fas.data import TABLE1_TASKS, TABLE2_TASKS, leave_one_out
-from disentangle_fas.data.preprocess import _parser
+from disentangle_fas.data.preprocess_cli import _parser
 
 DOC = (Path(__file__).parents[1] / "docs" / "datasets.md").read_text()
 

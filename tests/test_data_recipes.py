@@ -13,7 +13,8 @@ import disentangle_fas.data.preprocess_cli as prep_cli
 from disentangle_fas.data import CasiaFASD, ReplayAttack
 from disentangle_fas.data.annotations import Box, carry_forward
 from disentangle_fas.data.manifest import read_manifest
-from disentangle_fas.data.preprocess import main, parse_shard, select_shard
+from disentangle_fas.data.preprocess import parse_shard, select_shard
+from disentangle_fas.data.preprocess_cli import main
 from disentangle_fas.data.recipes import RECIPES, get_recipe
 from disentangle_fas.data.records import Record
 from disentangle_fas.data.store import main as pack_main

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from disentangle_fas.data.pipeline import PreprocessConfig
-from disentangle_fas.data.preprocess import main as preprocess_main
 from disentangle_fas.data.preprocess import preprocess_records, source_signature
+from disentangle_fas.data.preprocess_cli import main as preprocess_main
 from disentangle_fas.inference.cli import predict_main
 from test_data_preprocess import replay_videos
 from test_inference_support import write_checkpoint

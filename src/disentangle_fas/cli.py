@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "evaluate": ("disentangle_fas.training.cli:evaluate_main", "evaluate a checkpoint"),
     "preprocess": (
-        "disentangle_fas.data.preprocess:main",
+        "disentangle_fas.data.preprocess_cli:main",
         "decode videos, crop faces, write 256x256 crops and a manifest",
     ),
     "pack": ("disentangle_fas.data.store:main", "pack preprocessed crops into a training store"),

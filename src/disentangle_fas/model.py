@@ -10,9 +10,7 @@ decoder D_C. Training losses live in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -29,7 +27,6 @@ from disentangle_fas.contracts import (
     num_features_of,
     pool_map,
 )
-from disentangle_fas.data.transforms import Normalize as _Normalize
 from disentangle_fas.encoders import (
     DisentangledEncoders,
     ProjectedEncoder,
@@ -43,117 +40,10 @@ from disentangle_fas.heads import (
     DomainClassifier,
     LMCLHead,
 )
+from disentangle_fas.model_config import ModelConfig, Normalize, normalization_stats
 from disentangle_fas.registry import register_model_kind
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "Normalize"]
-
-
-def Normalize(  # noqa: N802 - a factory named like the module it returns
-    mean: tuple[float, float, float] = IMAGENET_MEAN,
-    std: tuple[float, float, float] = IMAGENET_STD,
-) -> _Normalize:
-    """The models' input normalisation: :class:`disentangle_fas.data.transforms.Normalize`
-    with its statistics kept out of the ``state_dict`` (they are architecture, not weights).
-
-    Shape:
-        - Input/Output: ``(B, 3, H, W)``.
-    """
-    return _Normalize(mean, std, persistent=False)
-
-
-def normalization_stats(
-    module: nn.Module,
-) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
-    """Return ``(mean, std)`` of a model's input normalisation module.
-
-    :class:`~disentangle_fas.data.transforms.Normalize` gives its statistics,
-    ``nn.Identity`` gives zeros and ones; anything else ``None`` (unknown).
-    """
-    if isinstance(module, _Normalize):
-        return module.stats()
-    if isinstance(module, nn.Identity):
-        return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-    return None
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild a :class:`DisentangledFAS` (stored in checkpoints).
-
-    Attributes:
-        num_domains: number of source domains S.
-        variant: ``"baseline"``, ``"content"``, ``"domain"`` or ``"full"``.
-        depth: ResNet depth of the encoders when ``backbone`` is ``None``.
-        image_size: input side length.
-        content_shape: ``(C, H, W)`` of the content target.
-        scale: LMCL scale alpha.
-        margin: LMCL margin m.
-        domain_hidden: hidden width of C_D (``None``: linear).
-        backbone: the encoders' backbone (any name of
-            :func:`~disentangle_fas.encoders.create_encoder`); ``None`` means
-            ``f"resnet{depth}"``.
-        content_backbone: E_C's backbone when it differs (``None``: ``backbone``).
-        domain_backbone: E_D's backbone when it differs (``None``: ``backbone``).
-        feature_dim: project every encoder to this width with a 1x1 convolution
-            (:class:`~disentangle_fas.encoders.ProjectedEncoder`); ``None`` keeps the
-            backbones' widths, which must then agree.
-        share_stem: share the first layer between the encoders (the paper's choice); only
-            possible when all three have the same stemmed backbone.
-        mean: input normalisation mean (RGB).
-        std: input normalisation standard deviation (RGB).
-    """
-
-    num_domains: int
-    variant: str = "full"
-    depth: int = 18
-    image_size: int = 256
-    content_shape: tuple[int, int, int] = field(default=(1, 32, 32))
-    scale: float = DEFAULT_LMCL_SCALE
-    margin: float = DEFAULT_LMCL_MARGIN
-    domain_hidden: int | None = None
-    backbone: str | None = None
-    content_backbone: str | None = None
-    domain_backbone: str | None = None
-    feature_dim: int | None = None
-    share_stem: bool = True
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-    def __post_init__(self) -> None:
-        Variant(self.variant)  # validates
-        object.__setattr__(self, "content_shape", tuple(int(v) for v in self.content_shape))
-        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
-        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
-        if self.feature_dim is not None and self.feature_dim < 1:
-            raise ValueError(f"feature_dim must be >= 1, got {self.feature_dim}")
-        InputSpec(self.image_size, self.mean, self.std)  # validates
-
-    @property
-    def backbones(self) -> dict[str, str]:
-        """The backbone name of each encoder of the variant (``liveness``, ...)."""
-        main = self.backbone or f"resnet{self.depth}"
-        v = Variant(self.variant)
-        out = {"liveness": main}
-        if v.uses_content:
-            out["content"] = self.content_backbone or main
-        if v.uses_domain:
-            out["domain"] = self.domain_backbone or main
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict."""
-        d = asdict(self)
-        for key in ("content_shape", "mean", "std"):
-            d[key] = list(d[key])
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``.
-
-        Dicts written before a field existed get the field's default.
-        """
-        return cls(**data)
 
 
 class DisentangledFAS(LivenessModel):

@@ -14,7 +14,6 @@ parent process dies, even by SIGKILL.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import multiprocessing
@@ -45,11 +44,9 @@ from disentangle_fas.data.pipeline import (
     read_shard,
 )
 from disentangle_fas.data.records import Record
-from disentangle_fas.errors import command
 
 __all__ = [
     "PreprocessReport",
-    "main",
     "parse_shard",
     "preprocess_records",
     "select_shard",
@@ -376,24 +373,3 @@ def preprocess_records(
     report.manifest = str(manifest)
     atomic_write_text(out / f"report{tag}.json", report.to_json())
     return report
-
-
-def _parser() -> argparse.ArgumentParser:
-    from disentangle_fas.data.preprocess_cli import _parser as parser
-
-    return parser()
-
-
-@command("disentangle-fas preprocess")
-def main(argv: list[str]) -> int:
-    """Run ``disentangle-fas preprocess`` (see :mod:`disentangle_fas.data.preprocess_cli`).
-
-    Args:
-        argv: command-line arguments after the subcommand.
-
-    Returns:
-        The process exit code.
-    """
-    from disentangle_fas.data.preprocess_cli import run
-
-    return run(argv)

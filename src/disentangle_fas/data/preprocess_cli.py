@@ -22,9 +22,9 @@ from disentangle_fas.data.preprocess import (
 from disentangle_fas.data.recipes import RECIPES, get_recipe
 from disentangle_fas.data.records import SPLITS, Record
 from disentangle_fas.data.video import SAMPLING_RULES
-from disentangle_fas.errors import ArgumentParser, UsageError
+from disentangle_fas.errors import ArgumentParser, UsageError, command
 
-__all__ = ["build_config", "run"]
+__all__ = ["build_config", "main", "run"]
 
 #: command-line option -> PreprocessConfig field (options default to None: recipe wins).
 _OPTIONS = {
@@ -221,3 +221,16 @@ def run(argv: list[str]) -> int:
         + (f"; problems: {counts}" if counts else "")
     )
     return 1 if args.strict and report.failed else 0
+
+
+@command("disentangle-fas preprocess")
+def main(argv: list[str]) -> int:
+    """Run ``disentangle-fas preprocess`` under the commands' error policy (see :func:`run`).
+
+    Args:
+        argv: command-line arguments after the subcommand.
+
+    Returns:
+        The process exit code.
+    """
+    return run(argv)

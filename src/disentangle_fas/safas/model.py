@@ -17,7 +17,7 @@ from disentangle_fas.contracts import (
 )
 from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import pool
-from disentangle_fas.model import Normalize, normalization_stats
+from disentangle_fas.model_config import Normalize, normalization_stats
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads

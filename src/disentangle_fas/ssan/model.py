@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, pool_map
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import DomainClassifier, pool
-from disentangle_fas.model import Normalize, normalization_stats
+from disentangle_fas.model_config import Normalize, normalization_stats
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
