@@ -153,13 +153,25 @@ def sample_screen(rng: np.random.Generator, cue: float, quality: float) -> Scree
     )
 
 
-def sample_mask_look(rng: np.random.Generator, victim: Identity, wearer: Identity) -> MaskLook:
+def sample_mask_look(
+    rng: np.random.Generator,
+    victim: Identity,
+    wearer: Identity,
+    print_prob: float = 0.5,
+    cue: float = 1.0,
+) -> MaskLook:
     """Draw a rigid mask that copies ``victim`` and is worn by ``wearer``.
+
+    With probability ``print_prob`` the mask is a full-colour 3D print of the victim's
+    photo: its surface shows halftone dots and printing layer lines (contrast scaled by
+    ``cue``); otherwise it is a hand-painted cast with a smooth surface.
 
     Args:
         rng: random generator.
         victim: the impersonated identity (the mask's shape and paint).
         wearer: the person behind the mask (skin, hair and eyes around and through it).
+        print_prob: probability of a 3D-printed mask.
+        cue: domain cue strength (scales the dots' and layer lines' contrast).
 
     Returns:
         The mask's look.
@@ -177,7 +189,22 @@ def sample_mask_look(rng: np.random.Generator, victim: Identity, wearer: Identit
         wearer_hair=wearer.hair,
         wearer_iris=wearer.iris,
         paint_features=float(rng.uniform(0.3, 0.9)),
+        **_printed_surface(rng, print_prob, cue),
     )
+
+
+def _printed_surface(rng: np.random.Generator, print_prob: float, cue: float) -> dict[str, float]:
+    """Surface fields of :class:`MaskLook`: dots and layer lines of a printed mask, or none."""
+    printed = rng.random() < print_prob
+    dots = cue * float(rng.uniform(0.15, 0.4))
+    layers = cue * float(rng.uniform(0.05, 0.2))
+    return {
+        "print_dots": dots if printed else 0.0,
+        "dot_period": float(rng.uniform(0.05, 0.1)),
+        "dot_angle": float(rng.uniform(0.0, 90.0)),
+        "layers": layers if printed else 0.0,
+        "layer_period": float(rng.uniform(0.03, 0.06)),
+    }
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ class MaskLook:
         wearer_hair: the wearer's hair, sRGB.
         wearer_iris: the wearer's iris, sRGB (seen through the eye holes).
         paint_features: strength of the painted brows and lips (0-1).
+        print_dots: contrast of the halftone dots of a full-colour 3D print (0: a
+            hand-painted cast without dots).
+        dot_period: halftone period, in head units (half the head height).
+        dot_angle: halftone screen angle (degrees).
+        layers: contrast of the printing layer lines (horizontal ridges of a 3D print).
+        layer_period: layer-line period, in head units.
     """
 
     colour: RGB
@@ -45,6 +51,11 @@ class MaskLook:
     wearer_hair: RGB
     wearer_iris: RGB
     paint_features: float
+    print_dots: float = 0.0
+    dot_period: float = 0.08
+    dot_angle: float = 45.0
+    layers: float = 0.0
+    layer_period: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -273,6 +284,20 @@ def _paint_features(
     return colour, eyes
 
 
+def _print_surface(paint: np.ndarray, x: np.ndarray, y: np.ndarray, mask: MaskLook) -> np.ndarray:
+    """Halftone dots (one phase per ink) and layer lines of a 3D-printed mask's surface."""
+    if mask.print_dots <= 0.0 and mask.layers <= 0.0:
+        return paint
+    a = np.deg2rad(mask.dot_angle)
+    u = (x * np.cos(a) + y * np.sin(a)) / mask.dot_period
+    v = (-x * np.sin(a) + y * np.cos(a)) / mask.dot_period
+    phase = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0], dtype=np.float32)
+    dots = np.cos(2 * np.pi * (u[:, None] + phase)) * np.cos(2 * np.pi * (v[:, None] + phase))
+    ridges = 0.5 * (1.0 + np.cos(2 * np.pi * y / mask.layer_period))
+    out = paint * (1.0 + mask.print_dots * dots) * (1.0 - mask.layers * ridges)[:, None]
+    return f32(np.clip(out, 0.0, 1.0))
+
+
 def _paint_mask(
     shape: HeadShape,
     colour: np.ndarray,
@@ -300,6 +325,7 @@ def _paint_mask(
         -(((np.abs(x) - 0.42 * idn.nose_w) / 0.03) ** 2) - ((y - nostril_y) / 0.016) ** 2
     )
     paint = _mix(paint, paint * 0.5, 0.6 * nostrils)
+    paint = _print_surface(paint, x, y, mask)
     # Eye holes: the wearer's eyes, recessed behind the mask, with a shadowed rim.
     hole_r = np.full_like(x, np.inf)
     for side in (-1.0, 1.0):
