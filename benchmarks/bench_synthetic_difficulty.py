@@ -12,13 +12,18 @@ Each domain split is rendered once per seed in this process (one core) and share
 task that uses it. The run takes one core: ``torch.set_num_threads(1)``.
 
     python benchmarks/bench_synthetic_difficulty.py                    # all tasks, 3 seeds
-    python benchmarks/bench_synthetic_difficulty.py --tasks OCI->M OCI->Cb --seeds 0
+    python benchmarks/bench_synthetic_difficulty.py --tasks 'OCI->M' 'OCI->Cb' --seeds 0
+    # the main command's preset (SYNTHETIC_PROTOCOL_PRESET), for comparison:
+    python benchmarks/bench_synthetic_difficulty.py --image-size 32 --steps 60 \
+        --batch-size 12 --train-per-domain 300 --eval-per-domain 100 --eval-every 20 \
+        --warmup-steps 5
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import os
 import platform
@@ -27,6 +32,7 @@ import tempfile
 import time
 from collections import defaultdict
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,8 +122,20 @@ def main() -> None:
     p.add_argument("--train-per-domain", type=int, default=600)
     p.add_argument("--eval-per-domain", type=int, default=200)
     p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--warmup-steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", default="", help="also write every run's figures to this file")
+    p.add_argument(
+        "--merge", nargs="+", default=[], help="print the report of runs written by --json"
+    )
     args = p.parse_args()
+    if args.merge:
+        runs = []
+        for path in args.merge:
+            with open(path, encoding="utf-8") as fh:
+                runs += json.load(fh)["runs"]
+        _report(runs, list(dict.fromkeys(r["task"] for r in runs)))
+        return
     for task in args.tasks:
         leave_one_out(task)  # fail early on a bad name
     torch.set_num_threads(args.threads)
@@ -134,11 +152,11 @@ def main() -> None:
     print(
         f"baseline (E_L + C_L, LMCL), {args.image_size} px, {args.steps} steps, batch "
         f"{args.batch_size}, {args.train_per_domain} train / {args.eval_per_domain} eval "
-        f"images per domain, seeds {args.seeds}; checkpoint: best source-val EER (honest)"
+        f"images per domain, {args.warmup_steps} warm-up steps, seeds {args.seeds}; "
+        "checkpoint: best source-val EER (honest)"
     )
     t_start = time.perf_counter()
-    rows: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    curves: dict[str, dict[int, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    runs: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             for task in args.tasks:
@@ -151,6 +169,7 @@ def main() -> None:
                     synthetic_train_per_domain=args.train_per_domain,
                     synthetic_eval_per_domain=args.eval_per_domain,
                     eval_every=args.eval_every,
+                    warmup_steps=args.warmup_steps,
                     seed=seed,
                     device="cpu",
                     progress=False,
@@ -161,19 +180,46 @@ def main() -> None:
                 t1 = time.perf_counter()
                 res = train(cfg, data)
                 best = min(res.history, key=lambda h: h["source_val_eer"])
-                rows[task].append((best["source_val_auc"], res.metrics.auc))
-                for h in res.history:
-                    curves[task][h["step"]].append((h["source_val_auc"], h["target_auc"]))
+                runs.append(
+                    {
+                        "task": task,
+                        "seed": seed,
+                        "generator_version": GENERATOR_VERSION,
+                        "source_val_auc": best["source_val_auc"],
+                        "target_auc": res.metrics.auc,
+                        "curve": [
+                            [h["step"], h["source_val_auc"], h["target_auc"]] for h in res.history
+                        ],
+                    }
+                )
+                if args.json:
+                    with open(args.json, "w", encoding="utf-8") as fh:
+                        json.dump({"runs": runs}, fh, indent=1)
                 print(
                     f"seed {seed} {task}: source-val AUC {100 * best['source_val_auc']:.1f} "
                     f"target AUC {100 * res.metrics.auc:.1f} (step {best['step']}; "
                     f"render {t1 - t0:.0f} s, train {res.seconds:.0f} s)",
                     flush=True,
                 )
+    _report(runs, args.tasks)
+    print(f"wall time {time.perf_counter() - t_start:.0f} s")
+
+
+def _report(runs: list[dict[str, Any]], tasks: list[str]) -> None:
+    """Print the table (mean and 95 % interval over seeds) and the learning curves."""
+    rows: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    curves: dict[str, dict[int, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        rows[r["task"]].append((r["source_val_auc"], r["target_auc"]))
+        for step, src, tgt in r["curve"]:
+            curves[r["task"]][int(step)].append((src, tgt))
+    versions = sorted({int(r["generator_version"]) for r in runs})
+    seeds = sorted({int(r["seed"]) for r in runs})
     print()
+    print(f"generator version {versions}, seeds {seeds}")
     print("| task | source-val AUC (%) | target AUC (%) | gap (points) |")
     print("| --- | ---: | ---: | ---: |")
-    for task in args.tasks:
+    for task in tasks:
         src = [s for s, _ in rows[task]]
         tgt = [t for _, t in rows[task]]
         gap = [s - t for s, t in rows[task]]
@@ -183,7 +229,7 @@ def main() -> None:
     steps = sorted({s for c in curves.values() for s in c})
     print("| task | " + " | ".join(f"step {s}" for s in steps) + " |")
     print("| --- |" + " ---: |" * len(steps))
-    for task in args.tasks:
+    for task in tasks:
         cells = []
         for s in steps:
             pts = curves[task].get(s, [])
@@ -194,8 +240,6 @@ def main() -> None:
             b = statistics.fmean(y for _, y in pts)
             cells.append(f"{100 * a:.1f} / {100 * b:.1f}")
         print(f"| {task} | " + " | ".join(cells) + " |")
-    print()
-    print(f"wall time {time.perf_counter() - t_start:.0f} s")
 
 
 if __name__ == "__main__":

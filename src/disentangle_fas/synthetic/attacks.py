@@ -164,7 +164,9 @@ def sample_mask_look(
 
     With probability ``print_prob`` the mask is a full-colour 3D print of the victim's
     photo: its surface shows halftone dots and printing layer lines (contrast scaled by
-    ``cue``); otherwise it is a hand-painted cast with a smooth surface.
+    ``cue``) and the dull tones of printed ink; otherwise it is a hand-painted cast with a
+    smooth surface. The material scatters light below its surface anywhere between hard
+    resin (none) and silicone.
 
     Args:
         rng: random generator.
@@ -181,7 +183,7 @@ def sample_mask_look(
     p = np.clip(paint, 0.0, 1.0)
     return MaskLook(
         colour=(float(p[0]), float(p[1]), float(p[2])),
-        gloss=float(rng.uniform(0.1, 0.5)),
+        gloss=float(rng.uniform(0.05, 0.35)),
         shininess=float(rng.uniform(15.0, 60.0)),
         top=float(victim.hairline - rng.uniform(0.0, 0.12)),
         hole=float(rng.uniform(0.95, 1.25)),
@@ -194,11 +196,17 @@ def sample_mask_look(
 
 
 def _printed_surface(rng: np.random.Generator, print_prob: float, cue: float) -> dict[str, float]:
-    """Surface fields of :class:`MaskLook`: dots and layer lines of a printed mask, or none."""
+    """Material fields of :class:`MaskLook`: subsurface scattering, and the dots, layer
+    lines and ink tones of a printed mask (zero for a painted one).
+    """
     printed = rng.random() < print_prob
-    dots = cue * float(rng.uniform(0.15, 0.4))
-    layers = cue * float(rng.uniform(0.05, 0.2))
+    dots = cue * float(rng.uniform(0.3, 0.7))
+    layers = cue * float(rng.uniform(0.1, 0.3))
+    wrap = float(rng.uniform(0.0, 0.4))
+    gamut = float(rng.uniform(0.5, 1.0))
     return {
+        "wrap": wrap,
+        "gamut": gamut if printed else 0.0,
         "print_dots": dots if printed else 0.0,
         "dot_period": float(rng.uniform(0.05, 0.1)),
         "dot_angle": float(rng.uniform(0.0, 90.0)),

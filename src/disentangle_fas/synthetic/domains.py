@@ -305,6 +305,14 @@ DOMAINS: tuple[DomainSpec, ...] = (
         motion_blur=(0.0, 1.5),
         sharpen=(0.0, 1.2),
         denoise=(0.0, 0.8),
+        spoof_capture=(
+            ("sensor_scale", (0.5, 0.75)),
+            ("read_noise", (0.006, 0.015)),
+            ("jpeg", (60.0, 80.0)),
+            ("denoise", (0.3, 0.8)),
+            ("scene_brightness", (0.4, 1.0)),
+        ),
+        mask_print=0.7,
     ),
 )
 
@@ -315,11 +323,11 @@ DOMAIN_CODES: tuple[str, ...] = tuple(d.code for d in DOMAINS)
 #: Size of one unit of :attr:`DomainSpec.spoof_bias`: relative exposure change, relative
 #: red/blue white-balance gain change, and relative change of the optical blur (with JPEG
 #: quality points per unit and sharpening amount per unit).
-BIAS_EXPOSURE = 0.3
-BIAS_WARMTH = 0.08
-BIAS_BLUR = 0.4
-BIAS_JPEG = 10.0
-BIAS_SHARPEN = 0.4
+BIAS_EXPOSURE = 0.33
+BIAS_WARMTH = 0.09
+BIAS_BLUR = 0.44
+BIAS_JPEG = 11.0
+BIAS_SHARPEN = 0.44
 
 
 def _scaled(r: Range, f: float) -> Range:
