@@ -131,3 +131,23 @@ def test_printed_mask_surface_has_fine_texture() -> None:
     face = a.head > 0.5
     assert np.array_equal(face, b.head > 0.5)  # same geometry
     assert _laplacian_energy(b.rgb, face) > 1.5 * _laplacian_energy(a.rgb, face)
+
+
+def test_cb_spoofs_are_consumer_device_captures() -> None:
+    live, spoof = _spec("Cb"), spoof_spec(_spec("Cb"))
+    assert spoof.sensor_scale[1] < live.sensor_scale[1]  # coarser sensors
+    assert spoof.jpeg[1] < live.jpeg[1]  # stronger compression
+    assert spoof.read_noise[0] > live.read_noise[0]  # noisier
+    # The spoof ranges stay inside the live ones: overlapping, not separable by one value.
+    for name in ("sensor_scale", "jpeg", "read_noise", "denoise", "scene_brightness"):
+        lo, hi = getattr(spoof, name)
+        assert getattr(live, name)[0] <= lo < hi <= getattr(live, name)[1], name
+
+
+def test_printed_mask_tones_are_compressed() -> None:
+    victim = sample_identity(derive_rng(0, "victim"))
+    wearer = sample_identity(derive_rng(0, "wearer"))
+    painted = sample_mask_look(derive_rng(8), victim, wearer, 0.0)
+    printed = sample_mask_look(derive_rng(8), victim, wearer, 1.0)
+    assert painted.gamut == 0.0 and 0.5 <= printed.gamut <= 1.0
+    assert 0.0 <= painted.wrap <= 0.4 and painted.wrap == printed.wrap
