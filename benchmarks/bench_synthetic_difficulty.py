@@ -130,11 +130,11 @@ def main() -> None:
     )
     args = p.parse_args()
     if args.merge:
-        runs = []
+        merged: list[dict[str, Any]] = []
         for path in args.merge:
             with open(path, encoding="utf-8") as fh:
-                runs += json.load(fh)["runs"]
-        _report(runs, list(dict.fromkeys(r["task"] for r in runs)))
+                merged += json.load(fh)["runs"]
+        _report(merged, list(dict.fromkeys(r["task"] for r in merged)))
         return
     for task in args.tasks:
         leave_one_out(task)  # fail early on a bad name
@@ -156,7 +156,7 @@ def main() -> None:
         "checkpoint: best source-val EER (honest)"
     )
     t_start = time.perf_counter()
-    runs: list[dict[str, object]] = []
+    runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             for task in args.tasks:
