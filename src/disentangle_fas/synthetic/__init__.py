@@ -18,10 +18,15 @@ from disentangle_fas.synthetic.attacks import (
 )
 from disentangle_fas.synthetic.dataset import DEFAULT_DOMAINS, SyntheticFAS, SyntheticRecord
 from disentangle_fas.synthetic.domains import DOMAIN_CODES, DOMAINS, DomainSpec
-from disentangle_fas.synthetic.export import export_synthetic, read_manifest
+from disentangle_fas.synthetic.export import (
+    export_synthetic,
+    read_generator_version,
+    read_manifest,
+)
 from disentangle_fas.synthetic.face import LANDMARK_NAMES
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
 from disentangle_fas.synthetic.selection import resolve_attacks, resolve_domains
+from disentangle_fas.synthetic.version import GENERATOR_VERSION
 
 #: Domain names by global id (``DOMAIN_NAMES[i]`` describes ``DOMAIN_CODES[i]``).
 DOMAIN_NAMES: tuple[str, ...] = tuple(d.name for d in DOMAINS)
@@ -33,6 +38,7 @@ __all__ = [
     "DOMAINS",
     "DOMAIN_CODES",
     "DOMAIN_NAMES",
+    "GENERATOR_VERSION",
     "LANDMARK_NAMES",
     "LIVE",
     "MASK",
@@ -46,6 +52,7 @@ __all__ = [
     "SyntheticFAS",
     "SyntheticRecord",
     "export_synthetic",
+    "read_generator_version",
     "read_manifest",
     "render_sample",
     "resolve_attacks",

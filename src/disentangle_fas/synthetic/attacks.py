@@ -153,13 +153,27 @@ def sample_screen(rng: np.random.Generator, cue: float, quality: float) -> Scree
     )
 
 
-def sample_mask_look(rng: np.random.Generator, victim: Identity, wearer: Identity) -> MaskLook:
+def sample_mask_look(
+    rng: np.random.Generator,
+    victim: Identity,
+    wearer: Identity,
+    print_prob: float = 0.5,
+    cue: float = 1.0,
+) -> MaskLook:
     """Draw a rigid mask that copies ``victim`` and is worn by ``wearer``.
+
+    With probability ``print_prob`` the mask is a full-colour 3D print of the victim's
+    photo: its surface shows halftone dots and printing layer lines (contrast scaled by
+    ``cue``) and the dull tones of printed ink; otherwise it is a hand-painted cast with a
+    smooth surface. The material scatters light below its surface anywhere between hard
+    resin (none) and silicone.
 
     Args:
         rng: random generator.
         victim: the impersonated identity (the mask's shape and paint).
         wearer: the person behind the mask (skin, hair and eyes around and through it).
+        print_prob: probability of a 3D-printed mask.
+        cue: domain cue strength (scales the dots' and layer lines' contrast).
 
     Returns:
         The mask's look.
@@ -169,7 +183,7 @@ def sample_mask_look(rng: np.random.Generator, victim: Identity, wearer: Identit
     p = np.clip(paint, 0.0, 1.0)
     return MaskLook(
         colour=(float(p[0]), float(p[1]), float(p[2])),
-        gloss=float(rng.uniform(0.1, 0.5)),
+        gloss=float(rng.uniform(0.05, 0.35)),
         shininess=float(rng.uniform(15.0, 60.0)),
         top=float(victim.hairline - rng.uniform(0.0, 0.12)),
         hole=float(rng.uniform(0.95, 1.25)),
@@ -177,7 +191,28 @@ def sample_mask_look(rng: np.random.Generator, victim: Identity, wearer: Identit
         wearer_hair=wearer.hair,
         wearer_iris=wearer.iris,
         paint_features=float(rng.uniform(0.3, 0.9)),
+        **_printed_surface(rng, print_prob, cue),
     )
+
+
+def _printed_surface(rng: np.random.Generator, print_prob: float, cue: float) -> dict[str, float]:
+    """Material fields of :class:`MaskLook`: subsurface scattering, and the dots, layer
+    lines and ink tones of a printed mask (zero for a painted one).
+    """
+    printed = rng.random() < print_prob
+    dots = cue * float(rng.uniform(0.3, 0.7))
+    layers = cue * float(rng.uniform(0.1, 0.3))
+    wrap = float(rng.uniform(0.0, 0.4))
+    gamut = float(rng.uniform(0.5, 1.0))
+    return {
+        "wrap": wrap,
+        "gamut": gamut if printed else 0.0,
+        "print_dots": dots if printed else 0.0,
+        "dot_period": float(rng.uniform(0.05, 0.1)),
+        "dot_angle": float(rng.uniform(0.0, 90.0)),
+        "layers": layers if printed else 0.0,
+        "layer_period": float(rng.uniform(0.03, 0.06)),
+    }
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from disentangle_fas.synthetic.attacks import LIVE
 from disentangle_fas.synthetic.domains import DOMAINS
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
 from disentangle_fas.synthetic.selection import resolve_attacks, resolve_domains
+from disentangle_fas.synthetic.version import GENERATOR_VERSION
 from disentangle_fas.types import FASSample
 
 __all__ = ["DEFAULT_DOMAINS", "SPLIT_NAMES", "SyntheticFAS", "SyntheticRecord"]
@@ -71,7 +72,7 @@ class SyntheticFAS(Dataset[FASSample]):
     cycle through the attack types) and ``videos_per_subject`` consecutive videos show the
     same person, so each person appears live and spoofed. Every sample is a pure function
     of ``(seed, split, domain, video, frame)``: it can be rendered alone, in any order, in
-    any worker, and is identical every time.
+    any worker, and is identical every time, for one :attr:`generator_version`.
 
     Args:
         domains: codes, names or global indices of the domains (default ``O, C, I, M``).
@@ -140,6 +141,8 @@ class SyntheticFAS(Dataset[FASSample]):
         self.frames_per_video = frames_per_video
         self.videos_per_subject = videos_per_subject
         self.transform = transform
+        #: The design version of the generator that renders this dataset.
+        self.generator_version = GENERATOR_VERSION
         if attacks is None:
             self.attacks_per_domain = tuple(DOMAINS[g].attacks for g in self.domain_ids)
         else:

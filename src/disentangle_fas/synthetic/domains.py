@@ -63,6 +63,15 @@ class DomainSpec:
             the capture biases of a dataset (attacks recorded in another room, under
             other light, with a fixed support...). They differ between domains, so a
             model that learns them does not generalise.
+        spoof_bias: ``(exposure, warmth, sharpness)`` signed shifts of the spoof videos'
+            camera relative to the live ones (see :func:`spoof_spec`): the spoofs of a
+            dataset were exposed brighter or darker, white-balanced warmer or cooler, and
+            recorded sharper or softer than its live videos. Across ``O``, ``C``, ``I``,
+            ``M`` each direction appears twice with each sign, so for every held-out
+            domain the other three teach, by majority, the opposite direction.
+        mask_print: probability that a 3D mask is a full-colour 3D print of the victim's
+            photo (halftone dots and printing layer lines on its surface) rather than a
+            hand-painted cast.
     """
 
     code: str
@@ -99,6 +108,8 @@ class DomainSpec:
     sharpen: Range = (0.0, 0.0)
     denoise: Range = (0.0, 0.0)
     spoof_capture: tuple[tuple[str, Range], ...] = ()
+    spoof_bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mask_print: float = 0.5
 
 
 DOMAINS: tuple[DomainSpec, ...] = (
@@ -137,6 +148,7 @@ DOMAINS: tuple[DomainSpec, ...] = (
         sharpen=(0.6, 1.2),
         denoise=(0.1, 0.3),
         spoof_capture=(("light_ambient", (0.35, 0.45)), ("scene_brightness", (0.8, 1.0))),
+        spoof_bias=(1.0, 1.0, 1.0),
     ),
     DomainSpec(
         code="C",
@@ -172,11 +184,8 @@ DOMAINS: tuple[DomainSpec, ...] = (
         motion_blur=(0.0, 1.5),
         sharpen=(0.0, 0.3),
         denoise=(0.0, 0.2),
-        spoof_capture=(
-            ("kelvin", (6500.0, 7500.0)),
-            ("crop_scale", (1.15, 1.25)),
-            ("motion_blur", (0.0, 0.3)),
-        ),
+        spoof_capture=(("crop_scale", (1.15, 1.25)), ("motion_blur", (0.0, 0.3))),
+        spoof_bias=(-1.0, 1.0, -1.0),
     ),
     DomainSpec(
         code="I",
@@ -217,6 +226,7 @@ DOMAINS: tuple[DomainSpec, ...] = (
             ("light_ambient", (0.25, 0.3)),
             ("motion_blur", (0.0, 0.2)),
         ),
+        spoof_bias=(1.0, -1.0, -1.0),
     ),
     DomainSpec(
         code="M",
@@ -252,7 +262,8 @@ DOMAINS: tuple[DomainSpec, ...] = (
         motion_blur=(0.0, 0.6),
         sharpen=(0.0, 0.2),
         denoise=(0.2, 0.5),
-        spoof_capture=(("exposure", (0.26, 0.3)), ("jpeg", (88.0, 92.0))),
+        spoof_capture=(("light_elevation", (15.0, 30.0)),),
+        spoof_bias=(-1.0, -1.0, 1.0),
     ),
     DomainSpec(
         code="Cb",
@@ -294,6 +305,14 @@ DOMAINS: tuple[DomainSpec, ...] = (
         motion_blur=(0.0, 1.5),
         sharpen=(0.0, 1.2),
         denoise=(0.0, 0.8),
+        spoof_capture=(
+            ("sensor_scale", (0.5, 0.75)),
+            ("read_noise", (0.006, 0.015)),
+            ("jpeg", (60.0, 80.0)),
+            ("denoise", (0.3, 0.8)),
+            ("scene_brightness", (0.4, 1.0)),
+        ),
+        mask_print=0.7,
     ),
 )
 
@@ -301,7 +320,50 @@ DOMAINS: tuple[DomainSpec, ...] = (
 DOMAIN_CODES: tuple[str, ...] = tuple(d.code for d in DOMAINS)
 
 
+#: Size of one unit of :attr:`DomainSpec.spoof_bias`: relative exposure change, relative
+#: red/blue white-balance gain change, and relative change of the optical blur (with JPEG
+#: quality points per unit and sharpening amount per unit).
+BIAS_EXPOSURE = 0.33
+BIAS_WARMTH = 0.09
+BIAS_BLUR = 0.44
+BIAS_JPEG = 11.0
+BIAS_SHARPEN = 0.44
+
+
+def _scaled(r: Range, f: float) -> Range:
+    return (r[0] * f, r[1] * f)
+
+
+def _shifted(r: Range, d: float, lo: float, hi: float) -> Range:
+    return (min(max(r[0] + d, lo), hi), min(max(r[1] + d, lo), hi))
+
+
 def spoof_spec(spec: DomainSpec) -> DomainSpec:
-    """Return the domain with its spoof-capture overrides applied."""
+    """Return the domain as its spoof videos were captured.
+
+    The :attr:`~DomainSpec.spoof_capture` overrides replace ranges; then the signed
+    :attr:`~DomainSpec.spoof_bias` moves the camera: exposure target times
+    ``1 + BIAS_EXPOSURE * e``; red gain times ``1 + BIAS_WARMTH * w`` and blue gain times
+    ``1 - BIAS_WARMTH * w``; optical blur times ``1 - BIAS_BLUR * k``, JPEG quality plus
+    ``BIAS_JPEG * k`` (within 30-98) and sharpening plus ``BIAS_SHARPEN * k`` (at least 0).
+
+    Args:
+        spec: the domain.
+
+    Returns:
+        The spoof videos' domain specification.
+    """
     overrides: dict[str, Any] = dict(spec.spoof_capture)
-    return replace(spec, **overrides) if overrides else spec
+    out = replace(spec, **overrides) if overrides else spec
+    e, w, k = spec.spoof_bias
+    if e == 0.0 and w == 0.0 and k == 0.0:
+        return out
+    r, g, b = out.tint
+    return replace(
+        out,
+        exposure=_scaled(out.exposure, 1.0 + BIAS_EXPOSURE * e),
+        tint=(_scaled(r, 1.0 + BIAS_WARMTH * w), g, _scaled(b, 1.0 - BIAS_WARMTH * w)),
+        blur=_scaled(out.blur, max(1.0 - BIAS_BLUR * k, 0.1)),
+        jpeg=_shifted(out.jpeg, BIAS_JPEG * k, 30.0, 98.0),
+        sharpen=_shifted(out.sharpen, BIAS_SHARPEN * k, 0.0, 3.0),
+    )

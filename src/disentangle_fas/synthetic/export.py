@@ -5,7 +5,9 @@ The manifest (CSV or JSON lines) has one row per image with the columns
 relative to the manifest's folder; ``box_source`` is ``"full"``: the whole image is the
 face crop), so exported synthetic data goes through the same manifest and store path as
 preprocessed real data (:func:`disentangle_fas.data.manifest.read_manifest`,
-``disentangle-fas pack``).
+``disentangle-fas pack``). Beside the manifest, ``generator.json`` records the
+generator's design version (:data:`~disentangle_fas.synthetic.GENERATOR_VERSION`), read
+back by :func:`read_generator_version`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,21 @@ import numpy as np
 from PIL import Image
 
 from disentangle_fas.synthetic.attacks import ATTACK_NAMES
+from disentangle_fas.synthetic.version import GENERATOR_VERSION
 
 if TYPE_CHECKING:
     from disentangle_fas.synthetic.dataset import SyntheticFAS
 
-__all__ = ["MANIFEST_COLUMNS", "export_synthetic", "read_manifest"]
+__all__ = [
+    "GENERATOR_FILE",
+    "MANIFEST_COLUMNS",
+    "export_synthetic",
+    "read_generator_version",
+    "read_manifest",
+]
+
+#: File beside the manifest that records the generator's design version.
+GENERATOR_FILE = "generator.json"
 
 #: Manifest columns, in order.
 MANIFEST_COLUMNS: tuple[str, ...] = (
@@ -52,7 +64,8 @@ def export_synthetic(
     Images go to ``<root>/<domain>/<split>/<attack name>/v<video>_f<frame>.png``. With
     ``geometry=True`` each image also gets ``<same stem>.npz`` holding ``position``
     ``(3, H, W)``, ``depth`` ``(1, H, W)`` (float16), ``face`` ``(H, W)`` and
-    ``landmarks`` ``(K, 2)``.
+    ``landmarks`` ``(K, 2)``. ``<root>/generator.json`` records the generator version
+    with the dataset's seed, split, image size and domains.
 
     Args:
         dataset: the synthetic dataset.
@@ -104,6 +117,14 @@ def export_synthetic(
                 "box_source": "full",
             }
         )
+    info = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": dataset.seed,
+        "split": dataset.split,
+        "image_size": dataset.image_size,
+        "domains": list(dataset.domain_codes),
+    }
+    (root / GENERATOR_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if target.suffix == ".csv":
         with target.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(MANIFEST_COLUMNS))
@@ -148,3 +169,28 @@ def read_manifest(path: str | Path) -> list[dict[str, str | int]]:
         row["attack"] = int(row["attack"])
         row["frame"] = int(row["frame"])
     return raw
+
+
+def read_generator_version(root: str | Path) -> int:
+    """Return the generator version recorded by :func:`export_synthetic` in ``root``.
+
+    Args:
+        root: the export folder (or the manifest inside it).
+
+    Returns:
+        The version the data was rendered with.
+
+    Raises:
+        FileNotFoundError: no ``generator.json`` there (data exported before versions
+            were recorded, or not synthetic).
+        ValueError: the file has no integer ``generator_version``.
+    """
+    root = Path(root)
+    folder = root.parent if root.is_file() else root
+    path = folder / GENERATOR_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {GENERATOR_FILE} in {folder}")
+    version = json.loads(path.read_text(encoding="utf-8")).get("generator_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{path}: generator_version must be an integer, got {version!r}")
+    return version

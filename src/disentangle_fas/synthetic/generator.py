@@ -228,7 +228,7 @@ def render_sample(key: SampleKey, size: int) -> SampleRender:
         pose, expr, framing = _jitter(rf, scene)
         mask = None
         if key.attack == MASK:
-            mask = sample_mask_look(rv, person, sample_identity(rv))
+            mask = sample_mask_look(rv, person, sample_identity(rv), spec.mask_print, scene.cue)
         out: HeadRender = render_person(
             person, expr, pose, framing, scene.light, scene.background, scene.clothes, mask
         )

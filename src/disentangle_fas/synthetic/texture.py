@@ -34,6 +34,15 @@ class MaskLook:
         wearer_hair: the wearer's hair, sRGB.
         wearer_iris: the wearer's iris, sRGB (seen through the eye holes).
         paint_features: strength of the painted brows and lips (0-1).
+        print_dots: contrast of the halftone dots of a full-colour 3D print (0: a
+            hand-painted cast without dots).
+        dot_period: halftone period, in head units (half the head height).
+        dot_angle: halftone screen angle (degrees).
+        layers: contrast of the printing layer lines (horizontal ridges of a 3D print).
+        layer_period: layer-line period, in head units.
+        wrap: subsurface scattering of the material (0 hard resin, about 0.4 silicone).
+        gamut: tone compression of a printed surface (0 none; 1 the paper white and ink
+            density of a cheap print: dull blacks and whites, low contrast).
     """
 
     colour: RGB
@@ -45,6 +54,13 @@ class MaskLook:
     wearer_hair: RGB
     wearer_iris: RGB
     paint_features: float
+    print_dots: float = 0.0
+    dot_period: float = 0.08
+    dot_angle: float = 45.0
+    layers: float = 0.0
+    layer_period: float = 0.05
+    wrap: float = 0.0
+    gamut: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -273,6 +289,23 @@ def _paint_features(
     return colour, eyes
 
 
+def _print_surface(paint: np.ndarray, x: np.ndarray, y: np.ndarray, mask: MaskLook) -> np.ndarray:
+    """Halftone dots (one phase per ink) and layer lines of a 3D-printed mask's surface."""
+    if mask.print_dots <= 0.0 and mask.layers <= 0.0:
+        return paint
+    a = np.deg2rad(mask.dot_angle)
+    u = (x * np.cos(a) + y * np.sin(a)) / mask.dot_period
+    v = (-x * np.sin(a) + y * np.cos(a)) / mask.dot_period
+    phase = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0], dtype=np.float32)
+    dots = np.cos(2 * np.pi * (u[:, None] + phase)) * np.cos(2 * np.pi * (v[:, None] + phase))
+    ridges = 0.5 * (1.0 + np.cos(2 * np.pi * y / mask.layer_period))
+    toned = paint + mask.gamut * (0.15 + 0.72 * paint - paint)  # paper white and ink density
+    grey = toned.mean(-1, keepdims=True)
+    toned = grey + (1.0 - 0.25 * mask.gamut) * (toned - grey)  # reduced ink gamut
+    out = toned * (1.0 + mask.print_dots * dots) * (1.0 - mask.layers * ridges)[:, None]
+    return f32(np.clip(out, 0.0, 1.0))
+
+
 def _paint_mask(
     shape: HeadShape,
     colour: np.ndarray,
@@ -300,6 +333,7 @@ def _paint_mask(
         -(((np.abs(x) - 0.42 * idn.nose_w) / 0.03) ** 2) - ((y - nostril_y) / 0.016) ** 2
     )
     paint = _mix(paint, paint * 0.5, 0.6 * nostrils)
+    paint = _print_surface(paint, x, y, mask)
     # Eye holes: the wearer's eyes, recessed behind the mask, with a shadowed rim.
     hole_r = np.full_like(x, np.inf)
     for side in (-1.0, 1.0):
@@ -311,17 +345,17 @@ def _paint_mask(
         inside, eye_col, lash, _ = _eye(x, y, idn, neutral, mask.wearer_iris, side)
         wearer_eyes = _mix(wearer_eyes, eye_col, inside)
         wearer_eyes = _mix(wearer_eyes, (0.05, 0.04, 0.04), 0.9 * lash)
-    wearer_eyes = wearer_eyes * 0.45
+    wearer_eyes = wearer_eyes * 0.7
     hole = smoothstep(1.0, 0.94, hole_r)
     rim = _band(hole_r - 1.04, 0.05, 0.05)
-    paint = _mix(paint, paint * 0.35, 0.8 * rim)
+    paint = _mix(paint, paint * 0.6, 0.8 * rim)
     paint = _mix(paint, wearer_eyes, hole)
     seam = _band(q - 0.915, 0.012, 0.01) * smoothstep(mask.top + 0.02, mask.top - 0.05, y)
     seam = np.maximum(seam, _band(y - mask.top, 0.01, 0.01) * smoothstep(0.96, 0.9, q))
     out = _mix(colour, paint, cover)
-    out = _mix(out, out * 0.4, 0.7 * seam * smoothstep(0.0, 0.1, z))
+    out = _mix(out, out * 0.7, 0.7 * seam * smoothstep(0.0, 0.1, z))
     solid = cover * (1 - hole)
     spec = spec * (1 - solid) + mask.gloss * solid
     shin = shin * (1 - solid) + mask.shininess * solid
-    wrap = wrap * (1 - solid)
+    wrap = wrap * (1 - solid) + mask.wrap * solid
     return out, spec, shin, wrap

@@ -1,0 +1,25 @@
+"""The version of the synthetic benchmark's design.
+
+Every sample is a pure function of its key *and of the generator's design* (domain
+specifications, attack physics, camera model). :data:`GENERATOR_VERSION` names that
+design: it is stored with exported data (``generator.json`` beside the manifest), carried
+by every :class:`~disentangle_fas.synthetic.SyntheticFAS`, and printed by the difficulty
+report. Any change to what the generator renders bumps it, and results recorded under an
+older version do not carry over.
+
+History:
+
+* 1 -- the first design (print, replay and mask physics; five camera/scene domains with
+  mild spoof-capture overrides).
+* 2 -- stronger, opposed per-domain capture biases of the spoof videos
+  (:attr:`~disentangle_fas.synthetic.DomainSpec.spoof_bias`) and 3D-printed masks with
+  halftone dots and layer lines next to hand-painted ones
+  (:attr:`~disentangle_fas.synthetic.DomainSpec.mask_print`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["GENERATOR_VERSION"]
+
+#: The design version of the synthetic generator.
+GENERATOR_VERSION: int = 2
