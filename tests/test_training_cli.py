@@ -61,10 +61,11 @@ def test_protocol_runner_writes_one_table(tmp_path: Path) -> None:
     res = run_protocol(cfg, tasks=["T1", "T2"], variants=["full", "baseline", "ssdg-r"],
                        task_builder=lambda c: fake_task(), echo=lines.append)  # fmt: skip
     md = res.to_markdown()
-    assert md.count("| full |") == 2 and md.count("| baseline |") == 2
+    # Two aggregate tables (bootstrap intervals for one seed) and two single-run tables.
+    assert md.count("| full |") == 4 and md.count("| baseline |") == 4
     assert "source_val_eer" in md and "oracle_target_eer" in md
     assert (tmp_path / "results.md").read_text() == md
-    assert len(lines) == 6 and md.count("| ssdg-r |") == 2
+    assert len(lines) == 6 and md.count("| ssdg-r |") == 4
     with pytest.raises(ValueError, match="no reports"):
         combined_markdown([])
 

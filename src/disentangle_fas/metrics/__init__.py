@@ -15,6 +15,8 @@ sequences. Metrics are computed in numpy (no scikit-learn needed).
   :func:`select_checkpoint`.
 * Everything at once: :func:`evaluate_scores` -> :class:`EvaluationResult`; tables:
   :class:`Report` (Markdown, CSV, JSON, ROC PNG).
+* Uncertainty: :func:`mean_std`, :func:`t_interval`, :func:`paired_difference`,
+  :func:`bootstrap_interval` (and :func:`t_quantile`, :func:`t_cdf`).
 """
 
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, select_checkpoint
@@ -46,11 +48,23 @@ from disentangle_fas.metrics.thresholds import (
     select_threshold,
     source_val_threshold,
 )
+from disentangle_fas.metrics.uncertainty import (
+    Interval,
+    MeanStd,
+    bootstrap_interval,
+    mean_std,
+    paired_difference,
+    t_cdf,
+    t_interval,
+    t_quantile,
+)
 from disentangle_fas.metrics.video import VideoScores, video_level
 
 __all__ = [
     "CheckpointPolicy",
     "EvaluationResult",
+    "Interval",
+    "MeanStd",
     "OperatingPoint",
     "Report",
     "RocCurve",
@@ -63,19 +77,25 @@ __all__ = [
     "apcer",
     "apcer_per_attack",
     "auc",
+    "bootstrap_interval",
     "bpcer",
     "eer",
     "evaluate_scores",
     "far_frr",
     "fixed_threshold",
     "hter",
+    "mean_std",
     "operating_point",
     "oracle_threshold",
+    "paired_difference",
     "roc_curve",
     "save_roc_png",
     "select_checkpoint",
     "select_threshold",
     "source_val_threshold",
+    "t_cdf",
+    "t_interval",
+    "t_quantile",
     "threshold_at_fpr",
     "tpr_at_fpr",
     "video_level",

@@ -1,21 +1,39 @@
-"""Run every task of a protocol (and several model variants) and print one table."""
+"""Run every task of a protocol (and several model variants) over seeds and print the tables.
+
+Seeds ``S .. S+N-1`` change the model initialisation and the batch order; the data (the
+synthetic benchmark's renders included) is built with the first seed ``S`` and is the
+same for every seed, so it is rendered once.
+"""
 
 from __future__ import annotations
 
 import json
+import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
 
 from disentangle_fas.contracts import Variant
-from disentangle_fas.metrics import Report
+from disentangle_fas.metrics import Report, video_level
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.loop import TrainResult, train
+from disentangle_fas.training.distributed import resolve_device
+from disentangle_fas.training.evaluation import score_dataset
+from disentangle_fas.training.loop import TrainResult, _load_chosen, train
 from disentangle_fas.training.methods import available_methods
+from disentangle_fas.training.protocol_stats import (
+    SeedSummary,
+    TargetScores,
+    summaries_csv,
+    summarize_seeds,
+)
 from disentangle_fas.training.tasks import build_task, protocol_tasks
 
-__all__ = ["ProtocolResult", "combined_markdown", "run_protocol"]
+__all__ = ["ProtocolResult", "combined_markdown", "environment", "run_protocol"]
 
 
 @dataclass
@@ -23,27 +41,80 @@ class ProtocolResult:
     """Results of a protocol run.
 
     Attributes:
-        reports: variant -> report under the configured threshold strategy and checkpoint
-            policy.
-        oracle_reports: variant -> report of the same checkpoints at the oracle threshold
-            (target test EER), for comparison with published tables.
-        runs: (variant, task) -> the run's :class:`TrainResult`.
+        reports: variant -> report of the first seed under the configured threshold
+            strategy and checkpoint policy (a published-style single run).
+        oracle_reports: variant -> the first seed's report at the oracle threshold (target
+            test EER), for comparison with published tables.
+        runs: (variant, task) -> the first seed's :class:`TrainResult`.
         data: what the models were trained and tested on.
+        seeds: the seeds, in run order.
+        per_seed: seed -> variant -> report (configured threshold).
+        per_seed_oracle: seed -> variant -> report (oracle threshold).
+        summary: mean ± std and paired differences at the configured threshold.
+        oracle_summary: the same at the oracle threshold.
+        env: torch version, device, thread count and platform of the run.
+        threshold: the configured threshold strategy.
     """
 
     reports: dict[str, Report]
     oracle_reports: dict[str, Report]
     runs: dict[tuple[str, str], TrainResult]
     data: str = "synthetic"
+    seeds: list[int] = field(default_factory=list)
+    per_seed: dict[int, dict[str, Report]] = field(default_factory=dict)
+    per_seed_oracle: dict[int, dict[str, Report]] = field(default_factory=dict)
+    summary: SeedSummary | None = None
+    oracle_summary: SeedSummary | None = None
+    env: dict[str, Any] = field(default_factory=dict)
+    threshold: str = "source_val_eer"
 
     def to_markdown(self) -> str:
-        """Both tables, each followed by the line naming its threshold and checkpoint choice."""
+        """The aggregate tables over seeds, then every seed's single-run tables; each
+        table is followed by the line naming its threshold and checkpoint choice.
+        """
         what = "the built-in synthetic benchmark" if self.data == "synthetic" else self.data
-        return (
-            f"Data: {what}. HTER and AUC in %, scores averaged per video.\n\n"
-            + combined_markdown(list(self.reports.values()))
-            + "\n"
-            + combined_markdown(list(self.oracle_reports.values()))
+        head = f"Data: {what}. HTER and AUC in %, scores averaged per video.\n\n"
+        if self.env:
+            head += "Run: " + ", ".join(f"{k} {v}" for k, v in self.env.items()) + ".\n\n"
+        parts = [head]
+        if self.summary is not None and self.oracle_summary is not None:
+            parts += [self.summary.to_markdown(), "\n", self.oracle_summary.to_markdown(), "\n"]
+        seeds: list[int | None] = list(self.seeds) or [None]
+        for seed in seeds:
+            honest = self.reports if seed is None else self.per_seed[seed]
+            oracle = self.oracle_reports if seed is None else self.per_seed_oracle[seed]
+            if seed is not None and len(seeds) > 1:
+                parts.append(f"Seed {seed}:\n\n")
+            parts += [
+                combined_markdown(list(honest.values())),
+                "\n",
+                combined_markdown(list(oracle.values())),
+                "\n",
+            ]
+        return "".join(parts).rstrip("\n") + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict: environment, seeds, aggregates and per-seed reports."""
+        out: dict[str, Any] = {"environment": self.env, "seeds": self.seeds, "data": self.data}
+        if self.summary is not None and self.oracle_summary is not None:
+            out["summary"] = self.summary.to_dict()
+            out["oracle_summary"] = self.oracle_summary.to_dict()
+        out["per_seed"] = {
+            str(s): {v: r.to_dict() for v, r in self.per_seed[s].items()}
+            | {f"{v} (oracle threshold)": r.to_dict() for v, r in self.per_seed_oracle[s].items()}
+            for s in self.seeds
+        }
+        return out
+
+    def to_csv(self) -> str:
+        """Per-seed values, means, standard deviations and difference intervals (CSV)."""
+        if self.summary is None or self.oracle_summary is None:
+            return ""
+        return summaries_csv(
+            {
+                self.threshold: self.summary,
+                "oracle_target_eer (oracle)": self.oracle_summary,
+            }
         )
 
 
@@ -74,67 +145,133 @@ def run_protocol(
     *,
     tasks: Sequence[str] | None = None,
     variants: Sequence[str] = ("full",),
+    seeds: int = 1,
     task_builder: Callable[[TrainConfig], TaskData] = build_task,
     echo: Callable[[str], None] = print,
+    bootstrap_resamples: int = 1000,
 ) -> ProtocolResult:
-    """Train and evaluate ``variants`` on every task.
+    """Train and evaluate ``variants`` on every task, for ``seeds`` seeds.
 
-    Each run writes to ``<cfg.out>/<variant>/<task>``; the tables are written to
-    ``<cfg.out>/results.md`` and ``results.json``.
+    The seeds are ``cfg.seed .. cfg.seed + seeds - 1``; each changes the model
+    initialisation and batch order, while every task's data is built once with
+    ``cfg.seed``. A single seed writes to ``<cfg.out>/<variant>/<task>``, several to
+    ``<cfg.out>/<variant>/<task>/seed<S>``. The tables are written to ``<cfg.out>/``
+    ``results.md``, ``results.csv`` and ``results.json`` (per-seed values, mean ± std,
+    paired differences with 95 % intervals, torch version, device, threads, seeds).
+
+    With one seed the intervals come from a stratified bootstrap over the target videos
+    (``bootstrap_resamples`` resamples, generator seeded with ``cfg.seed``); with several,
+    from a t-interval over the per-seed paired differences.
 
     Args:
-        cfg: the base configuration (its ``task`` and ``variant`` are replaced per run).
+        cfg: the base configuration (its ``task``, ``variant`` and ``seed`` are replaced
+            per run).
         tasks: task names; all leave-one-out tasks of ``cfg.data`` when ``None``.
         variants: what to compare: Table 3 variants of the paper's method (``"full"``,
             ``"baseline"``, ``"content"``, ``"domain"``) and/or ``"ssdg-r"``.
+        seeds: how many seeds (at least 1).
         task_builder: builds the data of one task.
         echo: where progress lines go.
+        bootstrap_resamples: resamples of the single-seed bootstrap.
 
     Returns:
         The :class:`ProtocolResult`.
+
+    Raises:
+        ValueError: ``seeds < 1`` or an unknown variant.
     """
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
     names = list(tasks) if tasks is not None else protocol_tasks()
+    seed_list = [cfg.seed + i for i in range(seeds)]
     runs: dict[tuple[str, str], TrainResult] = {}
-    reports: dict[str, Report] = {}
-    oracle_reports: dict[str, Report] = {}
+    per_seed: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
+    per_seed_oracle: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
+    scores: dict[tuple[str, str], TargetScores] = {}
     root = Path(cfg.out)
     for variant in variants:  # refuse an unknown name before any training
         _run_config(cfg, variant, names[0] if names else "", root)
     for variant in variants:
-        results = {}
+        results: dict[int, dict[str, Any]] = {s: {} for s in seed_list}
         for name in names:
-            run_cfg = _run_config(cfg, variant, name, root)
-            task = task_builder(run_cfg)
-            res = train(run_cfg, task)
-            runs[(variant, task.name)] = res
-            results[task.name] = res.result
-            echo(
-                f"[{variant}] {task.name}: HTER {100 * res.metrics.hter:.2f}% "
-                f"AUC {100 * res.metrics.auc:.2f}% ({res.seconds:.0f} s)"
+            data_cfg = _run_config(cfg, variant, name, root)
+            task = task_builder(data_cfg)  # once per task: every seed sees the same data
+            for seed in seed_list:
+                sub = root / variant / _slug(name) / f"seed{seed}" if seeds > 1 else None
+                run_cfg = data_cfg.replace(seed=seed, out=str(sub) if sub else data_cfg.out)
+                res = train(run_cfg, task)
+                results[seed][task.name] = res.result
+                if seed == seed_list[0]:
+                    runs[(variant, task.name)] = res
+                if seeds == 1:
+                    scores[(variant, task.name)] = _target_scores(res, task, cfg)
+                echo(
+                    f"[{variant}] {task.name} seed {seed}: HTER {100 * res.metrics.hter:.2f}% "
+                    f"AUC {100 * res.metrics.auc:.2f}% ({res.seconds:.0f} s)"
+                )
+        for seed in seed_list:
+            per_seed[seed][variant] = Report.from_results(
+                results[seed],
+                threshold_strategy=cfg.threshold,
+                checkpoint_policy=cfg.checkpoint_policy,
+                method=variant,
             )
-        reports[variant] = Report.from_results(
-            results,
-            threshold_strategy=cfg.threshold,
-            checkpoint_policy=cfg.checkpoint_policy,
-            method=variant,
-        )
-        oracle_reports[variant] = Report.from_results(
-            results,
-            threshold_strategy="oracle_target_eer",
-            checkpoint_policy=cfg.checkpoint_policy,
-            method=variant,
-        )
-    out = ProtocolResult(reports, oracle_reports, runs, cfg.data)
+            per_seed_oracle[seed][variant] = Report.from_results(
+                results[seed],
+                threshold_strategy="oracle_target_eer",
+                checkpoint_policy=cfg.checkpoint_policy,
+                method=variant,
+            )
+    kw: dict[str, Any] = {"resamples": bootstrap_resamples, "bootstrap_seed": cfg.seed}
+    oracle_scores = {
+        k: TargetScores(v.scores, v.labels, _oracle_threshold(runs[k])) for k, v in scores.items()
+    }
+    out = ProtocolResult(
+        per_seed[seed_list[0]],
+        per_seed_oracle[seed_list[0]],
+        runs,
+        cfg.data,
+        seeds=seed_list,
+        per_seed=per_seed,
+        per_seed_oracle=per_seed_oracle,
+        summary=summarize_seeds(per_seed, scores=scores, **kw),
+        oracle_summary=summarize_seeds(per_seed_oracle, scores=oracle_scores, **kw),
+        env=environment(cfg),
+        threshold=cfg.threshold,
+    )
     root.mkdir(parents=True, exist_ok=True)
     (root / "results.md").write_text(out.to_markdown())
-    (root / "results.json").write_text(
-        json.dumps(
-            {v: r.to_dict() for v, r in reports.items()}
-            | {f"{v} (oracle threshold)": r.to_dict() for v, r in oracle_reports.items()},
-            indent=2,
-        )
-    )
+    (root / "results.csv").write_text(out.to_csv())
+    (root / "results.json").write_text(json.dumps(out.to_dict(), indent=2))
     return out
+
+
+def environment(cfg: TrainConfig) -> dict[str, Any]:
+    """What a result depends on beyond its configuration: torch and numpy versions, the
+    device, torch's intra-op thread count, the processor and Python version.
+    """
+    dev = resolve_device(cfg.device)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor()
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": f"{dev.type} ({name or platform.machine()})",
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _oracle_threshold(res: TrainResult) -> float:
+    return float(res.result.oracle.threshold)
+
+
+def _target_scores(res: TrainResult, task: TaskData, cfg: TrainConfig) -> TargetScores:
+    """Video-level target scores of the run's chosen checkpoint."""
+    dev = resolve_device(cfg.device)
+    model, _ = _load_chosen(res.checkpoint, res.model, dev)
+    scored = score_dataset(model, task.target_test, device=dev)
+    v = video_level(scored.scores, scored.labels, scored.video_ids)
+    return TargetScores(v.scores, v.labels, float(res.metrics.threshold))
 
 
 def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:

@@ -1,0 +1,119 @@
+"""Seeds, aggregates and paired-difference intervals of the protocol runner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _fake_task import fake_task
+from disentangle_fas.errors import UsageError
+from disentangle_fas.metrics import Report, evaluate_scores, t_quantile
+from disentangle_fas.training import TrainConfig, run_protocol
+from disentangle_fas.training.cli import protocol_main
+from disentangle_fas.training.protocol_stats import TargetScores, summarize_seeds
+
+pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
+
+
+def _report(scores: list[float], labels: list[int], method: str) -> Report:
+    return Report.from_results(
+        {"T": evaluate_scores(scores, labels)},
+        threshold_strategy="oracle_target_eer",
+        checkpoint_policy="last",
+        method=method,
+    )
+
+
+LABELS = [1, 1, 1, 1, 0, 0, 0, 0]
+
+
+def test_summarize_seeds_matches_numpy() -> None:
+    rng = np.random.default_rng(0)
+    per_seed = {}
+    for seed in (3, 4, 5):
+        a = (rng.random(8) + np.array(LABELS) * 0.6).tolist()
+        b = (rng.random(8) + np.array(LABELS) * 0.2).tolist()
+        per_seed[seed] = {
+            "full": _report(a, LABELS, "full"),
+            "baseline": _report(b, LABELS, "baseline"),
+        }
+    s = summarize_seeds(per_seed)
+    full = [per_seed[k]["full"].tasks[0].hter for k in (3, 4, 5)]
+    base = [per_seed[k]["baseline"].tasks[0].hter for k in (3, 4, 5)]
+    cell = s.cells[0]
+    assert cell.variant == "full" and cell.hter == full
+    assert cell.hter_stats.std == pytest.approx(np.std(full, ddof=1))
+    (pair,) = s.pairs
+    d = np.subtract(full, base)
+    half = t_quantile(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    assert pair.hter.low == pytest.approx(d.mean() - half)
+    assert pair.hter_per_seed == pytest.approx(d.tolist())
+    md = s.to_markdown()
+    assert "mean ± std over 3 seeds" in md and "full − baseline" in md
+    assert s.summary_line().startswith("Summary: full vs baseline")
+    rows = s.csv_rows("x")
+    assert [r[3] for r in rows[:5]] == [3, 4, 5, "mean", "std"]
+
+
+def test_single_seed_uses_a_paired_bootstrap() -> None:
+    good = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1]
+    bad = [0.2, 0.6, 0.3, 0.7, 0.4, 0.8, 0.5, 0.1]
+    per_seed = {
+        0: {"full": _report(good, LABELS, "full"), "baseline": _report(bad, LABELS, "baseline")}
+    }
+    y = np.array(LABELS)
+    scores = {
+        ("full", "T"): TargetScores(np.array(good), y, 0.5),
+        ("baseline", "T"): TargetScores(np.array(bad), y, 0.5),
+    }
+    s = summarize_seeds(per_seed, scores=scores, resamples=200)
+    (pair,) = s.pairs
+    assert pair.hter.method == "bootstrap" and pair.auc.method == "bootstrap"
+    # Full separates perfectly at 0.5: HTER 0; baseline: FAR 2/4 (0.8, 0.5 accepted since
+    # score >= threshold), FRR 2/4 (0.2, 0.3).
+    assert pair.hter.estimate == pytest.approx(0.0 - (0.5 + 0.5) / 2)
+    assert s.cells[0].hter_interval is not None
+    again = summarize_seeds(per_seed, scores=scores, resamples=200)
+    assert again.pairs[0].hter == pair.hter  # seeded
+
+
+def test_protocol_runs_seeds_on_the_same_data(tmp_path: Path) -> None:
+    cfg = TrainConfig(out=str(tmp_path), steps=2, eval_every=2, batch_size=6, depth=10,
+                      image_size=32, warmup_steps=1, progress=False, seed=7)  # fmt: skip
+    built: list[int] = []
+
+    def builder(c: TrainConfig):  # type: ignore[no-untyped-def]
+        built.append(c.seed)
+        return fake_task()
+
+    lines: list[str] = []
+    res = run_protocol(cfg, tasks=["T1"], variants=["full", "baseline"], seeds=2,
+                       task_builder=builder, echo=lines.append)  # fmt: skip
+    assert res.seeds == [7, 8] and built == [7, 7]  # data built once per task, first seed
+    assert len(lines) == 4 and (tmp_path / "full" / "T1" / "seed8").is_dir()
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["seeds"] == [7, 8] and data["environment"]["threads"] >= 1
+    assert "torch" in data["environment"] and "device" in data["environment"]
+    cell = data["summary"]["cells"][0]
+    per = [data["per_seed"][str(s)][cell["variant"]]["tasks"][0]["hter"] for s in (7, 8)]
+    assert cell["hter_per_seed"] == per
+    assert cell["hter"]["mean"] == pytest.approx(np.mean(per))
+    rows = list(csv.reader(io.StringIO((tmp_path / "results.csv").read_text())))
+    assert rows[0] == ["threshold_strategy", "row", "task", "seed", "hter", "auc"]
+    assert any(r[1] == "full - baseline" and r[3] == "ci_low" for r in rows)
+    md = (tmp_path / "results.md").read_text()
+    assert "±" in md and "Seed 8:" in md and "Summary:" in md
+    with pytest.raises(ValueError, match="seeds"):
+        run_protocol(cfg, tasks=["T1"], seeds=0, task_builder=builder)
+
+
+def test_protocol_command_refuses_bad_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert protocol_main(["--seeds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--seeds 0" in err and "Traceback" not in err and err.count("\n") == 1
+    assert issubclass(UsageError, Exception)
