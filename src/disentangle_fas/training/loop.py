@@ -390,7 +390,7 @@ def _finish(
     info: DistInfo,
     model: LivenessModel,
 ) -> TrainResult:
-    path = out / _POLICY_FILES[CheckpointPolicy.coerce(cfg.checkpoint_policy)]
+    path = out / _POLICY_FILES[cfg.checkpoint_policy]
     chosen, step = _load_chosen(path, model, dev)
     result = evaluate_model(chosen, task.source_val, task.target_test, device=dev, step=step)
     metrics = TaskMetrics.from_result(task.name, result, cfg.threshold, cfg.checkpoint_policy)
