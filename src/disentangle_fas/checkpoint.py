@@ -17,8 +17,6 @@ passes to :func:`load_model`. :func:`save_liveness_model` writes only the infere
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +24,10 @@ from typing import Any
 
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
-from torch import Tensor, nn
+from torch import nn
 
 from disentangle_fas import __version__
+from disentangle_fas._io import alias_groups, atomic_path, unique_tensors
 from disentangle_fas.contracts import InputSpec, LivenessModel
 from disentangle_fas.registry import kind_of, model_kind
 
@@ -78,29 +77,6 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
     kind: str = "disentangled-fas"
     input_spec: InputSpec | None = None
-
-
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _alias_groups(module: nn.Module) -> dict[str, str]:
-    """Map every state-dict key to the first key sharing its tensor (shared stem aliases)."""
-    first: dict[tuple[int, int], str] = {}
-    groups: dict[str, str] = {}
-    for key, value in module.state_dict(keep_vars=True).items():
-        ident = (value.data_ptr(), value.numel()) if value.numel() else (id(value), 0)
-        groups[key] = first.setdefault(ident, key)
-    return groups
-
-
-def _unique_tensors(module: nn.Module) -> dict[str, Tensor]:
-    groups = _alias_groups(module)
-    sd = module.state_dict()
-    return {k: sd[k].detach().contiguous().cpu() for k, g in groups.items() if k == g}
 
 
 def save_model(
@@ -172,13 +148,8 @@ def save_model(
     except TypeError as exc:
         raise ValueError(f"checkpoint metadata is not JSON-serialisable: {exc}") from exc
     dest = Path(path)
-    tmp = _atomic_target(dest)
-    try:
-        save_file(_unique_tensors(model), str(tmp), metadata={_META_KEY: text})
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(dest) as tmp:
+        save_file(unique_tensors(model), str(tmp), metadata={_META_KEY: text})
     return dest
 
 
@@ -278,7 +249,7 @@ def load_weights(path: str | Path, model: nn.Module, *, map_location: str = "cpu
         ValueError: tensors are missing, unexpected or misshapen.
     """
     tensors = load_file(str(path), device=map_location)
-    groups = _alias_groups(model)
+    groups = alias_groups(model)
     own = model.state_dict()
     wrong = sorted(k for k in tensors if k in own and own[k].shape != tensors[k].shape)
     if wrong:

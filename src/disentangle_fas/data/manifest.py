@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from disentangle_fas.data._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text
 
 __all__ = ["ManifestEntry", "read_manifest", "write_manifest"]
 

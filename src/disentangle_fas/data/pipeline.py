@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from disentangle_fas.data._io import atomic_write_bytes, atomic_write_text
+from disentangle_fas._io import atomic_write_bytes, atomic_write_text
 from disentangle_fas.data.annotations import (
     Box,
     carry_forward,

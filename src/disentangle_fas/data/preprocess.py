@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from disentangle_fas.data._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text
 from disentangle_fas.data.adapters.base import Skipped
 from disentangle_fas.data.faces import FaceDetector
 from disentangle_fas.data.manifest import ManifestEntry, write_manifest

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from tqdm import tqdm
 
-from disentangle_fas.data._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text
 from disentangle_fas.data.datasets import CropDataset, DomainSpec, Transform
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
 from disentangle_fas.data.records import SPLITS

@@ -10,11 +10,12 @@ lowest EER on held-out source validation data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 from disentangle_fas.metrics.evaluate import EvaluationResult
 
-__all__ = ["CheckpointPolicy", "select_checkpoint"]
+__all__ = ["CheckpointPolicy", "CheckpointScores", "select_checkpoint", "select_index"]
 
 
 class CheckpointPolicy(str, Enum):  # noqa: UP042 (StrEnum needs Python 3.11)
@@ -62,6 +63,72 @@ _POLICY_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class CheckpointScores:
+    """The numbers of one evaluated checkpoint that the selection policies read.
+
+    Attributes:
+        target_hter_oracle: target test HTER at the target's own EER threshold.
+        target_auc: target test AUC.
+        source_val_eer: EER on held-out source validation data (``None`` when not
+            measured).
+        source_val_auc: AUC on held-out source validation data (``None`` when not
+            measured).
+    """
+
+    target_hter_oracle: float
+    target_auc: float
+    source_val_eer: float | None = None
+    source_val_auc: float | None = None
+
+    @classmethod
+    def from_result(cls, result: EvaluationResult) -> CheckpointScores:
+        """The scores of an :class:`EvaluationResult`."""
+        src = result.source_val
+        return cls(
+            target_hter_oracle=result.oracle.hter,
+            target_auc=result.auc,
+            source_val_eer=None if src is None else src.eer,
+            source_val_auc=None if src is None else src.auc,
+        )
+
+
+def select_index(scores: Sequence[CheckpointScores], policy: CheckpointPolicy | str) -> int:
+    """The rule of :func:`select_checkpoint`, on the scores alone.
+
+    The training loop applies it to its history after each evaluation, so the file it
+    keeps for a policy is the checkpoint :func:`select_checkpoint` picks.
+
+    Args:
+        scores: one entry per evaluated checkpoint, in training order.
+        policy: a :class:`CheckpointPolicy` or its string value.
+
+    Returns:
+        The index of the chosen checkpoint.
+
+    Raises:
+        ValueError: on an empty sequence, an unknown policy, or a missing source
+            validation EER or AUC for ``BEST_SOURCE_VAL``.
+    """
+    pol = CheckpointPolicy.coerce(policy)
+    if len(scores) == 0:
+        raise ValueError("results is empty: evaluate at least one checkpoint")
+    if pol is CheckpointPolicy.LAST:
+        return len(scores) - 1
+    if pol is CheckpointPolicy.ORACLE_BEST_TARGET:
+        keys = [(s.target_hter_oracle, -s.target_auc, i) for i, s in enumerate(scores)]
+        return min(keys)[2]
+    source_keys: list[tuple[float, float, int]] = []
+    for i, s in enumerate(scores):
+        if s.source_val_eer is None or s.source_val_auc is None:
+            raise ValueError(
+                f"result {i} has no source validation metrics; the best_source_val policy "
+                "needs evaluate_scores(..., source_scores=..., source_labels=...)"
+            )
+        source_keys.append((s.source_val_eer, -s.source_val_auc, i))
+    return min(source_keys)[2]
+
+
 def select_checkpoint(results: Sequence[EvaluationResult], policy: CheckpointPolicy | str) -> int:
     """Pick a checkpoint among per-evaluation results according to ``policy``.
 
@@ -84,20 +151,4 @@ def select_checkpoint(results: Sequence[EvaluationResult], policy: CheckpointPol
         ValueError: on an empty sequence, an unknown policy, or missing source
             validation metrics for ``BEST_SOURCE_VAL``.
     """
-    pol = CheckpointPolicy.coerce(policy)
-    if len(results) == 0:
-        raise ValueError("results is empty: evaluate at least one checkpoint")
-    if pol is CheckpointPolicy.LAST:
-        return len(results) - 1
-    if pol is CheckpointPolicy.ORACLE_BEST_TARGET:
-        keys = [(r.oracle.hter, -r.auc, i) for i, r in enumerate(results)]
-        return min(keys)[2]
-    source_keys: list[tuple[float, float, int]] = []
-    for i, r in enumerate(results):
-        if r.source_val is None:
-            raise ValueError(
-                f"result {i} has no source validation metrics; the best_source_val policy "
-                "needs evaluate_scores(..., source_scores=..., source_labels=...)"
-            )
-        source_keys.append((r.source_val.eer, -r.source_val.auc, i))
-    return min(source_keys)[2]
+    return select_index([CheckpointScores.from_result(r) for r in results], policy)

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from disentangle_fas._io import atomic_write_text
 from disentangle_fas.targets.base import ContentTarget, check_indices
 
 __all__ = ["CacheKey", "CacheReader", "TargetCache", "make_fingerprint"]
@@ -244,9 +245,7 @@ class TargetCache:
             "data_file": _DATA,
             "mask_file": _MASK,
         }
-        tmp = meta_p.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, meta_p)
+        atomic_write_text(meta_p, json.dumps(meta, indent=2))
         self.rebuilt = True
 
     # ------------------------------------------------------------------ state

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from disentangle_fas._io import atomic_path, save_safetensors
 from disentangle_fas.targets.prnet import PRNet
 
 __all__ = ["convert_pytorchcv_state_dict", "load_prnet", "save_prnet"]
@@ -224,9 +225,8 @@ def save_prnet(net: PRNet, path: str | os.PathLike[str]) -> Path:
     p = Path(path).expanduser()
     sd = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     if p.suffix == ".safetensors":
-        from safetensors.torch import save_file
-
-        save_file(sd, str(p))
+        save_safetensors(p, sd)
     else:
-        torch.save(sd, p)
+        with atomic_path(p) as tmp:
+            torch.save(sd, tmp)
     return p

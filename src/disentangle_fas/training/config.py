@@ -17,8 +17,13 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from disentangle_fas.contracts import Variant
+from disentangle_fas.metrics.checkpoints import CheckpointPolicy
+from disentangle_fas.metrics.thresholds import ThresholdStrategy
 
 __all__ = ["TrainConfig", "add_config_arguments", "config_from_args", "load_config", "parse_config"]
 
@@ -95,7 +100,7 @@ class TrainConfig:
     hflip: bool = True
     # model
     method: str = "disentangle"
-    variant: str = "full"
+    variant: Variant = Variant.FULL
     depth: int = 18
     backbone: str = ""
     imagenet_weights: str = ""
@@ -121,8 +126,8 @@ class TrainConfig:
     # evaluation
     eval_every: int = 100
     log_every: int = 10
-    threshold: str = "source_val_eer"
-    checkpoint_policy: str = "best_source_val"
+    threshold: ThresholdStrategy = ThresholdStrategy.SOURCE_VAL_EER
+    checkpoint_policy: CheckpointPolicy = CheckpointPolicy.BEST_SOURCE_VAL
     # run
     out: str = "runs/train"
     seed: int = 0
@@ -137,10 +142,13 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.variant not in ("full", "baseline", "content", "domain"):
-            raise ValueError(
-                f"variant must be full, baseline, content or domain, got {self.variant!r}"
-            )
+        # The vocabulary fields accept their string values (TOML, flags, Python callers)
+        # and hold enum members from here on.
+        self.variant = _member("variant", self.variant, Variant)
+        self.threshold = _member("threshold", self.threshold, ThresholdStrategy)
+        self.checkpoint_policy = _member(
+            "checkpoint_policy", self.checkpoint_policy, CheckpointPolicy
+        )
         if not self.method:
             raise ValueError("method must be a registered method name, got an empty string")
         if self.content_target not in ("auto", "geometry", "prnet"):
@@ -162,23 +170,44 @@ class TrainConfig:
             raise ValueError("resume and overwrite exclude each other: pick one")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.threshold not in ("source_val_eer", "oracle_target_eer"):
-            raise ValueError(
-                f"threshold must be source_val_eer or oracle_target_eer, got {self.threshold!r}"
-            )
-        if self.checkpoint_policy not in ("best_source_val", "last", "oracle_best_target"):
-            raise ValueError(
-                "checkpoint_policy must be best_source_val, last or oracle_best_target, "
-                f"got {self.checkpoint_policy!r}"
-            )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the configuration as a plain dict (JSON/TOML serialisable)."""
-        return dataclasses.asdict(self)
+        """Return the configuration as a plain dict (JSON/TOML serialisable).
+
+        Enum fields are written as their string values.
+        """
+        return {
+            k: v.value if isinstance(v, Enum) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     def replace(self, **changes: Any) -> TrainConfig:
         """Return a copy with ``changes`` applied (validated)."""
         return dataclasses.replace(self, **changes)
+
+
+_E = typing.TypeVar("_E", bound=Enum)
+
+#: The accepted members of each vocabulary field (a fixed threshold is not a training
+#: choice: the run reports the honest and the oracle ones).
+_CHOICES: dict[str, tuple[Enum, ...]] = {
+    "variant": tuple(Variant),
+    "threshold": (ThresholdStrategy.SOURCE_VAL_EER, ThresholdStrategy.ORACLE_TARGET_EER),
+    "checkpoint_policy": tuple(CheckpointPolicy),
+}
+
+
+def _member(name: str, value: _E | str, kind: type[_E]) -> _E:
+    """Parse ``value`` into the accepted member of ``kind`` it names.
+
+    Raises:
+        ValueError: one line naming the bad value and the accepted ones.
+    """
+    allowed = _CHOICES[name]
+    for member in allowed:
+        if value is member or value == member.value:
+            return typing.cast(_E, member)
+    names = ", ".join(str(m.value) for m in allowed)
+    raise ValueError(f"{name} must be one of {names}, got {value!r}")
 
 
 def _field_types() -> dict[str, type]:
@@ -193,6 +222,10 @@ def _field_types() -> dict[str, type]:
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
+    if issubclass(kind, Enum):
+        if not isinstance(value, str):
+            raise TypeError(f"config field {name!r} must be a string, got {value!r}")
+        return _member(name, value, kind)
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -269,6 +302,15 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                 action=argparse.BooleanOptionalAction,
                 default=None,
                 help=f"(default: {default})",
+            )
+        elif name in _CHOICES:
+            values = [str(m.value) for m in _CHOICES[name]]
+            parser.add_argument(
+                flag,
+                dest=name,
+                choices=values,
+                default=None,
+                help=f"one of {', '.join(values)} (default: {default.value})",
             )
         else:
             parser.add_argument(

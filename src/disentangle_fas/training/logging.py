@@ -42,7 +42,7 @@ def trim_log(path: Path, step: int) -> int:
         else:
             removed += 1
     if removed:
-        from disentangle_fas.data._io import atomic_write_text
+        from disentangle_fas._io import atomic_write_text
 
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
     return removed

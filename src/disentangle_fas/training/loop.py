@@ -32,6 +32,7 @@ from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
+from disentangle_fas.metrics.checkpoints import CheckpointPolicy, CheckpointScores, select_index
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import (
@@ -52,9 +53,9 @@ from disentangle_fas.training.tasks import build_task
 __all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
 
 _POLICY_FILES = {
-    "best_source_val": "best_source_val.safetensors",
-    "oracle_best_target": "best_oracle.safetensors",
-    "last": "last.safetensors",
+    CheckpointPolicy.BEST_SOURCE_VAL: "best_source_val.safetensors",
+    CheckpointPolicy.ORACLE_BEST_TARGET: "best_oracle.safetensors",
+    CheckpointPolicy.LAST: "last.safetensors",
 }
 
 
@@ -338,8 +339,6 @@ def _evaluate_and_checkpoint(
         "sources": task.source_names,
         "target": task.target_name,
     }
-    best_src = min((h["source_val_eer"] for h in history), default=math.inf)
-    best_tgt = min((h["target_hter_oracle"] for h in history), default=math.inf)
     history.append(summary)
     last = save_model(
         out / "last.safetensors",
@@ -348,10 +347,22 @@ def _evaluate_and_checkpoint(
         threshold_strategy="source_val_eer",
         info=info,
     )
-    if summary["source_val_eer"] < best_src:
-        _link_or_copy(last, out / _POLICY_FILES["best_source_val"])
-    if summary["target_hter_oracle"] < best_tgt:
-        _link_or_copy(last, out / _POLICY_FILES["oracle_best_target"])
+    scores = [_scores(h) for h in history]
+    for policy in (CheckpointPolicy.BEST_SOURCE_VAL, CheckpointPolicy.ORACLE_BEST_TARGET):
+        # The kept file changes only when the newest evaluation becomes the choice, so it
+        # always holds the checkpoint select_checkpoint picks from the whole history.
+        if select_index(scores, policy) == len(history) - 1:
+            _link_or_copy(last, out / _POLICY_FILES[policy])
+
+
+def _scores(summary: dict[str, Any]) -> CheckpointScores:
+    """The selection scores of one evaluation summary of the run history."""
+    return CheckpointScores(
+        target_hter_oracle=summary["target_hter_oracle"],
+        target_auc=summary["target_auc"],
+        source_val_eer=summary["source_val_eer"],
+        source_val_auc=summary["source_val_auc"],
+    )
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:

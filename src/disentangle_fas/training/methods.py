@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod, Variant
+from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
 from disentangle_fas.losses import DisentanglementObjective, LossWeights
 from disentangle_fas.model import DisentangledFAS, ModelConfig
 from disentangle_fas.safas import SAFAS, SAFASConfig, SAFASObjective
@@ -133,7 +133,7 @@ class DisentanglementMethod(ObjectiveMethod):
         objective = DisentanglementObjective(
             model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights
         )
-        super().__init__(model, objective, uses_content=Variant(cfg.variant).uses_content)
+        super().__init__(model, objective, uses_content=cfg.variant.uses_content)
         self.model: DisentangledFAS = model
 
 

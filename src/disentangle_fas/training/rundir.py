@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from disentangle_fas.data._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text
 from disentangle_fas.errors import RunDirectoryError, RunLockedError
 from disentangle_fas.training.logging import trim_log
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
+
+from disentangle_fas._io import alias_groups, atomic_path, unique_tensors
 
 __all__ = ["STATE_FORMAT", "TrainingState", "load_training_state", "save_training_state"]
 
@@ -40,18 +41,6 @@ class TrainingState:
     step: int
     history: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _unique_model_tensors(model: nn.Module) -> dict[str, Tensor]:
-    seen: dict[tuple[int, int], str] = {}
-    out: dict[str, Tensor] = {}
-    for key, value in model.state_dict().items():
-        ident = (value.data_ptr(), value.numel()) if value.numel() else (id(value), 0)
-        if ident in seen:
-            continue
-        seen[ident] = key
-        out[f"model.{key}"] = value.detach().contiguous().cpu().clone()
-    return out
 
 
 def save_training_state(
@@ -79,7 +68,7 @@ def save_training_state(
     Returns:
         The path written.
     """
-    tensors = _unique_model_tensors(model)
+    tensors = unique_tensors(model, prefix="model.")
     opt = optimizer.state_dict()
     for pid, pstate in opt["state"].items():
         for name, value in pstate.items():
@@ -100,16 +89,8 @@ def save_training_state(
         "extra": extra or {},
     }
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        save_file(tensors, str(tmp), metadata={"state": json.dumps(meta)})
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(dest) as tmp:
+        save_file(tensors, os.fspath(tmp), metadata={"state": json.dumps(meta)})
     return dest
 
 
@@ -151,15 +132,9 @@ def load_training_state(
     result = model.load_state_dict(model_sd, strict=False)
     if result.unexpected_keys:
         raise ValueError(f"{p}: unexpected model tensors {result.unexpected_keys[:5]}")
-    own = model.state_dict()
-    ptr_to_key: dict[tuple[int, int], str] = {}
-    for key, value in own.items():
-        ident = (value.data_ptr(), value.numel()) if value.numel() else (id(value), 0)
-        ptr_to_key.setdefault(ident, key)
+    groups = alias_groups(model)
     for key in result.missing_keys:  # allowed only for aliases of shared modules
-        value = own[key]
-        ident = (value.data_ptr(), value.numel()) if value.numel() else (id(value), 0)
-        if ptr_to_key[ident] not in model_sd:
+        if groups[key] not in model_sd:
             raise ValueError(f"{p}: missing model tensor {key!r}")
 
     opt_state: dict[int, dict[str, Any]] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from disentangle_fas.contracts import Variant
 from disentangle_fas.data.protocols import TABLE1_TASKS
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.content import ContentSpec
@@ -39,7 +38,7 @@ def content_spec(cfg: TrainConfig) -> ContentSpec | None:
     ``content_target="auto"`` is the ground-truth depth on synthetic data and PRNet on a
     store.
     """
-    if not Variant(cfg.variant).uses_content:
+    if not cfg.variant.uses_content:
         return None
     kind = cfg.content_target
     if kind == "auto":

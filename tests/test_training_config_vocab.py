@@ -1,0 +1,66 @@
+"""TrainConfig parses its vocabulary fields into the library's enums at the edge."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from disentangle_fas.contracts import Variant
+from disentangle_fas.metrics import CheckpointPolicy, ThresholdStrategy
+from disentangle_fas.training import TrainConfig, load_config
+from disentangle_fas.training.config import add_config_arguments, config_from_args
+
+
+def test_strings_become_enum_members_and_to_dict_writes_strings() -> None:
+    cfg = TrainConfig(variant="content", threshold="oracle_target_eer", checkpoint_policy="last")
+    assert cfg.variant is Variant.CONTENT and cfg.variant.uses_content
+    assert cfg.threshold is ThresholdStrategy.ORACLE_TARGET_EER
+    assert cfg.checkpoint_policy is CheckpointPolicy.LAST
+    d = cfg.to_dict()
+    assert (d["variant"], d["threshold"], d["checkpoint_policy"]) == (
+        "content",
+        "oracle_target_eer",
+        "last",
+    )
+    assert all(type(d[k]) is str for k in ("variant", "threshold", "checkpoint_policy"))
+    assert TrainConfig(**json.loads(json.dumps(d))) == cfg  # the round trip of config.json
+    assert TrainConfig().variant is Variant.FULL
+    assert cfg.replace(variant=Variant.DOMAIN).variant is Variant.DOMAIN
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "accepted"),
+    [
+        ("variant", "everything", ["baseline", "content", "domain", "full"]),
+        ("threshold", "fixed", ["source_val_eer", "oracle_target_eer"]),
+        ("checkpoint_policy", "best", [p.value for p in CheckpointPolicy]),
+    ],
+)
+def test_unknown_values_name_the_accepted_ones(field: str, bad: str, accepted: list[str]) -> None:
+    with pytest.raises(ValueError) as info:
+        TrainConfig(**{field: bad})  # type: ignore[arg-type]
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and field in message and repr(bad) in message
+    assert all(name in message for name in accepted)
+
+
+def test_toml_and_flags_accept_strings(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text('variant = "baseline"\ncheckpoint_policy = "oracle_best_target"\n')
+    cfg = load_config(toml)
+    assert cfg.variant is Variant.BASELINE
+    assert cfg.checkpoint_policy is CheckpointPolicy.ORACLE_BEST_TARGET
+    toml.write_text("variant = 3\n")
+    with pytest.raises(TypeError, match="variant"):
+        load_config(toml)
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    args = parser.parse_args(["--variant", "domain", "--threshold", "oracle_target_eer"])
+    flagged = config_from_args(args)
+    assert flagged.variant is Variant.DOMAIN
+    assert flagged.threshold is ThresholdStrategy.ORACLE_TARGET_EER
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--variant", "nope"])
