@@ -113,7 +113,9 @@ def register_model_kind(
     if not name or not isinstance(name, str):
         raise ValueError(f"a model kind needs a non-empty name, got {name!r}")
     if not (isinstance(model_cls, type) and issubclass(model_cls, LivenessModel)):
-        raise TypeError(f"{model_cls!r} must be a subclass of disentangle_fas.contracts.LivenessModel")
+        raise TypeError(
+            f"{model_cls!r} must be a subclass of disentangle_fas.contracts.LivenessModel"
+        )
     if not callable(getattr(model_cls, "from_config", None)):
         raise TypeError(f"{model_cls.__name__} needs a from_config(config, *, warn_random) method")
     if not callable(getattr(config_cls, "from_dict", None)):
