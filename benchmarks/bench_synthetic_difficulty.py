@@ -22,30 +22,28 @@ task that uses it. The run takes one core: ``torch.set_num_threads(1)``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
-import math
 import os
 import platform
 import statistics
 import tempfile
 import time
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
 
 from disentangle_fas.data.protocols import leave_one_out
-from disentangle_fas.synthetic import GENERATOR_VERSION, UNSEEN_ATTACKS, SyntheticFAS
+from disentangle_fas.metrics.uncertainty import t_interval
+from disentangle_fas.synthetic import GENERATOR_VERSION
 from disentangle_fas.training import TrainConfig, train
 from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.synthetic_task import DomainConcat
+from disentangle_fas.training.synthetic_task import synthetic_task
 
 TASKS = ("ICM->O", "OMI->C", "OCM->I", "OCI->M", "OCI->Cb", "ICM->Cb")
-# t quantiles (two-sided 95 %) by degrees of freedom.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
 def _cpu_name() -> str:
@@ -59,56 +57,27 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-@lru_cache(maxsize=64)
-def _domain(
-    code: str, split: str, count: int, size: int, seed: int, attacks: tuple[int, ...] | None
-) -> SyntheticFAS:
-    return SyntheticFAS(
-        [code],
-        samples_per_domain=count,
-        image_size=size,
-        split=split,
-        seed=seed,
-        attacks=None if attacks is None else list(attacks),
-        pre_render=True,
-        num_workers=0,
-    )
-
-
 def build_task(cfg: TrainConfig) -> TaskData:
-    """The synthetic task of ``cfg`` for the baseline (no content target), rendered once."""
-    protocol = leave_one_out(cfg.task)
-    size, seed = cfg.image_size, cfg.seed
-    train_parts = [
-        _domain(d, "train", cfg.synthetic_train_per_domain, size, seed, None)
-        for d in protocol.sources
-    ]
-    val_parts = [
-        _domain(d, "dev", cfg.synthetic_eval_per_domain, size, seed, None) for d in protocol.sources
-    ]
-    attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
-    target = _domain(protocol.target, "test", cfg.synthetic_eval_per_domain, size, seed, attacks)
-    data = DomainConcat(train_parts)
-    return TaskData(
-        name=protocol.name,
-        train=data,
-        train_labels=data.labels,
-        train_domains=data.domains,
-        source_val=DomainConcat(val_parts),
-        target_test=target,
-        source_names=list(protocol.sources),
-        target_name=protocol.target,
+    """The synthetic task of ``cfg`` for the baseline (no content target), rendered once
+    per process and on this core only.
+    """
+    task = synthetic_task(
+        cfg.task,
+        image_size=cfg.image_size,
+        train_per_domain=cfg.synthetic_train_per_domain,
+        eval_per_domain=cfg.synthetic_eval_per_domain,
+        seed=cfg.seed,
         content=None,
-        content_shape=(1, cfg.content_size, cfg.content_size),
+        render_workers=0,
     )
+    return dataclasses.replace(task, content_shape=(1, cfg.content_size, cfg.content_size))
 
 
 def _interval(values: list[float]) -> str:
-    m = statistics.fmean(values)
-    if len(values) < 2:
-        return f"{100 * m:.1f}"
-    half = _T95.get(len(values) - 1, 1.96) * statistics.stdev(values) / math.sqrt(len(values))
-    return f"{100 * m:.1f} ± {100 * half:.1f}"
+    ci = t_interval(values)
+    if ci.method == "none":
+        return f"{100 * ci.estimate:.1f}"
+    return f"{100 * ci.estimate:.1f} ± {100 * (ci.high - ci.estimate):.1f}"
 
 
 def main() -> None:

@@ -80,7 +80,8 @@ def test_timm_backbone_matches_timms_own_features() -> None:
     torch.manual_seed(5)
     enc = create_encoder("timm:resnet18").eval()
     reference = timm.create_model("resnet18", pretrained=False).eval()
-    reference.load_state_dict(enc.model.state_dict(), strict=False)  # type: ignore[union-attr]
+    loaded = reference.load_state_dict(enc.model.state_dict(), strict=False)  # type: ignore[union-attr]
+    assert set(loaded.missing_keys) == {"fc.weight", "fc.bias"} and not loaded.unexpected_keys
     with torch.no_grad():
         torch.testing.assert_close(enc(X), reference.forward_features(X))
     assert enc.num_features == 512 and enc.backbone == "timm:resnet18"  # type: ignore[union-attr]

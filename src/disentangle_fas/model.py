@@ -40,7 +40,7 @@ from disentangle_fas.heads import (
     DomainClassifier,
     LMCLHead,
 )
-from disentangle_fas.model_config import ModelConfig, Normalize, normalization_stats
+from disentangle_fas.model_config import ModelConfig, Normalize, input_spec_of
 from disentangle_fas.registry import register_model_kind
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "Normalize"]
@@ -111,11 +111,7 @@ class DisentangledFAS(LivenessModel):
         """Input size and normalisation; ``None`` when the size or statistics are unknown."""
         if self.config is not None:
             return InputSpec(self.config.image_size, self.config.mean, self.config.std)
-        size = self.image_size
-        stats = normalization_stats(self.normalize)
-        if size is None or stats is None:
-            return None
-        return InputSpec(size, *stats)
+        return input_spec_of(self.image_size, self.normalize)
 
     @classmethod
     def from_config(

@@ -13,7 +13,7 @@ from disentangle_fas.contracts import IMAGENET_MEAN, IMAGENET_STD, InputSpec, Va
 from disentangle_fas.data.transforms import Normalize as _Normalize
 from disentangle_fas.heads import DEFAULT_LMCL_MARGIN, DEFAULT_LMCL_SCALE
 
-__all__ = ["ModelConfig", "Normalize", "normalization_stats"]
+__all__ = ["ModelConfig", "Normalize", "input_spec_of", "normalization_stats"]
 
 
 def Normalize(  # noqa: N802 - a factory named like the module it returns
@@ -42,6 +42,15 @@ def normalization_stats(
     if isinstance(module, nn.Identity):
         return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
     return None
+
+
+def input_spec_of(image_size: int | None, normalize: nn.Module) -> InputSpec | None:
+    """The :class:`~disentangle_fas.contracts.InputSpec` of a model that normalises its
+    inputs with ``normalize`` and was built for ``image_size`` (``None`` when either is
+    unknown): the one rule every model's ``input_spec`` follows.
+    """
+    stats = normalization_stats(normalize)
+    return None if image_size is None or stats is None else InputSpec(image_size, *stats)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from torchvision import models as tvm
 
 from disentangle_fas.contracts import StemmedEncoder
 from disentangle_fas.encoders.resnet import check_images
+from disentangle_fas.encoders.weights import strict_load
 
 __all__ = ["TORCHVISION_BACKBONES", "ProjectedEncoder", "TimmEncoder", "TorchvisionEncoder"]
 
@@ -109,7 +110,7 @@ class TorchvisionEncoder(nn.Module):
             index, _, rest = key[len("features.") :].partition(".")
             i = int(index) if index.isdigit() else -1
             mapped[f"stem.{rest}" if i == 0 else f"trunk.{i - 1}.{rest}"] = value
-        _strict_load(self, mapped, f"a torchvision {self.backbone}")
+        strict_load(self, mapped, f"a torchvision {self.backbone}")
 
 
 class TimmEncoder(nn.Module):
@@ -236,16 +237,3 @@ def _check_same_architecture(given: nn.Module, fresh: nn.Module, name: str) -> N
     b = {k: tuple(v.shape) for k, v in fresh.state_dict().items()}
     if type(given) is not type(fresh) or a != b:
         raise ValueError(f"the given stem does not match the stem of {name}")
-
-
-def _strict_load(module: nn.Module, mapped: dict[str, Tensor], what: str) -> None:
-    own = module.state_dict()
-    missing = sorted(set(own) - set(mapped))
-    unexpected = sorted(set(mapped) - set(own))
-    wrong = sorted(k for k in set(own) & set(mapped) if own[k].shape != mapped[k].shape)
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"state dict does not match {what}: missing={missing[:8]} "
-            f"unexpected={unexpected[:8]} wrong_shape={wrong[:8]}"
-        )
-    module.load_state_dict(mapped, strict=True)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from torch import Tensor, nn
 from torchvision.models import resnet
 
+from disentangle_fas.encoders.weights import strict_load
+
 __all__ = ["ENCODER_DEPTHS", "ResNetEncoder", "Stem", "check_images"]
 
 #: Supported depths and their torchvision builders.
@@ -119,20 +121,7 @@ class ResNetEncoder(nn.Module):
                 mapped[f"stem.{key}"] = value
             else:
                 mapped[key] = value
-        own = self.state_dict()
-        missing = sorted(set(own) - set(mapped))
-        unexpected = sorted(set(mapped) - set(own))
-        wrong_shape = sorted(
-            k for k in set(own) & set(mapped) if tuple(own[k].shape) != tuple(mapped[k].shape)
-        )
-        if missing or unexpected or wrong_shape:
-            raise ValueError(
-                f"state dict does not match a torchvision ResNet-{self.depth}: "
-                f"missing={missing[:8]}{'...' if len(missing) > 8 else ''} "
-                f"unexpected={unexpected[:8]}{'...' if len(unexpected) > 8 else ''} "
-                f"wrong_shape={wrong_shape[:8]}"
-            )
-        self.load_state_dict(mapped, strict=True)
+        strict_load(self, mapped, f"a torchvision ResNet-{self.depth}")
 
 
 def check_images(x: Tensor) -> None:

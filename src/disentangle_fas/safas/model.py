@@ -17,7 +17,7 @@ from disentangle_fas.contracts import (
 )
 from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import pool
-from disentangle_fas.model_config import Normalize, normalization_stats
+from disentangle_fas.model_config import Normalize, input_spec_of
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads
@@ -73,9 +73,7 @@ class SAFAS(LivenessModel):
         config: SAFASConfig | None = None,
     ) -> None:
         super().__init__()
-        num_features = getattr(encoder, "num_features", None)
-        if not isinstance(num_features, int):
-            raise ValueError("the encoder must have an integer `num_features`")
+        num_features = num_features_of(encoder)
         if heads.in_features != num_features:
             raise ValueError(
                 f"heads.in_features={heads.in_features} does not match the encoder's "
@@ -151,9 +149,9 @@ class SAFAS(LivenessModel):
     @property
     def input_spec(self) -> InputSpec | None:
         """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
-        size = None if self.config is None else self.config.image_size
-        stats = normalization_stats(self.normalize)
-        return None if size is None or stats is None else InputSpec(size, *stats)
+        return input_spec_of(
+            None if self.config is None else self.config.image_size, self.normalize
+        )
 
     def liveness_path(self) -> LivenessPath:
         """The inference path as one module (shares the weights).

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, pool_map
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import DomainClassifier, pool
-from disentangle_fas.model_config import Normalize, normalization_stats
+from disentangle_fas.model_config import Normalize, input_spec_of
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
@@ -112,8 +112,8 @@ class SSANR(LivenessModel):
         Args:
             config: the hyperparameters.
             weights: local torchvision ResNet state dict file for ImageNet initialisation of
-                the stem and layers 1-3 (the official ``models.resnet18(pretrained=True)``);
-                nothing is downloaded.
+                the stem and layers 1-3 (the official code starts from torchvision's ImageNet
+                ResNet-18); a local file only, nothing is fetched.
             warn_random: warn when no ImageNet weights are given.
 
         Returns:
@@ -188,9 +188,9 @@ class SSANR(LivenessModel):
     @property
     def input_spec(self) -> InputSpec | None:
         """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
-        size = None if self.config is None else self.config.image_size
-        stats = normalization_stats(self.normalize)
-        return None if size is None or stats is None else InputSpec(size, *stats)
+        return input_spec_of(
+            None if self.config is None else self.config.image_size, self.normalize
+        )
 
     def liveness_path(self) -> LivenessPath:
         """The inference path as one module (shares the weights).

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, num_features_of
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.model_config import Normalize, normalization_stats
+from disentangle_fas.model_config import Normalize, input_spec_of
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssdg.config import SSDGConfig
 from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
@@ -77,9 +77,7 @@ class SSDGR(LivenessModel):
         normalize: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        num_features = getattr(encoder, "num_features", None)
-        if not isinstance(num_features, int):
-            raise ValueError("the encoder must have an integer `num_features`")
+        num_features = num_features_of(encoder)
         if embedding.in_features != num_features:
             raise ValueError(
                 f"embedding.in_features={embedding.in_features} does not match the encoder's "
@@ -148,9 +146,9 @@ class SSDGR(LivenessModel):
     @property
     def input_spec(self) -> InputSpec | None:
         """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
-        size = None if self.config is None else self.config.image_size
-        stats = normalization_stats(self.normalize)
-        return None if size is None or stats is None else InputSpec(size, *stats)
+        return input_spec_of(
+            None if self.config is None else self.config.image_size, self.normalize
+        )
 
     def liveness_path(self) -> LivenessPath:
         """Normalisation, trunk, embedding and classifier: the whole inference path."""

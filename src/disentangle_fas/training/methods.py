@@ -137,7 +137,16 @@ class DisentanglementMethod(ObjectiveMethod):
         self.model: DisentangledFAS = model
 
 
-class SSDGMethod:
+class _ComparedMethod:
+    """What the compared methods share: no content target, nothing after a step."""
+
+    uses_content = False
+
+    def after_step(self, progress: float) -> None:
+        """Nothing to do after an optimizer step."""
+
+
+class SSDGMethod(_ComparedMethod):
     """SSDG-R with the official loss weights of the task's target when it is O, C, I or M."""
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
@@ -158,7 +167,6 @@ class SSDGMethod:
             config, weights=cfg.imagenet_weights or None, warn_random=warn_random
         )
         self.objective = SSDGObjective.from_model(self.model)
-        self.uses_content = False
 
     def loss(
         self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
@@ -169,11 +177,8 @@ class SSDGMethod:
         terms = self.objective(step_model(images), labels, domains, progress)
         return Losses(terms.total, terms)
 
-    def after_step(self, progress: float) -> None:
-        """Nothing to do after an optimizer step."""
 
-
-class SSANMethod:
+class SSANMethod(_ComparedMethod):
     """SSAN-R with the official hyperparameters; every step shuffles the batch's styles.
 
     Inputs below 64 px assemble at layer3's resolution (``assembly_stride=1``): at the
@@ -197,7 +202,6 @@ class SSANMethod:
             config, weights=cfg.imagenet_weights or None, warn_random=warn_random
         )
         self.objective = SSANObjective.from_model(self.model)
-        self.uses_content = False
 
     def loss(
         self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
@@ -209,11 +213,8 @@ class SSANMethod:
         terms = self.objective(step_model(images, perm), labels, domains, progress)
         return Losses(terms.total, terms)
 
-    def after_step(self, progress: float) -> None:
-        """Nothing to do after an optimizer step."""
 
-
-class SAFASMethod:
+class SAFASMethod(_ComparedMethod):
     """SA-FAS with the official hyperparameters; two augmented views per image.
 
     The loop hands over one batch (after its own optional flip); :meth:`loss` draws two
@@ -234,7 +235,6 @@ class SAFASMethod:
             self.config, weights=cfg.imagenet_weights or None, warn_random=warn_random
         )
         self.objective = SAFASObjective.from_model(self.model)
-        self.uses_content = False
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
 
     def loss(

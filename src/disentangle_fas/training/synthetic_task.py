@@ -39,8 +39,13 @@ def synthetic_domain(
     size: int,
     seed: int,
     attacks: tuple[int, ...] | None = None,
+    render_workers: int | None = None,
 ) -> SyntheticFAS:
-    """One pre-rendered single-domain split (cached within the process)."""
+    """One pre-rendered single-domain split (cached within the process).
+
+    ``render_workers``: rendering processes (``None``: one per core for large splits, at
+    most 4; 0 renders in this process). The images do not depend on it.
+    """
     return SyntheticFAS(
         [domain],
         samples_per_domain=count,
@@ -49,7 +54,7 @@ def synthetic_domain(
         seed=seed,
         attacks=None if attacks is None else list(attacks),
         pre_render=True,
-        num_workers=_render_workers(count),
+        num_workers=_render_workers(count) if render_workers is None else render_workers,
     )
 
 
@@ -161,6 +166,7 @@ def synthetic_task(
     eval_per_domain: int,
     seed: int = 0,
     content: ContentSpec | None = None,
+    render_workers: int | None = None,
 ) -> TaskData:
     """The synthetic task ``task`` (e.g. ``"OCI->M"``, ``"ICM->Cb"``).
 
@@ -177,20 +183,24 @@ def synthetic_task(
         seed: the benchmark's seed (which people, poses and captures).
         content: the content target: ``"geometry"`` is the ground-truth depth map,
             ``"prnet"`` the teacher; ``None`` for models without a content branch.
+        render_workers: see :func:`synthetic_domain`.
 
     Raises:
         ValueError: an unknown task, or a PRNet target without weights.
     """
     protocol = leave_one_out(task)
+    w = render_workers
     train_parts = [
-        synthetic_domain(d, "train", train_per_domain, image_size, seed) for d in protocol.sources
+        synthetic_domain(d, "train", train_per_domain, image_size, seed, None, w)
+        for d in protocol.sources
     ]
     val_parts = [
-        synthetic_domain(d, "dev", eval_per_domain, image_size, seed) for d in protocol.sources
+        synthetic_domain(d, "dev", eval_per_domain, image_size, seed, None, w)
+        for d in protocol.sources
     ]
     target_attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
     target = synthetic_domain(
-        protocol.target, "test", eval_per_domain, image_size, seed, target_attacks
+        protocol.target, "test", eval_per_domain, image_size, seed, target_attacks, w
     )
     train = DomainConcat(train_parts)
     provider = None
