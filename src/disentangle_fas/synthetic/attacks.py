@@ -200,7 +200,7 @@ def _printed_surface(rng: np.random.Generator, print_prob: float, cue: float) ->
     lines and ink tones of a printed mask (zero for a painted one).
     """
     printed = rng.random() < print_prob
-    dots = cue * float(rng.uniform(0.3, 0.7))
+    dots = cue * float(rng.uniform(0.45, 0.85))
     layers = cue * float(rng.uniform(0.1, 0.3))
     wrap = float(rng.uniform(0.0, 0.4))
     gamut = float(rng.uniform(0.5, 1.0))
