@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from disentangle_fas.errors import ArgumentParser, UsageError, command
+from disentangle_fas.study import STUDY_PRESETS
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
 
 __all__ = [
@@ -116,27 +117,44 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "summary. With no arguments: the synthetic leave-one-domain-out protocol, full model "
         "against the baseline, 3 seeds each, with mean ± std and paired-difference intervals.",
     )
-    parser.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(STUDY_PRESETS),
+        default=None,
+        help="run the Table 3 study instead: every ablation variant and SSDG-R on the eight "
+        "tasks with the disentanglement probes of every model; 'study' (5 seeds, converged "
+        "scale, for a GPU) or 'study-cpu' (3 seeds, the main command's scale, for 2 CPU "
+        "cores). Other flags change the preset's settings",
+    )
+    parser.add_argument(
+        "--tasks", default=None, help="comma-separated task names (default: all; a preset's)"
+    )
     parser.add_argument(
         "--variants",
-        default="full,baseline",
+        default=None,
         help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or the "
-        "compared methods ssdg-r, ssan-r, sa-fas",
+        "compared methods ssdg-r, ssan-r, sa-fas (default: full,baseline; a preset's)",
     )
     parser.add_argument(
         "--seeds",
         type=int,
-        default=PROTOCOL_SEEDS,
+        default=None,
         help="seeds per (task, variant): --seed S .. S+N-1 vary initialisation and batch "
         "order on the same data; reports mean ± std and 95%% intervals of the paired "
-        f"differences (default: {PROTOCOL_SEEDS})",
+        f"differences (default: {PROTOCOL_SEEDS}; a preset's)",
     )
     add_config_arguments(parser)
     args = parser.parse_args(args_list)
-    if args.seeds < 1:
+    if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: must be a positive integer (1, 2, 3, ...)")
-    cfg = config_from_args(args, _base_for(args_list, SYNTHETIC_PROTOCOL_PRESET))
+    preset = STUDY_PRESETS[args.preset] if args.preset else None
+    base = preset.config if preset else _base_for(args_list, SYNTHETIC_PROTOCOL_PRESET)
+    cfg = config_from_args(args, base)
+    if preset is not None and cfg.data != "synthetic":
+        raise UsageError(f"--preset {preset.name} runs on the built-in synthetic data: drop --data")
     tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    default_variants = ",".join(preset.variants) if preset else "full,baseline"
+    args.variants = default_variants if args.variants is None else args.variants
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     from disentangle_fas.contracts import Variant
     from disentangle_fas.training.methods import available_methods
@@ -148,10 +166,28 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
             f"--variants {args.variants!r}: unknown {unknown}; choose from {', '.join(known)}"
         )
     check_run_options(cfg)
-    result = run_protocol(cfg, tasks=tasks, variants=variants, seeds=args.seeds)
-    print()
-    print(result.to_markdown())
-    print(f"written: {cfg.out}/results.md, results.csv, results.json")
+    if preset is not None:
+        from disentangle_fas.study import run_study
+
+        study = run_study(
+            preset,
+            config=cfg if cfg != preset.config else None,
+            tasks=tasks,
+            variants=variants,
+            seeds=args.seeds,
+        )
+        result = study.protocol
+        print()
+        print(result.to_markdown())
+        print(study.probes.to_markdown())
+        print(f"{study.description}; wall time {study.seconds / 60:.1f} min")
+        print(f"written: {cfg.out}/study.md, results.*, probes.csv, probes.json")
+    else:
+        seeds = PROTOCOL_SEEDS if args.seeds is None else args.seeds
+        result = run_protocol(cfg, tasks=tasks, variants=variants, seeds=seeds)
+        print()
+        print(result.to_markdown())
+        print(f"written: {cfg.out}/results.md, results.csv, results.json")
     if result.summary is not None:
         print(result.summary.summary_line())
     return 0

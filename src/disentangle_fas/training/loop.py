@@ -83,6 +83,18 @@ class TrainResult:
     seconds: float
     model: LivenessModel
 
+    def chosen_model(self, device: str | torch.device | None = None) -> LivenessModel:
+        """The model at the chosen checkpoint (:attr:`checkpoint`), in eval mode.
+
+        Args:
+            device: where to load it (default: the device of :attr:`model`).
+
+        Returns:
+            A new module; :attr:`model` (the last step's weights) is left as it is.
+        """
+        dev = torch.device(device) if device is not None else next(self.model.parameters()).device
+        return _load_chosen(self.checkpoint, self.model, dev)[0]
+
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Learning rate at ``step``: linear warm-up, then cosine decay to 1% of ``lr``."""

@@ -23,7 +23,7 @@ from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.evaluation import score_dataset
-from disentangle_fas.training.loop import TrainResult, _load_chosen, train
+from disentangle_fas.training.loop import TrainResult, train
 from disentangle_fas.training.methods import available_methods
 from disentangle_fas.training.protocol_stats import (
     SeedSummary,
@@ -149,6 +149,7 @@ def run_protocol(
     task_builder: Callable[[TrainConfig], TaskData] = build_task,
     echo: Callable[[str], None] = print,
     bootstrap_resamples: int = 1000,
+    after_run: Callable[[str, TaskData, int, TrainResult], None] | None = None,
 ) -> ProtocolResult:
     """Train and evaluate ``variants`` on every task, for ``seeds`` seeds.
 
@@ -173,6 +174,8 @@ def run_protocol(
         task_builder: builds the data of one task.
         echo: where progress lines go.
         bootstrap_resamples: resamples of the single-seed bootstrap.
+        after_run: called as ``after_run(variant, task, seed, result)`` after every run,
+            while the task's data is in memory (e.g. to probe the trained model).
 
     Returns:
         The :class:`ProtocolResult`.
@@ -209,6 +212,8 @@ def run_protocol(
                     f"[{variant}] {task.name} seed {seed}: HTER {100 * res.metrics.hter:.2f}% "
                     f"AUC {100 * res.metrics.auc:.2f}% ({res.seconds:.0f} s)"
                 )
+                if after_run is not None:
+                    after_run(variant, task, seed, res)
         for seed in seed_list:
             per_seed[seed][variant] = Report.from_results(
                 results[seed],
@@ -268,7 +273,7 @@ def _oracle_threshold(res: TrainResult) -> float:
 def _target_scores(res: TrainResult, task: TaskData, cfg: TrainConfig) -> TargetScores:
     """Video-level target scores of the run's chosen checkpoint."""
     dev = resolve_device(cfg.device)
-    model, _ = _load_chosen(res.checkpoint, res.model, dev)
+    model = res.chosen_model(dev)
     scored = score_dataset(model, task.target_test, device=dev)
     v = video_level(scored.scores, scored.labels, scored.video_ids)
     return TargetScores(v.scores, v.labels, float(res.metrics.threshold))

@@ -1,0 +1,396 @@
+"""The Table 3 study on the built-in benchmark: every ablation variant and SSDG-R on the
+paper's eight tasks, over seeds, with the disentanglement probes of every trained model.
+
+:func:`run_study` runs :func:`~disentangle_fas.training.protocol.run_protocol` (the
+HTER/AUC tables with mean ± std over seeds and paired-difference intervals) and, after
+each run, probes the chosen checkpoint on the task's held-out source-validation samples
+(:func:`~disentangle_fas.explain.probe_disentanglement`): domain read from f_L and f_D
+(balanced accuracy, chance ``1 / K`` for ``K`` source domains) and liveness read from f_L,
+f_C and f_D (AUC, chance 50 %). The probe table gives each of these as a mean over tasks
+with a 95 % t-interval over seeds, so "f_L carries no domain information" is a number
+with an interval beside its chance level.
+
+Two presets (``disentangle-fas protocol --preset study`` / ``study-cpu``):
+
+* ``study``: the converged scale of the difficulty report (64 px, 200 steps, batch 24,
+  600 training and 200 evaluation images per domain), 8 tasks, 5 variants, 5 seeds;
+  sized for one GPU.
+* ``study-cpu``: the main command's scale (32 px, 60 steps) on the same 8 tasks and 5
+  variants with 3 seeds instead of 5, sized for 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from disentangle_fas.data.protocols import TABLE1_TASKS, TABLE2_TASKS
+from disentangle_fas.explain.disentanglement import DisentanglementProbes, probe_disentanglement
+from disentangle_fas.explain.features import Representation, extract_features
+from disentangle_fas.metrics.uncertainty import t_interval
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.data import TaskData
+from disentangle_fas.training.distributed import resolve_device
+from disentangle_fas.training.loop import TrainResult
+from disentangle_fas.training.protocol import ProtocolResult, run_protocol
+from disentangle_fas.training.tasks import build_task
+
+__all__ = [
+    "PROBES",
+    "STUDY_PRESETS",
+    "STUDY_TASKS",
+    "STUDY_VARIANTS",
+    "ProbeSpec",
+    "StudyPreset",
+    "StudyProbes",
+    "StudyResult",
+    "run_study",
+]
+
+#: Table 3's rows (baseline, +content, +domain, full) and the compared method SSDG-R.
+STUDY_VARIANTS: tuple[str, ...] = ("baseline", "content", "domain", "full", "ssdg-r")
+#: Table 1's four leave-one-out tasks and Table 2's four tasks with unseen 3D masks.
+STUDY_TASKS: tuple[str, ...] = TABLE1_TASKS + TABLE2_TASKS
+
+
+@dataclass(frozen=True)
+class StudyPreset:
+    """A sized study: configuration, tasks, variants and seeds.
+
+    Attributes:
+        name: the preset's name (``--preset``).
+        config: the base configuration of every run.
+        tasks: task names.
+        variants: Table 3 variants and/or method names.
+        seeds: seeds per (task, variant).
+        description: one line on its scale and what it leaves out, printed with the results.
+    """
+
+    name: str
+    config: TrainConfig
+    tasks: tuple[str, ...]
+    variants: tuple[str, ...]
+    seeds: int
+    description: str
+
+
+STUDY_PRESETS: dict[str, StudyPreset] = {
+    "study": StudyPreset(
+        "study",
+        TrainConfig(
+            image_size=64,
+            depth=18,
+            content_size=16,
+            synthetic_train_per_domain=600,
+            synthetic_eval_per_domain=200,
+            steps=200,
+            batch_size=24,
+            eval_every=50,
+            warmup_steps=20,
+            out="runs/study",
+        ),
+        STUDY_TASKS,
+        STUDY_VARIANTS,
+        5,
+        "study: 8 tasks x 5 variants x 5 seeds at the difficulty report's converged scale "
+        "(64 px, 200 steps, batch 24, 600/200 images per domain); sized for one GPU",
+    ),
+    "study-cpu": StudyPreset(
+        "study-cpu",
+        TrainConfig(
+            image_size=32,
+            depth=18,
+            content_size=16,
+            synthetic_train_per_domain=300,
+            synthetic_eval_per_domain=100,
+            steps=60,
+            batch_size=12,
+            eval_every=20,
+            warmup_steps=5,
+            out="runs/study-cpu",
+        ),
+        STUDY_TASKS,
+        STUDY_VARIANTS,
+        3,
+        "study-cpu: 8 tasks x 5 variants x 3 seeds (not 5) at the main command's scale "
+        "(32 px, 60 steps, batch 12, 300/100 images per domain: short of convergence, "
+        "source-val AUC about 97 % of the converged baseline's); sized for 2 CPU cores",
+    ),
+}
+
+
+class ProbeSpec(NamedTuple):
+    """One column of the probe table.
+
+    Attributes:
+        key: column name in CSV/JSON.
+        target: the label probed.
+        representation: the features it is read from.
+        metric: ``"balanced_accuracy"`` (domain) or ``"auc"`` (liveness).
+        expected: ``"high"`` where a disentangled model carries the label, else ``"chance"``.
+    """
+
+    key: str
+    target: str
+    representation: Representation
+    metric: str
+    expected: str
+
+
+#: The probes of the study, in table order.
+PROBES: tuple[ProbeSpec, ...] = (
+    ProbeSpec("domain_from_f_L", "domain", "liveness", "balanced_accuracy", "chance"),
+    ProbeSpec("domain_from_f_D", "domain", "domain", "balanced_accuracy", "high"),
+    ProbeSpec("liveness_from_f_L", "liveness", "liveness", "auc", "high"),
+    ProbeSpec("liveness_from_f_C", "liveness", "content", "auc", "chance"),
+    ProbeSpec("liveness_from_f_D", "liveness", "domain", "auc", "chance"),
+)
+
+
+def _cell(values: Sequence[float]) -> str:
+    if not values:
+        return "–"
+    ci = t_interval(values)
+    if ci.method == "none":
+        return f"{100 * ci.estimate:.1f}"
+    return f"{100 * ci.estimate:.1f} ± {100 * (ci.high - ci.estimate):.1f}"
+
+
+@dataclass
+class StudyProbes:
+    """Probe scores of every run: ``values[(variant, task, seed)][probe key]``.
+
+    Attributes:
+        values: the scores (fractions); a probe the model cannot run (no E_C) is absent.
+        domain_chance: ``1 / K`` of the domain probes, per task.
+    """
+
+    values: dict[tuple[str, str, int], dict[str, float]] = field(default_factory=dict)
+    domain_chance: dict[str, float] = field(default_factory=dict)
+
+    def add(self, variant: str, task: str, seed: int, probes: DisentanglementProbes) -> None:
+        """Record the probes of one run."""
+        row: dict[str, float] = {}
+        for spec in PROBES:
+            score = probes.get(spec.target, spec.representation)  # type: ignore[arg-type]
+            if score is None:
+                continue
+            value = score.auc if spec.metric == "auc" else score.balanced_accuracy
+            if value is not None:
+                row[spec.key] = float(value)
+            if spec.target == "domain":
+                self.domain_chance[task] = score.balanced_chance
+        self.values[(variant, task, seed)] = row
+
+    def _per_seed_means(self, variant: str, key: str) -> list[float]:
+        """Mean over tasks of ``key`` for each seed of ``variant`` (seeds with every task)."""
+        by_seed: dict[int, list[float]] = defaultdict(list)
+        for (v, _task, seed), row in self.values.items():
+            if v == variant and key in row:
+                by_seed[seed].append(row[key])
+        return [sum(vals) / len(vals) for _, vals in sorted(by_seed.items())]
+
+    def variants(self) -> list[str]:
+        """The variants probed, in run order."""
+        return list(dict.fromkeys(v for v, _, _ in self.values))
+
+    def tasks(self) -> list[str]:
+        """The tasks probed, in run order."""
+        return list(dict.fromkeys(t for _, t, _ in self.values))
+
+    def to_markdown(self) -> str:
+        """The probe table (mean over tasks, 95 % t-interval over seeds) and, below it, the
+        same per task.
+        """
+        chances = sorted(set(self.domain_chance.values()))
+        chance = "/".join(f"{100 * c:.1f}" for c in chances) or "–"
+        head = (
+            "| variant | "
+            + " | ".join(f"{s.target} from {_symbol(s)} ({_metric(s)})" for s in PROBES)
+            + " |"
+        )
+        rule = "| --- |" + " ---: |" * len(PROBES)
+        expect = (
+            "| chance / disentangled | "
+            + " | ".join(
+                f"{chance if s.target == 'domain' else '50.0'} / {s.expected}" for s in PROBES
+            )
+            + " |"
+        )
+        lines = [
+            "Linear probes on held-out source-validation samples (%), mean over tasks, "
+            "95 % t-interval over seeds:",
+            "",
+            head,
+            rule,
+            expect,
+        ]
+        for v in self.variants():
+            cells = [_cell(self._per_seed_means(v, s.key)) for s in PROBES]
+            lines.append(f"| {v} | " + " | ".join(cells) + " |")
+        lines += ["", "Per task (mean ± 95 % t-interval over seeds):", ""]
+        lines += ["| variant | task | " + " | ".join(s.key for s in PROBES) + " |"]
+        lines += ["| --- | --- |" + " ---: |" * len(PROBES)]
+        for v in self.variants():
+            for t in self.tasks():
+                cells = []
+                for s in PROBES:
+                    vals = [
+                        row[s.key]
+                        for (vv, tt, _), row in sorted(self.values.items())
+                        if vv == v and tt == t and s.key in row
+                    ]
+                    cells.append(_cell(vals))
+                lines.append(f"| {v} | {t} | " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One dict per run: variant, task, seed and every probe (``None`` when absent)."""
+        return [
+            {"variant": v, "task": t, "seed": s, **{p.key: row.get(p.key) for p in PROBES}}
+            for (v, t, s), row in self.values.items()
+        ]
+
+    def to_csv(self) -> str:
+        """The per-run rows as CSV."""
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, ["variant", "task", "seed", *(p.key for p in PROBES)])
+        writer.writeheader()
+        for row in self.to_rows():
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        return buf.getvalue()
+
+
+def _symbol(spec: ProbeSpec) -> str:
+    return {"liveness": "f_L", "content": "f_C", "domain": "f_D"}[spec.representation]
+
+
+def _metric(spec: ProbeSpec) -> str:
+    return "AUC" if spec.metric == "auc" else "bal. acc."
+
+
+@dataclass
+class StudyResult:
+    """The study's tables.
+
+    Attributes:
+        protocol: HTER/AUC per seed, mean ± std and paired differences.
+        probes: the probe scores of every run.
+        description: what was run (the preset's line, or "custom").
+        seconds: wall time.
+    """
+
+    protocol: ProtocolResult
+    probes: StudyProbes
+    description: str
+    seconds: float
+
+    def to_markdown(self) -> str:
+        """Every table of the study, with its description and wall time."""
+        return (
+            f"# Study\n\n{self.description}\n\nwall time {self.seconds / 60:.1f} min; "
+            f"{_env_line(self.protocol.env)}\n\n"
+            + self.protocol.to_markdown()
+            + "\n## Disentanglement probes\n\n"
+            + self.probes.to_markdown()
+        )
+
+
+def _env_line(env: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in env.items())
+
+
+def run_study(
+    preset: StudyPreset | str,
+    *,
+    config: TrainConfig | None = None,
+    tasks: Sequence[str] | None = None,
+    variants: Sequence[str] | None = None,
+    seeds: int | None = None,
+    task_builder: Callable[[TrainConfig], TaskData] = build_task,
+    echo: Callable[[str], None] = print,
+) -> StudyResult:
+    """Run the study: the protocol tables and the probes of every trained model.
+
+    Writes, beside the protocol's ``results.*`` in ``config.out``: ``study.md`` (every
+    table), ``probes.csv`` and ``probes.json`` (one row per run).
+
+    Args:
+        preset: a :class:`StudyPreset` or the name of one in :data:`STUDY_PRESETS`.
+        config: the base configuration (default: the preset's).
+        tasks: task names (default: the preset's).
+        variants: variants and/or method names (default: the preset's).
+        seeds: seeds per (task, variant) (default: the preset's).
+        task_builder: builds the data of one task.
+        echo: where progress lines go.
+
+    Returns:
+        The :class:`StudyResult`.
+
+    Raises:
+        ValueError: an unknown preset name (and whatever
+            :func:`~disentangle_fas.training.protocol.run_protocol` refuses).
+    """
+    if isinstance(preset, str):
+        if preset not in STUDY_PRESETS:
+            raise ValueError(f"unknown study preset {preset!r}: choose from {list(STUDY_PRESETS)}")
+        preset = STUDY_PRESETS[preset]
+    cfg = config if config is not None else preset.config
+    task_list = list(tasks if tasks is not None else preset.tasks)
+    variant_list = list(variants if variants is not None else preset.variants)
+    n_seeds = seeds if seeds is not None else preset.seeds
+    changed = (
+        config is not None
+        or list(preset.tasks) != task_list
+        or list(preset.variants) != variant_list
+        or n_seeds != preset.seeds
+    )
+    description = (
+        f"{preset.description}; changed here: {len(task_list)} tasks x "
+        f"{len(variant_list)} variants x {n_seeds} seeds, {cfg.image_size} px, {cfg.steps} steps"
+        if changed
+        else preset.description
+    )
+    echo(description)
+    probes = StudyProbes()
+    dev = resolve_device(cfg.device)
+
+    def probe(variant: str, task: TaskData, seed: int, res: TrainResult) -> None:
+        feats = extract_features(res.chosen_model(dev), task.source_val, device=dev)
+        found = probe_disentanglement(feats, seed=seed)
+        probes.add(variant, task.name, seed, found)
+        row = probes.values[(variant, task.name, seed)]
+        echo(
+            "  probes: "
+            + ", ".join(f"{k} {100 * v:.1f}" for k, v in row.items() if not math.isnan(v))
+        )
+
+    t0 = time.perf_counter()
+    result = run_protocol(
+        cfg,
+        tasks=task_list,
+        variants=variant_list,
+        seeds=n_seeds,
+        task_builder=task_builder,
+        echo=echo,
+        after_run=probe,
+    )
+    out = StudyResult(result, probes, description, time.perf_counter() - t0)
+    root = Path(cfg.out)
+    (root / "study.md").write_text(out.to_markdown())
+    (root / "probes.csv").write_text(probes.to_csv())
+    (root / "probes.json").write_text(
+        json.dumps(
+            {"runs": probes.to_rows(), "domain_chance": probes.domain_chance, "env": result.env},
+            indent=2,
+        )
+    )
+    return out

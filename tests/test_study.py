@@ -1,0 +1,126 @@
+"""The Table 3 study: presets, the probes of every run, the tables and the command."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _fake_task import fake_task, tiny_config
+from disentangle_fas.data.protocols import leave_one_out
+from disentangle_fas.explain import extract_features, probe_disentanglement
+from disentangle_fas.study import (
+    PROBES,
+    STUDY_PRESETS,
+    STUDY_TASKS,
+    STUDY_VARIANTS,
+    StudyProbes,
+    run_study,
+)
+from disentangle_fas.training import TrainConfig
+from disentangle_fas.training.cli import protocol_main
+from disentangle_fas.training.data import TaskData
+
+pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
+
+
+def _builder(cfg: TrainConfig) -> TaskData:
+    return dataclasses.replace(fake_task(), name=f"fake {cfg.task}")
+
+
+def test_presets_cover_table3_on_the_eight_tasks() -> None:
+    assert set(STUDY_VARIANTS) == {"baseline", "content", "domain", "full", "ssdg-r"}
+    assert len(STUDY_TASKS) == 8 and sum(t.endswith("->Cb") for t in STUDY_TASKS) == 4
+    for task in STUDY_TASKS:
+        leave_one_out(task)  # every name parses
+    gpu, cpu = STUDY_PRESETS["study"], STUDY_PRESETS["study-cpu"]
+    assert gpu.seeds >= 5 and gpu.tasks == STUDY_TASKS and gpu.variants == STUDY_VARIANTS
+    assert gpu.config.image_size > cpu.config.image_size and gpu.config.steps > cpu.config.steps
+    # what study-cpu leaves out is said in the line printed with its results
+    assert cpu.seeds < gpu.seeds and f"{cpu.seeds} seeds (not {gpu.seeds})" in cpu.description
+
+
+def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None:
+    cfg = tiny_config(str(tmp_path), steps=2, eval_every=1)
+    lines: list[str] = []
+    res = run_study(
+        "study-cpu",
+        config=cfg,
+        tasks=["OCI->M", "OCI->Cb"],
+        variants=["baseline", "full", "ssdg-r"],
+        seeds=2,
+        task_builder=_builder,
+        echo=lines.append,
+    )
+    assert "changed here: 2 tasks x 3 variants x 2 seeds" in lines[0]
+    values = res.probes.values
+    assert len(values) == 2 * 3 * 2
+    full = values[("full", "fake OCI->M", 1)]
+    assert set(full) == {p.key for p in PROBES}
+    assert all(0.0 <= v <= 1.0 for v in full.values())
+    for variant in ("baseline", "ssdg-r"):  # no E_C / E_D: only f_L is probed
+        assert set(values[(variant, "fake OCI->M", 0)]) == {"domain_from_f_L", "liveness_from_f_L"}
+    assert res.probes.domain_chance == {"fake OCI->M": 1 / 3, "fake OCI->Cb": 1 / 3}
+
+    # An independent recomputation from the run's chosen checkpoint gives the same numbers.
+    run = res.protocol.runs[("full", "fake OCI->M")]  # the first seed's run
+    feats = extract_features(run.chosen_model("cpu"), fake_task().source_val, device="cpu")
+    again = probe_disentanglement(feats, seed=0)
+    fl = again.get("domain", "liveness")
+    fc = again.get("liveness", "content")
+    assert fl is not None and fc is not None
+    first = values[("full", "fake OCI->M", 0)]
+    assert first["domain_from_f_L"] == pytest.approx(fl.balanced_accuracy)
+    assert first["liveness_from_f_C"] == pytest.approx(fc.auc)
+
+    # Files: the probe rows match the values, the table's means match numpy.
+    data = json.loads((tmp_path / "probes.json").read_text())
+    assert len(data["runs"]) == 12 and "torch" in data["env"]
+    md = (tmp_path / "study.md").read_text()
+    assert "## Disentanglement probes" in md and "baseline − full" in md
+    per_seed = [
+        np.mean(
+            [values[("full", t, s)]["domain_from_f_L"] for t in ("fake OCI->M", "fake OCI->Cb")]
+        )
+        for s in (0, 1)
+    ]
+    assert res.probes._per_seed_means("full", "domain_from_f_L") == pytest.approx(per_seed)
+    probe_part = md.split("## Disentanglement probes", 1)[1]
+    full_row = next(line for line in probe_part.splitlines() if line.startswith("| full | "))
+    assert full_row.split("|")[2].strip().startswith(f"{100 * np.mean(per_seed):.1f}")
+    csv_lines = (tmp_path / "probes.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("variant,task,seed,") and len(csv_lines) == 13
+
+
+def test_probe_table_marks_missing_probes_and_chance() -> None:
+    probes = StudyProbes()
+    probes.values[("baseline", "T", 0)] = {"domain_from_f_L": 0.5, "liveness_from_f_L": 0.9}
+    probes.values[("baseline", "T", 1)] = {"domain_from_f_L": 0.7, "liveness_from_f_L": 0.8}
+    probes.domain_chance["T"] = 1 / 3
+    md = probes.to_markdown()
+    row = next(line for line in md.splitlines() if line.startswith("| baseline | "))
+    cells = [c.strip() for c in row.split("|")[2:-1]]
+    # mean 60.0; t-interval half-width t(0.975, 1) * s / sqrt(2) = 12.706 * 0.1414 / 1.414
+    assert cells[0] == "60.0 ± 127.1"
+    assert cells[3] == "–" and cells[4] == "–"  # no f_C, no f_D
+    assert "| chance / disentangled | 33.3 / chance | 33.3 / high | 50.0 / high |" in md
+
+
+def test_unknown_preset_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown study preset 'nope'"):
+        run_study("nope")
+
+
+def test_study_command_refuses_real_data_and_bad_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert protocol_main(["--preset", "study-cpu", "--data", "/some/store"]) == 2
+    err = capsys.readouterr().err
+    assert "built-in synthetic data" in err and "Traceback" not in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exc:
+        protocol_main(["--preset", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
