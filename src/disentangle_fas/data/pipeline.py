@@ -23,7 +23,6 @@ from PIL import Image
 
 from disentangle_fas._io import atomic_write_bytes, atomic_write_text
 from disentangle_fas.data.annotations import (
-    Box,
     carry_forward,
     frame_box,
     read_celeba_bbox,
@@ -41,6 +40,7 @@ from disentangle_fas.data.video import (
     iter_frames,
     sample_frame_indices,
 )
+from disentangle_fas.types import Box
 
 __all__ = [
     "PROBLEM_KINDS",
