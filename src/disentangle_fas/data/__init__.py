@@ -8,7 +8,7 @@
   (``disentangle-fas pack``) packs crops into memory-mapped arrays.
 * :class:`ImageFolderDataset` and :class:`StoreDataset` return
   :class:`~disentangle_fas.types.FASSample`; :class:`DomainBalancedBatchSampler` makes
-  balanced batches; :class:`Protocol` / :func:`leave_one_out` say which domains, splits and
+  balanced batches; :class:`CrossDomainProtocol` / :func:`leave_one_out` say which domains, splits and
   attacks train and test.
 
 Attack ids are dataset specific (0 is always live); each adapter's ``ATTACKS`` table maps
@@ -33,7 +33,7 @@ from disentangle_fas.data.protocols import (
     BENCHMARK_DOMAINS,
     TABLE1_TASKS,
     TABLE2_TASKS,
-    Protocol,
+    CrossDomainProtocol,
     Selection,
     benchmark_protocols,
     leave_one_out,
@@ -69,6 +69,7 @@ __all__ = [
     "ColorJitter",
     "Compose",
     "CropDataset",
+    "CrossDomainProtocol",
     "DataCheck",
     "DatasetAdapter",
     "DomainBalancedBatchSampler",
@@ -78,7 +79,6 @@ __all__ = [
     "MsuMfsd",
     "Normalize",
     "OuluNPU",
-    "Protocol",
     "RandomHorizontalFlip",
     "Recipe",
     "Record",
