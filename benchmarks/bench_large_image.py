@@ -2,7 +2,7 @@
 
 Each size runs in its own subprocess (so that peak RSS is that of one detection): decode
 the JPEG with :func:`disentangle_fas.inference.io.load_image`, then detect with
-:class:`~disentangle_fas.inference.faces.MTCNNFaceDetector`, reduced to ``--max-side``
+:class:`~disentangle_fas.data.faces.MTCNNFaceDetector`, reduced to ``--max-side``
 (the library's ``DETECTION_MAX_SIDE`` by default; ``0`` = no reduction, the old
 behaviour). Prints the machine and a Markdown table.
 
@@ -24,7 +24,7 @@ CHILD = r"""
 import resource, sys, time
 import numpy as np
 from PIL import Image
-from disentangle_fas.inference.faces import MTCNNFaceDetector
+from disentangle_fas.data.faces import MTCNNFaceDetector
 from disentangle_fas.inference.io import load_image
 path, max_side = sys.argv[1], int(sys.argv[2])
 det = MTCNNFaceDetector(max_side=max_side or 10**9)

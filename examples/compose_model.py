@@ -12,7 +12,7 @@ import torch
 from disentangle_fas.encoders import SharedStemEncoders
 from disentangle_fas.heads import ContentDecoder, DomainClassifier, LMCLHead
 from disentangle_fas.losses import DisentanglementObjective, LossWeights
-from disentangle_fas.model import DisentangledFAS, Normalize
+from disentangle_fas.model import DisentangledFAS, normalize_layer
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
         liveness_head=LMCLHead(d, scale=16.0, margin=0.35),  # C_L
         domain_head=DomainClassifier(d, num_domains),  # C_D
         content_decoder=ContentDecoder(d, (1, 32, 32), in_size=(size // 32, size // 32)),  # D_C
-        normalize=Normalize(),
+        normalize=normalize_layer(),
     )
     objective = DisentanglementObjective(
         model.liveness_head, model.domain_head, weights=LossWeights(cont=1.0)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from disentangle_fas.encoders import SharedStemEncoders
 from disentangle_fas.heads import ContentDecoder, DomainClassifier, LMCLHead
 from disentangle_fas.losses import DisentanglementObjective, LossWeights, Variant
-from disentangle_fas.model import DisentangledFAS, Normalize
+from disentangle_fas.model import DisentangledFAS, normalize_layer
 from disentangle_fas.synthetic import SyntheticFAS
 
 
@@ -36,7 +36,7 @@ def build(variant: Variant, num_domains: int, image_size: int, content: int) -> 
             if variant.uses_content
             else None
         ),
-        normalize=Normalize(),
+        normalize=normalize_layer(),
     )
 
 

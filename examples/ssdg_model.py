@@ -18,7 +18,7 @@ import torch
 
 from disentangle_fas.encoders import ResNetEncoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.model import Normalize
+from disentangle_fas.model import normalize_layer
 from disentangle_fas.ssdg import (
     OFFICIAL_LOSS_WEIGHTS,
     SSDGR,
@@ -40,7 +40,7 @@ def build(num_domains: int, target: str) -> tuple[SSDGR, SSDGObjective]:
         SingleSideDiscriminator(
             config.embed_dim, num_domains, config.disc_hidden, dropout=config.disc_dropout
         ),
-        normalize=Normalize(),
+        normalize=normalize_layer(),
     )
     model.config = config
     return model, SSDGObjective.from_model(model, config)

@@ -24,7 +24,7 @@ from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import LMCLHead
 from disentangle_fas.inference import LivenessDetector
 from disentangle_fas.losses import DisentanglementObjective, lmcl_loss
-from disentangle_fas.model import DisentangledFAS, ModelConfig, Normalize
+from disentangle_fas.model import DisentangledFAS, ModelConfig, normalize_layer
 from disentangle_fas.registry import model_kind, model_kinds, register_model_kind
 from disentangle_fas.training import ObjectiveMethod, available_methods, train
 from disentangle_fas.training.protocol import _run_config
@@ -134,7 +134,7 @@ class _TinyLive(LivenessModel):
         self.width = width
         self.encoder = nn.Sequential(nn.Conv2d(3, width, 3, stride=4), nn.ReLU())
         self.head = LMCLHead(width)
-        self.normalize = Normalize()
+        self.normalize = normalize_layer()
 
     @property
     def input_spec(self) -> InputSpec:

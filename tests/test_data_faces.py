@@ -16,7 +16,7 @@ from disentangle_fas.data.annotations import (
     read_face_file,
     read_face_file_ltrb,
 )
-from disentangle_fas.data.faces import MTCNNDetector, crop_face, orient
+from disentangle_fas.data.faces import MTCNNFaceDetector, crop_face, orient
 from test_data_fakes import touch
 
 
@@ -117,6 +117,77 @@ def test_mtcnn_import_error_names_extra() -> None:
         import facenet_pytorch  # noqa: F401
     except ImportError:
         with pytest.raises(ImportError, match=r"disentangle-fas\[video\]"):
-            MTCNNDetector()
+            MTCNNFaceDetector()
     else:  # installed: it must build and find nothing in a blank image
-        assert MTCNNDetector()(np.zeros((64, 64, 3), np.uint8)) is None
+        assert MTCNNFaceDetector()(np.zeros((64, 64, 3), np.uint8)) is None
+
+
+class _FakeMTCNN:
+    """Stands in for facenet-pytorch's MTCNN: two faces, their probabilities, what it saw."""
+
+    def __init__(self, boxes: list[list[float]], probs: list[float | None]) -> None:
+        self.boxes, self.probs = boxes, probs
+        self.seen: list[tuple[int, int]] = []
+
+    def detect(self, image: object) -> tuple[np.ndarray, np.ndarray]:
+        self.seen.append(image.size)  # type: ignore[attr-defined]
+        return np.array(self.boxes, dtype=object), np.array(self.probs, dtype=object)
+
+
+def _fake_detector(fake: _FakeMTCNN, **kwargs: object) -> MTCNNFaceDetector:
+    pytest.importorskip("facenet_pytorch")
+    det = MTCNNFaceDetector(**kwargs)  # type: ignore[arg-type]
+    det._mtcnn = fake
+    return det
+
+
+def test_min_confidence_is_the_only_difference_between_the_two_callers() -> None:
+    fake = _FakeMTCNN([[1, 2, 30, 40], [5, 5, 25, 25]], [0.5, 0.8])
+    image = np.zeros((64, 64, 3), np.uint8)
+    assert _fake_detector(fake, min_confidence=0.9)(image) is None  # inference: none >= 0.9
+    assert _fake_detector(fake, min_confidence=0.0)(image) == (5.0, 5.0, 25.0, 25.0)  # best one
+    lone = _FakeMTCNN([[1, 2, 30, 40]], [None])  # numpy 2: [None] for "no probability"
+    assert _fake_detector(lone, min_confidence=0.0)(image) is None
+
+
+def test_max_side_none_detects_at_full_resolution() -> None:
+    image = np.zeros((600, 1200, 3), np.uint8)
+    full = _FakeMTCNN([[100, 50, 300, 250]], [0.99])
+    assert _fake_detector(full, max_side=None)(image) == (100.0, 50.0, 300.0, 250.0)
+    assert full.seen == [(1200, 600)]
+    reduced = _FakeMTCNN([[100, 50, 300, 250]], [0.99])
+    assert _fake_detector(reduced, max_side=300)(image) == (400.0, 200.0, 1200.0, 1000.0)
+    assert reduced.seen == [(300, 150)]
+
+
+@pytest.mark.parametrize("kwargs", [{"min_confidence": 1.5}, {"min_confidence": -0.1},
+                                    {"max_side": 0}])  # fmt: skip
+def test_mtcnn_refuses_bad_parameters(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        MTCNNFaceDetector(**kwargs)  # type: ignore[arg-type]
+
+
+def test_preprocessing_builds_the_detector_with_its_own_parameters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import disentangle_fas.data.preprocess_cli as prep_cli
+    from test_data_fakes import write_video
+
+    pytest.importorskip("av")
+    pytest.importorskip("facenet_pytorch")  # the command checks it is installed
+    built: list[dict[str, object]] = []
+
+    class Spy:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            built.append(kwargs)
+
+        def __call__(self, image: np.ndarray, /) -> tuple[float, float, float, float]:
+            return (0.0, 0.0, float(image.shape[1]), float(image.shape[0]))
+
+    monkeypatch.setattr(prep_cli, "MTCNNFaceDetector", Spy)
+    root = tmp_path / "casia"
+    write_video(root / "train_release/1/1.avi", 4, 32, 32)
+    (root / "test_release").mkdir()
+    argv = ["--dataset", "casia", "--root", str(root), "--out", str(tmp_path / "out")]
+    assert prep_cli.main([*argv, "--size", "32", "--workers", "1", "--quiet"]) == 0
+    assert built and all(k["min_confidence"] == 0.0 and k["max_side"] is None for k in built)

@@ -9,11 +9,11 @@ from PIL import Image
 
 import disentangle_fas.data.preprocess as prep
 from disentangle_fas.data import CasiaFASD, CelebASpoof, MsuMfsd, OuluNPU, ReplayAttack
-from disentangle_fas.data.annotations import Box
 from disentangle_fas.data.manifest import read_manifest
 from disentangle_fas.data.pipeline import PreprocessConfig
 from disentangle_fas.data.preprocess import preprocess_records
 from disentangle_fas.data.preprocess_cli import main
+from disentangle_fas.types import Box
 from test_data_fakes import celeba_tree, touch, write_video
 
 CFG = PreprocessConfig(frames=3, size=32, crop_scale=1.0)

@@ -8,8 +8,8 @@ import pytest
 from disentangle_fas.data import (
     TABLE1_TASKS,
     TABLE2_TASKS,
+    CrossDomainProtocol,
     ManifestEntry,
-    Protocol,
     Record,
     benchmark_protocols,
     leave_one_out,
@@ -77,7 +77,7 @@ def test_filter_records(tmp_path: Path) -> None:
 
 
 def test_custom_and_synthetic_domains() -> None:
-    p = Protocol(["alpha", "beta"], "gamma", source_splits=["train"])
+    p = CrossDomainProtocol(["alpha", "beta"], "gamma", source_splits=["train"])
     assert p.name == "alpha&beta->gamma" and p.sources == ("alpha", "beta")
     assert p.source_splits == ("train",)
     protos = leave_one_out_protocols(["A", "B", "C", "D"])
@@ -91,15 +91,15 @@ def test_custom_and_synthetic_domains() -> None:
 
 def test_protocol_errors() -> None:
     with pytest.raises(ValueError, match="unseen"):
-        Protocol(("O", "C"), "C")
+        CrossDomainProtocol(("O", "C"), "C")
     with pytest.raises(ValueError, match="at least one"):
-        Protocol((), "M")
+        CrossDomainProtocol((), "M")
     with pytest.raises(ValueError, match="duplicate"):
-        Protocol(("O", "O"), "M")
+        CrossDomainProtocol(("O", "O"), "M")
     with pytest.raises(ValueError, match="train/dev/test"):
-        Protocol(("O",), "M", target_splits=("val",))
+        CrossDomainProtocol(("O",), "M", target_splits=("val",))
     with pytest.raises(TypeError):
-        Protocol("OC", "M")  # type: ignore[arg-type]
+        CrossDomainProtocol("OC", "M")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="look like"):
         leave_one_out("OCI")
     with pytest.raises(ValueError, match="separate names"):

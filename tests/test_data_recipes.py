@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import disentangle_fas.data.preprocess_cli as prep_cli
 from disentangle_fas.data import CasiaFASD, ReplayAttack
-from disentangle_fas.data.annotations import Box, carry_forward
+from disentangle_fas.data.annotations import carry_forward
 from disentangle_fas.data.manifest import read_manifest
 from disentangle_fas.data.preprocess import parse_shard, select_shard
 from disentangle_fas.data.preprocess_cli import main
@@ -20,6 +20,7 @@ from disentangle_fas.data.records import Record
 from disentangle_fas.data.store import main as pack_main
 from disentangle_fas.data.store import read_store_meta
 from disentangle_fas.data.video import sample_frame_indices
+from disentangle_fas.types import Box
 from test_data_fakes import touch, write_video
 
 N = 16
@@ -55,7 +56,7 @@ def test_casia_boxes_from_face_locations_without_detector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     faces = casia_with_faces(tmp_path)
-    monkeypatch.setattr(prep_cli, "MTCNNDetector", NoDetector)
+    monkeypatch.setattr(prep_cli, "MTCNNFaceDetector", NoDetector)
     records = CasiaFASD(tmp_path / "casia", face_locations=faces).records("train")
     assert {r.box_source for r in records} == {"face_locations"}
     assert records[0].annotation == faces / "train_release/1/1.face"
@@ -131,7 +132,7 @@ def test_ssdg_recipe_frames_splits_and_detector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     replay_small(tmp_path / "r")
-    monkeypatch.setattr(prep_cli, "MTCNNDetector", BoxDetector)
+    monkeypatch.setattr(prep_cli, "MTCNNFaceDetector", BoxDetector)
     out = tmp_path / "out"
     argv = ["--dataset", "replay", "--root", str(tmp_path / "r"), "--out", str(out), "--quiet"]
     assert main([*argv, "--recipe", "ssdg", "--size", "32"]) == 0

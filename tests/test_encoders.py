@@ -8,6 +8,7 @@ import torchvision
 from safetensors.torch import save_file
 
 from disentangle_fas.encoders import (
+    RefusedPickleError,
     ResNetEncoder,
     SharedStemEncoders,
     create_encoder,
@@ -116,9 +117,27 @@ def test_pickle_payload_is_refused(tmp_path, monkeypatch) -> None:  # type: igno
     monkeypatch.chdir(tmp_path)
     bad = tmp_path / "evil.pth"
     bad.write_bytes(pickle.dumps({"conv1.weight": _Payload()}))
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(RefusedPickleError, match="refusing to load") as info:
         load_state_dict_file(bad)
+    assert isinstance(info.value, pickle.UnpicklingError) and isinstance(info.value, ValueError)
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_state_dict_file_unwraps_sniffs_and_strips(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sd = {"conv1.weight": torch.arange(6.0).reshape(2, 3), "fc.bias": torch.ones(2)}
+    torch.save({"model": {f"module.{k}": v for k, v in sd.items()}, "epoch": 3}, tmp_path / "a.pt")
+    got = load_state_dict_file(tmp_path / "a.pt")
+    assert sorted(got) == sorted(sd)
+    for k in sd:
+        torch.testing.assert_close(got[k], sd[k])
+    save_file(sd, str(tmp_path / "b.bin"))  # safetensors under another suffix: the header says
+    assert sorted(load_state_dict_file(tmp_path / "b.bin")) == sorted(sd)
+    (tmp_path / "c.safetensors").write_bytes(b"garbage!{")
+    with pytest.raises(ValueError, match="not a readable safetensors"):
+        load_state_dict_file(tmp_path / "c.safetensors")
+    torch.save({"conv1.weight": 3}, tmp_path / "d.pt")
+    with pytest.raises(ValueError, match="not tensors"):
+        load_state_dict_file(tmp_path / "d.pt")
 
 
 def test_missing_file_and_non_state_dict(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,7 @@ class _FakeMTCNN:
 
 def _detector(box: tuple[float, float, float, float]) -> object:
     pytest.importorskip("facenet_pytorch")
-    from disentangle_fas.inference.faces import MTCNNFaceDetector
+    from disentangle_fas.data.faces import MTCNNFaceDetector
 
     det = MTCNNFaceDetector()
     det._mtcnn = _FakeMTCNN(box)
@@ -48,7 +48,7 @@ def _detector(box: tuple[float, float, float, float]) -> object:
 @pytest.mark.parametrize("shape", [(1, 1), (8, 8), (11, 300), (300, 19)])
 def test_tiny_images_have_no_face(shape: tuple[int, int]) -> None:
     pytest.importorskip("facenet_pytorch")
-    from disentangle_fas.inference.faces import MTCNNFaceDetector
+    from disentangle_fas.data.faces import MTCNNFaceDetector
 
     image = np.full((*shape, 3), 128, np.uint8)
     assert MTCNNFaceDetector()(image) is None  # the real MTCNN: no crash
@@ -88,7 +88,7 @@ def test_tiny_image_without_a_box_is_no_face_for_every_detector(
 
 
 def test_large_images_are_reduced_for_detection_and_the_box_scaled_back() -> None:
-    from disentangle_fas.inference.faces import DETECTION_MAX_SIDE
+    from disentangle_fas.data.faces import DETECTION_MAX_SIDE
 
     det = _detector((100.0, 50.0, 300.0, 250.0))
     image = np.zeros((2000, 4000, 3), np.uint8)

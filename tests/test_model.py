@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from disentangle_fas.model import DisentangledFAS, Normalize
+from disentangle_fas.model import DisentangledFAS, normalize_layer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,9 +58,15 @@ def test_model_checks_parts() -> None:
 
 
 def test_normalize() -> None:
-    n = Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-    torch.testing.assert_close(n(torch.ones(1, 3, 2, 2)), torch.ones(1, 3, 2, 2))
+    import disentangle_fas.model as model_module
+
+    mean, std = (0.1, 0.5, 0.9), (0.2, 0.5, 2.0)
+    n = normalize_layer(mean=mean, std=std)
+    x = torch.rand(2, 3, 4, 4)
+    ref = torch.stack([(x[:, c] - mean[c]) / std[c] for c in range(3)], dim=1)
+    torch.testing.assert_close(n(x), ref)
     assert "mean" not in n.state_dict()
+    assert "Normalize" not in model_module.__all__ and not hasattr(model_module, "Normalize")
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ PUBLIC = {
     "disentangle_fas.metrics": ["auc", "eer", "hter", "tpr_at_fpr", "apcer", "bpcer", "acer", "Report"],
     "disentangle_fas.data": [
         "OuluNPU", "CasiaFASD", "ReplayAttack", "MsuMfsd", "CelebASpoof", "Record",
-        "DomainBalancedBatchSampler", "Protocol", "leave_one_out",
+        "DomainBalancedBatchSampler", "CrossDomainProtocol", "leave_one_out",
     ],
     "disentangle_fas.synthetic": ["SyntheticFAS"],
     "disentangle_fas.inference": ["LivenessDetector"],

@@ -100,6 +100,43 @@ def test_image_provider_and_as_provider() -> None:
     assert as_provider(lm) is lm
     with pytest.raises(TypeError, match="ModuleTarget"):
         as_provider(nn.Identity())  # type: ignore[arg-type]
+    assert as_provider(p) is p  # already a provider
+
+
+class _UserTarget:
+    """A user's target: the declaration, not the signature, says which kind it is."""
+
+    name, version = "user", "1"
+
+    def __init__(self, takes_indices: object = None) -> None:
+        if takes_indices is not None:
+            self.takes_indices = takes_indices
+
+    def output_shape(self, image_size: tuple[int, int]) -> tuple[int, int, int]:
+        return (1, *image_size)
+
+    def __call__(self, *args: Tensor) -> Tensor:  # a signature no counting could read
+        return args[0].mean(1, keepdim=True) + (args[1].view(-1, 1, 1, 1) if len(args) > 1 else 0)
+
+
+def test_as_provider_reads_the_declaration_not_the_signature() -> None:
+    x, idx = torch.rand(2, 3, 4, 4), torch.tensor([3, 5])
+    provider = _UserTarget(takes_indices=True)
+    assert as_provider(provider) is provider  # type: ignore[arg-type,comparison-overlap]
+    wrapped = as_provider(_UserTarget())  # type: ignore[arg-type]
+    assert isinstance(wrapped, ImageTargetProvider)
+    torch.testing.assert_close(wrapped(x, idx), x.mean(1, keepdim=True))  # indices unused
+    assert isinstance(as_provider(_UserTarget(takes_indices=False)), ImageTargetProvider)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"takes_indices must be True .* or False .* got 'yes'"):
+        as_provider(_UserTarget(takes_indices="yes"))  # type: ignore[arg-type]
+
+
+def test_library_providers_declare_themselves() -> None:
+    from disentangle_fas.targets import TargetCache
+
+    for cls in (ImageTargetProvider, PrecomputedTarget, LandmarkHeatmapTarget, TargetCache):
+        assert cls.takes_indices is True, cls.__name__
+    assert getattr(ModuleTarget, "takes_indices", False) is False
 
 
 def test_precomputed_tensor_numpy_memmap_callable(tmp_path: Path) -> None:

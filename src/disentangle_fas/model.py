@@ -40,10 +40,10 @@ from disentangle_fas.heads import (
     DomainClassifier,
     LMCLHead,
 )
-from disentangle_fas.model_config import ModelConfig, Normalize, input_spec_of
+from disentangle_fas.model_config import ModelConfig, input_spec_of, normalize_layer
 from disentangle_fas.registry import register_model_kind
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "Normalize"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "DisentangledFAS", "ModelConfig", "normalize_layer"]
 
 
 class DisentangledFAS(LivenessModel):
@@ -174,7 +174,7 @@ class DisentangledFAS(LivenessModel):
             if v.uses_domain
             else None,
             content_decoder,
-            normalize=Normalize(config.mean, config.std),
+            normalize=normalize_layer(config.mean, config.std),
             image_size=config.image_size,
         )
         model.config = config

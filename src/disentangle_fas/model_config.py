@@ -13,18 +13,33 @@ from disentangle_fas.contracts import IMAGENET_MEAN, IMAGENET_STD, InputSpec, Va
 from disentangle_fas.data.transforms import Normalize as _Normalize
 from disentangle_fas.heads import DEFAULT_LMCL_MARGIN, DEFAULT_LMCL_SCALE
 
-__all__ = ["ModelConfig", "Normalize", "input_spec_of", "normalization_stats"]
+__all__ = ["ModelConfig", "input_spec_of", "normalization_stats", "normalize_layer"]
 
 
-def Normalize(  # noqa: N802 - a factory named like the module it returns
+def normalize_layer(
     mean: tuple[float, float, float] = IMAGENET_MEAN,
     std: tuple[float, float, float] = IMAGENET_STD,
 ) -> _Normalize:
-    """The models' input normalisation: :class:`disentangle_fas.data.transforms.Normalize`
-    with its statistics kept out of the ``state_dict`` (they are architecture, not weights).
+    """Build the models' input normalisation layer.
+
+    It is a :class:`disentangle_fas.data.transforms.Normalize` whose statistics stay out of
+    the ``state_dict`` (they are architecture, not weights; checkpoints record them in
+    the model's config).
+
+    Args:
+        mean: per-channel mean (ImageNet's by default).
+        std: per-channel standard deviation (ImageNet's by default).
+
+    Returns:
+        The layer, ``(x - mean) / std`` per channel.
 
     Shape:
         - Input/Output: ``(B, 3, H, W)``.
+
+    Example:
+        >>> import torch
+        >>> normalize_layer((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))(torch.ones(1, 3, 2, 2)).max()
+        tensor(1.)
     """
     return _Normalize(mean, std, persistent=False)
 

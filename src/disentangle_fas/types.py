@@ -17,10 +17,14 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-__all__ = ["LIVE", "SPOOF", "FASSample"]
+__all__ = ["LIVE", "SPOOF", "Box", "FASSample"]
 
 LIVE = 1
 SPOOF = 0
+
+#: A face box ``(x0, y0, x1, y1)`` in pixels of its image (``x1``/``y1`` exclusive): the box
+#: type of dataset annotations, face detectors, crops and inference results alike.
+Box = tuple[float, float, float, float]
 
 
 class FASSample(NamedTuple):

@@ -1,6 +1,7 @@
 """Readers of the face annotations the datasets ship, all returning pixel boxes.
 
-A box is ``(x0, y0, x1, y1)`` in pixels of the stored frame (``x1``/``y1`` exclusive).
+A box (:data:`disentangle_fas.types.Box`) is ``(x0, y0, x1, y1)`` in pixels of the stored
+frame (``x1``/``y1`` exclusive).
 Per-frame files map a frame number to a box, or to ``None`` where the file says "no
 face" (all-zero entries). Frame numbers in the files are 0-based in the datasets
 checked; a file whose smallest frame number is 1 is read as 1-based
@@ -14,8 +15,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from disentangle_fas.types import Box
+
 __all__ = [
-    "Box",
     "FrameBoxes",
     "box_from_eyes",
     "carry_forward",
@@ -26,7 +28,6 @@ __all__ = [
     "read_face_file_ltrb",
 ]
 
-Box = tuple[float, float, float, float]
 FrameBoxes = dict[int, Box | None]
 
 _SEP = re.compile(r"[,\s;]+")

@@ -23,7 +23,6 @@ from PIL import Image
 
 from disentangle_fas._io import atomic_write_bytes, atomic_write_text
 from disentangle_fas.data.annotations import (
-    Box,
     carry_forward,
     frame_box,
     read_celeba_bbox,
@@ -41,13 +40,14 @@ from disentangle_fas.data.video import (
     iter_frames,
     sample_frame_indices,
 )
+from disentangle_fas.types import Box
 
 __all__ = [
     "PROBLEM_KINDS",
     "LazyDetector",
     "PreprocessConfig",
     "Problem",
-    "VideoResult",
+    "RecordOutcome",
     "process_record",
     "read_shard",
     "shard_path",
@@ -142,7 +142,7 @@ class Problem:
 
 
 @dataclass
-class VideoResult:
+class RecordOutcome:
     """What :func:`process_record` did with one record.
 
     Attributes:
@@ -220,7 +220,7 @@ def process_record(
     out_dir: Path,
     config: PreprocessConfig,
     detector: FaceDetector | None = None,
-) -> VideoResult:
+) -> RecordOutcome:
     """Preprocess one record and write its crops and shard.
 
     Args:
@@ -234,7 +234,7 @@ def process_record(
         The result; ``ok=False`` when nothing could be produced for a reason worth
         retrying (unreadable file, missing or malformed annotation without fallback).
     """
-    result = VideoResult(record.video_id, ok=False)
+    result = RecordOutcome(record.video_id, ok=False)
 
     def problem(kind: str, detail: str, path: Path | None = None, frame: int | None = None) -> None:
         where = str(path if path is not None else record.path)
@@ -339,7 +339,7 @@ class LazyDetector:
         return self._detector(image)
 
 
-def write_shard(out_dir: Path, result: VideoResult, fingerprint: str) -> None:
+def write_shard(out_dir: Path, result: RecordOutcome, fingerprint: str) -> None:
     """Write a finished video's shard atomically (this marks it done)."""
     data = {
         "video_id": result.video_id,
@@ -350,7 +350,7 @@ def write_shard(out_dir: Path, result: VideoResult, fingerprint: str) -> None:
     atomic_write_text(shard_path(out_dir, result.video_id), json.dumps(data))
 
 
-def read_shard(out_dir: Path, video_id: str, fingerprint: str) -> VideoResult | None:
+def read_shard(out_dir: Path, video_id: str, fingerprint: str) -> RecordOutcome | None:
     """A video's finished result, or ``None`` when it must be (re)done.
 
     ``None`` when the shard is absent, unreadable, written under other settings, or names
@@ -367,4 +367,4 @@ def read_shard(out_dir: Path, video_id: str, fingerprint: str) -> VideoResult | 
         return None
     if not all((out_dir / e.path).is_file() for e in entries):
         return None
-    return VideoResult(video_id, ok=True, entries=entries, problems=problems)
+    return RecordOutcome(video_id, ok=True, entries=entries, problems=problems)

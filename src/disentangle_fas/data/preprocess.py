@@ -39,7 +39,7 @@ from disentangle_fas.data.pipeline import (
     LazyDetector,
     PreprocessConfig,
     Problem,
-    VideoResult,
+    RecordOutcome,
     process_record,
     read_shard,
 )
@@ -175,19 +175,19 @@ def source_signature(record: Record) -> list[int]:
     return [int(st.st_size), int(st.st_mtime_ns)]
 
 
-def _run_one(record: Record, out_dir: Path, config: PreprocessConfig) -> VideoResult:
+def _run_one(record: Record, out_dir: Path, config: PreprocessConfig) -> RecordOutcome:
     return _safe_process(record, out_dir, config, _WORKER_DETECTOR)
 
 
 def _safe_process(
     record: Record, out_dir: Path, config: PreprocessConfig, detector: FaceDetector | None
-) -> VideoResult:
+) -> RecordOutcome:
     try:
         return process_record(record, out_dir, config, detector)
     except Exception as err:  # one broken item must not end the run
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()
         problem = Problem("error", record.video_id, str(record.path), detail)
-        return VideoResult(record.video_id, ok=False, problems=[problem])
+        return RecordOutcome(record.video_id, ok=False, problems=[problem])
 
 
 def _pool(workers: int, ctx: BaseContext, factory: DetectorFactory | None) -> ProcessPoolExecutor:
@@ -216,7 +216,7 @@ def _run_parallel(
     factory: DetectorFactory | None,
     workers: int,
     ctx: BaseContext,
-    finish: Callable[[VideoResult], None],
+    finish: Callable[[RecordOutcome], None],
 ) -> None:
     """Process ``todo`` in a pool; if a worker dies (e.g. a decoder crash), redo the
     unfinished items one process each, so that only the culprit is lost.
@@ -242,7 +242,7 @@ def _run_parallel(
                 except BrokenProcessPool:
                     detail = "the worker process died while processing this item"
                     problem = Problem("error", record.video_id, str(record.path), detail)
-                    again = VideoResult(record.video_id, ok=False, problems=[problem])
+                    again = RecordOutcome(record.video_id, ok=False, problems=[problem])
             finish(again)
     except BaseException:
         _stop(pool)
@@ -313,7 +313,7 @@ def preprocess_records(
         stored = {}
     stored = stored if isinstance(stored, dict) else {}
     current = {r.video_id: source_signature(r) for r in records}
-    results: dict[str, VideoResult] = {}
+    results: dict[str, RecordOutcome] = {}
     todo: list[Record] = []
     for record in records:
         old = stored.get(record.video_id)
@@ -342,7 +342,7 @@ def preprocess_records(
         else:
             ctx = multiprocessing.get_context(start_method)
 
-            def finish(result: VideoResult) -> None:
+            def finish(result: RecordOutcome) -> None:
                 results[result.video_id] = result
                 bar.update(1)
 

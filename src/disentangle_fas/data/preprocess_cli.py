@@ -11,7 +11,7 @@ from pathlib import Path
 
 from disentangle_fas.data.adapters import ADAPTERS, DatasetAdapter, ListAdapter, OuluNPU
 from disentangle_fas.data.check import check_dataset, make_adapter
-from disentangle_fas.data.faces import MTCNNDetector
+from disentangle_fas.data.faces import MTCNNFaceDetector
 from disentangle_fas.data.pipeline import PreprocessConfig
 from disentangle_fas.data.preprocess import (
     DetectorFactory,
@@ -203,7 +203,10 @@ def run(argv: list[str]) -> int:
                 "these items need face detection (MTCNN from facenet-pytorch): "
                 'pip install "disentangle-fas[video]"'
             )
-        factory = functools.partial(MTCNNDetector, device=args.device)
+        # Every face MTCNN accepts, on full-resolution frames: the crops the datasets' boxes give.
+        factory = functools.partial(
+            MTCNNFaceDetector, device=args.device, min_confidence=0.0, max_side=None
+        )
     report = preprocess_records(
         records,
         args.out,

@@ -1,17 +1,17 @@
 """Cross-domain protocols: which domains, splits and attack types train and test a model.
 
-A :class:`Protocol` names ``S`` source domains and one unseen target domain. It works with
-any domain names (the five benchmarks ``"O"``, ``"C"``, ``"I"``, ``"M"``, ``"Cb"``, the
-synthetic benchmark's domains, your own).
+A :class:`CrossDomainProtocol` names ``S`` source domains and one unseen target domain. It
+works with any domain names (the five benchmarks ``"O"``, ``"C"``, ``"I"``, ``"M"``,
+``"Cb"``, the synthetic benchmark's domains, your own).
 
 Splits. The DG-FAS literature (MADDG, SSDG and the papers that copy their tables) trains
 on every split of each source dataset except its dev split and tests on every split of
 the target except its dev split. That is the default here
 (:data:`DEFAULT_SOURCE_SPLITS` = :data:`DEFAULT_TARGET_SPLITS` = ``("train", "test")``;
 CASIA-FASD, MSU-MFSD and CelebA-Spoof have no dev split, so all their data is used).
-Pass other splits to :class:`Protocol` or :func:`leave_one_out` to change it, e.g.
-``target_splits=("test",)`` to test on the official test split only, or add ``"dev"`` to
-the sources.
+Pass other splits to :class:`CrossDomainProtocol` or :func:`leave_one_out` to change it,
+e.g. ``target_splits=("test",)`` to test on the official test split only, or add
+``"dev"`` to the sources.
 
 Attack filters. A filter is the set of attack ids kept (0 is live). The paper's Table 2
 tests on CelebA-Spoof's live images and its unseen attack, 3D masks (spoof type 10):
@@ -23,8 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
-from typing import Protocol as TypingProtocol
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "BENCHMARK_DOMAINS",
@@ -33,7 +32,7 @@ __all__ = [
     "DEFAULT_TARGET_SPLITS",
     "TABLE1_TASKS",
     "TABLE2_TASKS",
-    "Protocol",
+    "CrossDomainProtocol",
     "Selection",
     "benchmark_protocols",
     "leave_one_out",
@@ -53,7 +52,7 @@ TABLE2_TASKS: tuple[str, ...] = ("OCI->Cb", "OMI->Cb", "OCM->Cb", "ICM->Cb")
 _VALID_SPLITS = frozenset({"train", "dev", "test"})
 
 
-class _Labelled(TypingProtocol):
+class _Labelled(Protocol):
     @property
     def domain(self) -> str: ...
     @property
@@ -90,7 +89,7 @@ def _name(sources: Sequence[str], target: str) -> str:
 
 
 @dataclass(frozen=True)
-class Protocol:
+class CrossDomainProtocol:
     """Train on ``sources``, test on the unseen ``target``.
 
     Args:
@@ -193,7 +192,7 @@ class Protocol:
 
     def with_splits(
         self, source: Sequence[str] | None = None, target: Sequence[str] | None = None
-    ) -> Protocol:
+    ) -> CrossDomainProtocol:
         """A copy using other splits (``None`` keeps the current ones)."""
         return replace(
             self,
@@ -255,7 +254,7 @@ def leave_one_out(
     target_splits: Sequence[str] = DEFAULT_TARGET_SPLITS,
     target_attack_filter: Collection[int] | None = _UNSET,
     source_attack_filter: Collection[int] | None = None,
-) -> Protocol:
+) -> CrossDomainProtocol:
     """The protocol of a task name, e.g. ``"OCI->M"`` or ``"O&C&I->Cb"``.
 
     The paper's eight tasks (:data:`TABLE1_TASKS`, :data:`TABLE2_TASKS`) are recognised
@@ -286,7 +285,7 @@ def leave_one_out(
             sources = task_sources
     if target_attack_filter is _UNSET:
         target_attack_filter = CELEBA_3D_MASK_FILTER if target == "Cb" else None
-    return Protocol(
+    return CrossDomainProtocol(
         sources=tuple(sources),
         target=target,
         source_splits=tuple(source_splits),
@@ -300,12 +299,12 @@ def leave_one_out(
     )
 
 
-def leave_one_out_protocols(domains: Sequence[str], **kwargs: Any) -> list[Protocol]:
+def leave_one_out_protocols(domains: Sequence[str], **kwargs: Any) -> list[CrossDomainProtocol]:
     """Every leave-one-domain-out protocol over ``domains`` (e.g. the synthetic benchmark's).
 
     Args:
         domains: domain names (at least two).
-        **kwargs: split and filter options of :class:`Protocol`.
+        **kwargs: split and filter options of :class:`CrossDomainProtocol`.
 
     Returns:
         One protocol per domain as target, the others (in the given order) as sources.
@@ -317,12 +316,12 @@ def leave_one_out_protocols(domains: Sequence[str], **kwargs: Any) -> list[Proto
     if len(names) < 2 or len(set(names)) != len(names):
         raise ValueError(f"need at least two distinct domains, got {names}")
     return [
-        Protocol(sources=tuple(n for n in names if n != target), target=target, **kwargs)
+        CrossDomainProtocol(sources=tuple(n for n in names if n != target), target=target, **kwargs)
         for target in names
     ]
 
 
-def benchmark_protocols(table: str, **kwargs: Any) -> list[Protocol]:
+def benchmark_protocols(table: str, **kwargs: Any) -> list[CrossDomainProtocol]:
     """The paper's task sets: ``"table1"`` (O/C/I/M leave-one-out) or ``"table2"`` (-> Cb).
 
     Args:

@@ -2,20 +2,94 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["load_state_dict_file", "strict_load"]
+__all__ = ["WRAPPER_KEYS", "RefusedPickleError", "load_state_dict_file", "strict_load"]
+
+#: Keys under which training scripts commonly nest the state dict (``{"state_dict": ...}``);
+#: the first one holding a non-empty mapping of tensors is unwrapped.
+WRAPPER_KEYS = ("state_dict", "model", "net", "model_state_dict")
+
+
+class RefusedPickleError(pickle.UnpicklingError, ValueError):
+    """A weights file holds pickled objects other than tensors; it was refused, never run.
+
+    Both an :class:`pickle.UnpicklingError` (what ``torch.load(weights_only=True)`` raises)
+    and a :class:`ValueError` (a bad file was given).
+    """
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    for line in str(exc).splitlines():
+        if "Unsupported" in line:
+            return line.strip().split(". Please use")[0].removeprefix("WeightsUnpickler error: ")
+    return "the pickle holds something other than tensors and plain containers"
+
+
+def _read_file(path: Path) -> object:
+    with path.open("rb") as f:
+        head = f.read(9)
+    # A safetensors file starts with an 8-byte little-endian header length, then "{".
+    if path.suffix == ".safetensors" or (len(head) == 9 and head[8:9] == b"{"):
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as exc:
+            raise ValueError(f"{path} is not a readable safetensors file: {exc}") from exc
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise RefusedPickleError(
+            f"refusing to load {path}: it is not a plain weights file. Only tensors and "
+            "plain containers are accepted (torch.load(weights_only=True)); this file "
+            "holds other pickled objects, which could run code when loaded. Re-save the "
+            "weights as a state dict (torch.save(model.state_dict(), ...)) or as "
+            f"safetensors. Details: {_unpickler_reason(exc)}"
+        ) from exc
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(
+            f"{path} is neither a safetensors file nor a PyTorch state dict: {exc}"
+        ) from exc
+
+
+def _unwrap(obj: object, path: Path) -> dict[str, Tensor]:
+    if isinstance(obj, Mapping):
+        for key in WRAPPER_KEYS:
+            inner = obj.get(key)
+            if (
+                isinstance(inner, Mapping)
+                and inner
+                and all(isinstance(v, Tensor) for v in inner.values())
+            ):
+                obj = inner
+                break
+    if not isinstance(obj, Mapping) or not obj:
+        raise ValueError(
+            f"{path} does not hold a state dict (a mapping from names to tensors), "
+            f"got {type(obj).__name__}"
+        )
+    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, Tensor)]
+    if bad:
+        raise ValueError(f"{path}: state dict entries that are not tensors: {bad[:5]}")
+    sd = {str(k): v for k, v in obj.items()}
+    if all(k.startswith("module.") for k in sd):  # saved from DataParallel / DDP
+        sd = {k[len("module.") :]: v for k, v in sd.items()}
+    return sd
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
     """Load a state dict from a local file without executing code.
 
-    ``.safetensors`` files are read with :mod:`safetensors`; anything else with
-    ``torch.load(..., weights_only=True)``, which refuses pickled code.
+    Safetensors files (by suffix, or by their header whatever the suffix) are read with
+    :mod:`safetensors`; anything else with ``torch.load(..., weights_only=True)``, which
+    refuses pickled code. A state dict nested under one of :data:`WRAPPER_KEYS` is
+    unwrapped, and a ``module.`` prefix on every key (DataParallel / DDP) is removed.
 
     Args:
         path: local file path.
@@ -25,21 +99,14 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a flat mapping of tensors.
+        RefusedPickleError: the file holds pickled objects other than tensors (refused,
+            never executed).
+        ValueError: an unreadable file, or not a non-empty flat mapping of names to tensors.
     """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"weights file not found: {p}")
-    if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return dict(load_file(str(p), device="cpu"))
-    obj = torch.load(p, map_location="cpu", weights_only=True)
-    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise ValueError(f"{p} does not hold a state dict (a mapping of names to tensors)")
-    return {str(k): v for k, v in obj.items()}
+    return _unwrap(_read_file(p), p)
 
 
 def strict_load(module: nn.Module, state_dict: Mapping[str, Tensor], what: str) -> None:

@@ -10,18 +10,15 @@ MTCNN (``pip install "disentangle-fas[video]"``), onnx and onnxruntime for expor
 (``pip install "disentangle-fas[onnx]"``).
 """
 
+from disentangle_fas.data.faces import FaceDetector, MTCNNFaceDetector, crop_face
 from disentangle_fas.inference.detector import LivenessDetector
 from disentangle_fas.inference.errors import CheckpointError, InputError, NoFaceDetectorWarning
-from disentangle_fas.inference.faces import (
-    FaceDetector,
-    MTCNNFaceDetector,
-    crop_face,
-    resolve_face_detector,
-)
+from disentangle_fas.inference.faces import resolve_face_detector
 from disentangle_fas.inference.io import load_image, read_video_frames, sample_indices
 from disentangle_fas.inference.loading import default_device, load_checkpoint
 from disentangle_fas.inference.onnx import OnnxLivenessModel, export_onnx
-from disentangle_fas.inference.results import Box, LivenessResult, Region, VideoResult, decide
+from disentangle_fas.inference.results import LivenessResult, Region, VideoResult, decide
+from disentangle_fas.types import Box
 
 __all__ = [
     "Box",

@@ -20,13 +20,10 @@ from torch import Tensor
 
 from disentangle_fas.checkpoint import Builder
 from disentangle_fas.contracts import LivenessModel
+from disentangle_fas.data.faces import DEFAULT_CROP_SCALE, MIN_FACE_SIDE, FaceDetector, crop_face
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
 from disentangle_fas.inference.faces import (
-    DEFAULT_CROP_SCALE,
-    MIN_FACE_SIDE,
-    FaceDetector,
     FaceDetectorSpec,
-    crop_face,
     resize_image,
     resolve_face_detector,
     validate_box,
@@ -45,7 +42,8 @@ from disentangle_fas.inference.loading import (
     load_checkpoint,
     model_image_size,
 )
-from disentangle_fas.inference.results import Box, LivenessResult, Region, VideoResult, decide
+from disentangle_fas.inference.results import LivenessResult, Region, VideoResult, decide
+from disentangle_fas.types import Box
 
 __all__ = ["ImageLike", "LivenessDetector"]
 

@@ -6,10 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Box", "LivenessResult", "Region", "VideoResult", "decide"]
+from disentangle_fas.types import Box
 
-#: A face box ``(x0, y0, x1, y1)`` in pixels of the input image.
-Box = tuple[float, float, float, float]
+__all__ = ["LivenessResult", "Region", "VideoResult", "decide"]
 
 #: Which part of the image was scored:
 #:

@@ -17,7 +17,7 @@ from disentangle_fas.contracts import (
 )
 from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import pool
-from disentangle_fas.model_config import Normalize, input_spec_of
+from disentangle_fas.model_config import input_spec_of, normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads
@@ -79,7 +79,7 @@ class SAFAS(LivenessModel):
                 f"heads.in_features={heads.in_features} does not match the encoder's "
                 f"num_features={num_features}"
             )
-        self.normalize = Normalize()
+        self.normalize = normalize_layer()
         self.encoder = encoder
         self.heads = heads
         self.test_crop = CenterCrop(test_crop_area)

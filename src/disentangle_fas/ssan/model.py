@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, pool_map
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import DomainClassifier, pool
-from disentangle_fas.model_config import Normalize, input_spec_of
+from disentangle_fas.model_config import input_spec_of, normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
@@ -78,7 +78,7 @@ class SSANR(LivenessModel):
         super().__init__()
         if encoder.depth not in SSAN_DEPTHS:
             raise ValueError(f"SSAN-R needs a ResNet of depth {list(SSAN_DEPTHS)}")
-        self.normalize = Normalize()
+        self.normalize = normalize_layer()
         self.stem = encoder.stem
         self.layer1 = encoder.layer1
         self.layer2 = encoder.layer2

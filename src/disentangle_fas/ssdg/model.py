@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, num_features_of
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.model_config import Normalize, input_spec_of
+from disentangle_fas.model_config import input_spec_of, normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssdg.config import SSDGConfig
 from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
@@ -138,7 +138,7 @@ class SSDGR(LivenessModel):
                 config.disc_hidden,
                 dropout=config.disc_dropout,
             ),
-            normalize=Normalize(),
+            normalize=normalize_layer(),
         )
         model.config = config
         return model

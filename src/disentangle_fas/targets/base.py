@@ -10,7 +10,8 @@ Two contracts:
   (``FASSample.index``). Index-based targets (ground-truth geometry, per-sample
   landmarks) and the on-disk :class:`~disentangle_fas.targets.TargetCache` are providers;
   an image-based target becomes one through :class:`ImageTargetProvider` or
-  :func:`as_provider`.
+  :func:`as_provider`. Providers say so with a class attribute ``takes_indices = True``
+  (both protocols have the same members, so their structure cannot tell them apart).
 
 Targets are frozen: their networks stay in eval mode, run under ``torch.no_grad``, have
 ``requires_grad=False`` parameters and are never updated by any loss.
@@ -18,7 +19,6 @@ Targets are frozen: their networks stay in eval mode, run under ``torch.no_grad`
 
 from __future__ import annotations
 
-import inspect
 from typing import Protocol, TypeVar, cast, runtime_checkable
 
 import torch
@@ -70,6 +70,9 @@ class TargetProvider(Protocol):
     Attributes:
         name: short identifier of the underlying target.
         version: version of the underlying target.
+        takes_indices: ``True``, as a class attribute: how :func:`as_provider` knows a
+            provider from an image-based target (not part of the structural check, so
+            providers that never go through :func:`as_provider` may omit it).
 
     Shape:
         - images: ``(B, 3, H, W)``, float in ``[0, 1]``.
@@ -195,6 +198,9 @@ class ImageTargetProvider:
         torch.Size([2, 3, 4, 4])
     """
 
+    #: Called with ``(images, indices)``: a :class:`~disentangle_fas.targets.TargetProvider`.
+    takes_indices = True
+
     def __init__(self, target: ContentTarget) -> None:
         self.target = target
         self.name = target.name
@@ -224,23 +230,15 @@ class ImageTargetProvider:
         return f"ImageTargetProvider({self.target!r})"
 
 
-def _required_positional(obj: object) -> int | None:
-    try:
-        sig = inspect.signature(obj)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    params = list(sig.parameters.values())
-    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
-        return None
-    return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
-
-
 def as_provider(target: ContentTarget | TargetProvider) -> TargetProvider:
     """Return ``target`` as a :class:`TargetProvider`.
 
-    Providers (whose ``__call__`` takes ``(images, indices)``) are returned unchanged;
-    image-based targets (``__call__(images)``) are wrapped in :class:`ImageTargetProvider`.
+    An object whose ``takes_indices`` is ``True`` (every provider of the library:
+    :class:`ImageTargetProvider`, :class:`~disentangle_fas.targets.TargetCache`,
+    :class:`~disentangle_fas.targets.PrecomputedTarget`,
+    :class:`~disentangle_fas.targets.LandmarkHeatmapTarget`) is returned unchanged; any
+    other :class:`ContentTarget` (``__call__(images)``) is wrapped in
+    :class:`ImageTargetProvider`.
 
     Args:
         target: a content target or a provider.
@@ -249,22 +247,35 @@ def as_provider(target: ContentTarget | TargetProvider) -> TargetProvider:
         A provider.
 
     Raises:
-        TypeError: ``target`` lacks ``name``/``version``/``output_shape`` or its call
-            signature is neither form (wrap bare ``nn.Module`` teachers in
-            :class:`~disentangle_fas.targets.ModuleTarget`).
+        TypeError: ``target`` is not callable or lacks ``name``/``version``/``output_shape``
+            (wrap bare ``nn.Module`` teachers in
+            :class:`~disentangle_fas.targets.ModuleTarget`), or its ``takes_indices`` is
+            not a bool.
+
+    Example:
+        >>> from torch import nn
+        >>> from disentangle_fas.targets import ModuleTarget, PrecomputedTarget
+        >>> type(as_provider(ModuleTarget(nn.AvgPool2d(2), name="pool"))).__name__
+        'ImageTargetProvider'
+        >>> table = PrecomputedTarget(torch.zeros(4, 1, 2, 2))
+        >>> as_provider(table) is table
+        True
     """
+    kind = type(target).__name__
     for attr in ("name", "version", "output_shape"):
         if not hasattr(target, attr):
             raise TypeError(
-                f"{type(target).__name__} is not a content target: it has no {attr!r}; "
+                f"{kind} is not a content target: it has no {attr!r}; "
                 "wrap a bare nn.Module in disentangle_fas.targets.ModuleTarget"
             )
-    n = _required_positional(target)
-    if n == 2:
+    if not callable(target):
+        raise TypeError(f"{kind} is not a content target: it is not callable")
+    takes_indices = getattr(target, "takes_indices", False)
+    if not isinstance(takes_indices, bool):
+        raise TypeError(
+            f"{kind}.takes_indices must be True (called with images and indices) or False "
+            f"(called with images), got {takes_indices!r}"
+        )
+    if takes_indices:
         return cast(TargetProvider, target)
-    if n == 1:
-        return ImageTargetProvider(cast(ContentTarget, target))
-    raise TypeError(
-        f"cannot tell whether {type(target).__name__} takes (images) or (images, indices); "
-        "wrap it explicitly in ImageTargetProvider or implement TargetProvider"
-    )
+    return ImageTargetProvider(cast(ContentTarget, target))

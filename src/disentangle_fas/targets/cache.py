@@ -115,6 +115,9 @@ class TargetCache:
         - images: ``(B, 3, H, W)``; indices: ``(B,)``; output ``(B, C, H', W')`` float32.
     """
 
+    #: Called with ``(images, indices)``: a :class:`~disentangle_fas.targets.TargetProvider`.
+    takes_indices = True
+
     def __init__(
         self,
         directory: str | os.PathLike[str],

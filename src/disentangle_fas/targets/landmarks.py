@@ -103,6 +103,9 @@ class LandmarkHeatmapTarget:
         - images: ``(B, 3, H, W)``; indices: ``(B,)``; output ``(B, K or 1, H', W')``.
     """
 
+    #: Called with ``(images, indices)``: a :class:`~disentangle_fas.targets.TargetProvider`.
+    takes_indices = True
+
     def __init__(
         self,
         landmarks: LandmarkSource,

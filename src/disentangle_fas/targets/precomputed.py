@@ -52,6 +52,9 @@ class PrecomputedTarget:
         tensor([8., 0.])
     """
 
+    #: Called with ``(images, indices)``: a :class:`~disentangle_fas.targets.TargetProvider`.
+    takes_indices = True
+
     def __init__(
         self,
         targets: TargetSource,

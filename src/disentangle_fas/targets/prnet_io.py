@@ -1,8 +1,9 @@
 """Load and save PRNet weights from local files (safetensors or weights-only state dicts).
 
-Nothing here downloads anything. Pickled checkpoints are read with
-``torch.load(path, weights_only=True)``, which refuses any pickle that would build objects
-other than tensors and plain containers, so a checkpoint cannot run code on load.
+Nothing here downloads anything. Files are read by the library's one weights reader,
+:func:`~disentangle_fas.encoders.weights.load_state_dict_file`: pickled checkpoints go
+through ``torch.load(path, weights_only=True)``, which refuses any pickle that would build
+objects other than tensors and plain containers, so a checkpoint cannot run code on load.
 
 Two key layouts are understood: this library's (:class:`~disentangle_fas.targets.PRNet`'s
 own ``state_dict``) and that of the ``pytorchcv`` port (``features.init_block``,
@@ -12,7 +13,6 @@ own ``state_dict``) and that of the ``pytorchcv`` port (``features.init_block``,
 from __future__ import annotations
 
 import os
-import pickle
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from disentangle_fas._io import atomic_path, save_safetensors
+from disentangle_fas.encoders.weights import load_state_dict_file
 from disentangle_fas.targets.prnet import PRNet
 
 __all__ = ["convert_pytorchcv_state_dict", "load_prnet", "save_prnet"]
@@ -28,7 +29,6 @@ __all__ = ["convert_pytorchcv_state_dict", "load_prnet", "save_prnet"]
 _PYTORCHCV_ENCODER_STAGES = (2, 2, 2, 2, 2)
 _PYTORCHCV_DECODER_STAGES = (1, 3, 3, 3, 2, 2)
 _PYTORCHCV_OUTPUT_OFFSET = sum(_PYTORCHCV_DECODER_STAGES) - 1  # output.conv1 -> decoder.14
-_WRAPPER_KEYS = ("state_dict", "model", "net", "model_state_dict")
 
 _RE_INIT = re.compile(r"^features\.init_block\.(.+)$")
 _RE_ENC = re.compile(r"^features\.encoder\.stage(\d+)\.unit(\d+)\.(.+)$")
@@ -85,65 +85,6 @@ def convert_pytorchcv_state_dict(state_dict: Mapping[str, Tensor]) -> dict[str, 
     return {_map_pytorchcv_key(k): v for k, v in state_dict.items()}
 
 
-def _unpickler_reason(exc: BaseException) -> str:
-    for line in str(exc).splitlines():
-        if "Unsupported" in line:
-            return line.strip().split(". Please use")[0].removeprefix("WeightsUnpickler error: ")
-    return "the pickle holds something other than tensors and plain containers"
-
-
-def _read_file(path: Path) -> object:
-    with path.open("rb") as f:
-        head = f.read(9)
-    # A safetensors file starts with an 8-byte little-endian header length, then "{".
-    if path.suffix == ".safetensors" or (len(head) == 9 and head[8:9] == b"{"):
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path), device="cpu")
-        except Exception as exc:
-            raise ValueError(f"{path} is not a readable safetensors file: {exc}") from exc
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"refusing to load {path}: it is not a plain weights file. Only tensors and "
-            "plain containers are accepted (torch.load(weights_only=True)); this file "
-            "holds other pickled objects, which could run code when loaded. Re-save the "
-            "weights as a state dict (torch.save(model.state_dict(), ...)) or as "
-            f"safetensors. Details: {_unpickler_reason(exc)}"
-        ) from exc
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise ValueError(
-            f"{path} is neither a safetensors file nor a PyTorch state dict: {exc}"
-        ) from exc
-
-
-def _unwrap(obj: object, path: Path) -> dict[str, Tensor]:
-    if isinstance(obj, Mapping):
-        for key in _WRAPPER_KEYS:
-            inner = obj.get(key)
-            if (
-                isinstance(inner, Mapping)
-                and inner
-                and all(isinstance(v, Tensor) for v in inner.values())
-            ):
-                obj = inner
-                break
-    if not isinstance(obj, Mapping) or not obj:
-        raise ValueError(
-            f"{path} does not hold a state dict (a mapping from names to tensors), "
-            f"got {type(obj).__name__}"
-        )
-    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, Tensor)]
-    if bad:
-        raise ValueError(f"{path}: state dict entries that are not tensors: {bad[:5]}")
-    sd = {str(k): v for k, v in obj.items()}
-    if all(k.startswith("module.") for k in sd):  # saved from DataParallel / DDP
-        sd = {k[len("module.") :]: v for k, v in sd.items()}
-    return sd
-
-
 def _to_own_layout(sd: dict[str, Tensor], own_keys: set[str], path: Path) -> dict[str, Tensor]:
     if any(k in own_keys for k in sd):
         return sd
@@ -187,7 +128,7 @@ def load_prnet(path: str | os.PathLike[str], *, map_location: str | torch.device
             "docs/content_targets.md: convert the official release with disentangle-fas "
             "convert-prnet)."
         )
-    sd = _unwrap(_read_file(p), p)
+    sd = load_state_dict_file(p)
     net = PRNet()
     expected = net.state_dict()
     sd = _to_own_layout(sd, set(expected), p)

@@ -199,7 +199,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.checkpoint import load_model
     from disentangle_fas.metrics import Report
     from disentangle_fas.training.distributed import resolve_device
-    from disentangle_fas.training.evaluation import evaluate_model
+    from disentangle_fas.training.scoring import evaluate_model
     from disentangle_fas.training.tasks import build_task
 
     args_list = list(sys.argv[1:] if argv is None else argv)

@@ -41,12 +41,12 @@ from disentangle_fas.training.distributed import (
     cleanup_distributed,
     init_distributed,
 )
-from disentangle_fas.training.evaluation import evaluate_model
 from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method
 from disentangle_fas.training.pipeline import DeviceBatch, TrainInputs, configure_device
 from disentangle_fas.training.rundir import RunDirectory
+from disentangle_fas.training.scoring import evaluate_model
 from disentangle_fas.training.state import load_training_state, save_training_state
 from disentangle_fas.training.tasks import build_task
 

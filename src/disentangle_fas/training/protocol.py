@@ -22,7 +22,6 @@ from disentangle_fas.metrics import Report, video_level
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
-from disentangle_fas.training.evaluation import score_dataset
 from disentangle_fas.training.loop import TrainResult, train
 from disentangle_fas.training.methods import available_methods
 from disentangle_fas.training.protocol_stats import (
@@ -31,6 +30,7 @@ from disentangle_fas.training.protocol_stats import (
     summaries_csv,
     summarize_seeds,
 )
+from disentangle_fas.training.scoring import score_dataset
 from disentangle_fas.training.tasks import build_task, protocol_tasks
 
 __all__ = ["ProtocolResult", "combined_markdown", "environment", "run_protocol"]

@@ -1,4 +1,9 @@
-"""Scoring datasets with a model and turning the scores into metrics."""
+"""Scoring datasets with a model (P(live) per sample) and turning the scores into metrics.
+
+The metrics themselves live in :mod:`disentangle_fas.metrics`
+(:func:`~disentangle_fas.metrics.evaluate_scores`); this module runs the model over
+datasets to get the scores they need.
+"""
 
 from __future__ import annotations
 
