@@ -38,7 +38,6 @@ import platform
 import resource
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _common import cpu_model, load_average, run_stages
 from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.data import (
@@ -65,23 +65,15 @@ TARGET_PER_CORE = 5000.0
 
 # -- machine ----------------------------------------------------------------------------------
 def machine() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
-            )
-    except OSError:
-        pass
     import av
 
     return [
         f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"cpu: {cpu}, {os.cpu_count()} logical cores",
+        f"cpu: {cpu_model()}, {os.cpu_count()} logical cores",
         f"python {platform.python_version()}, torch {torch.__version__}, numpy "
         f"{np.__version__}, av {av.__version__}",
         "device: cpu (store reads and preprocessing run on the CPU)",
-        "load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+        f"load average (1/5/15 min): {load_average()}",
     ]
 
 
@@ -366,14 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print("\n".join(machine()))
-    with tempfile.TemporaryDirectory(dir=args.tmp) as name:
-        tmp = Path(name)
-        if not args.skip_store:
-            bench_store(args, tmp)
-        if not args.skip_preprocess:
-            bench_preprocess(args, tmp)
-    print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return 0
+    return run_stages(
+        args, args.tmp, [(args.skip_store, bench_store), (args.skip_preprocess, bench_preprocess)]
+    )
 
 
 if __name__ == "__main__":

@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -51,6 +49,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import run_stages
 from bench_data import write_store
 from bench_train import CPU_OPTIMISED, applied, build_full, machine, make_batch
 
@@ -261,14 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*random initialisation.*")
     warnings.filterwarnings("ignore", message=".*no ImageNet weights.*")
     print("\n".join(machine(torch.device("cpu"))))
-    with tempfile.TemporaryDirectory(dir=args.tmp) as name:
-        tmp = Path(name)
-        if not args.skip_pipeline:
-            bench_pipeline(args, tmp)
-        if not args.skip_loop:
-            bench_loop(args, tmp)
-    print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return 0
+    return run_stages(
+        args, args.tmp, [(args.skip_pipeline, bench_pipeline), (args.skip_loop, bench_loop)]
+    )
 
 
 if __name__ == "__main__":
