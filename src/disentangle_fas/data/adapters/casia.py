@@ -84,14 +84,11 @@ class CasiaFASD(DatasetAdapter):
                     self._skip(path, "name is not 1..8 or HR_1..HR_4")
                     continue
                 out.append(
-                    Record(
-                        path=path,
-                        label=1 if attack == 0 else 0,
-                        attack=attack,
-                        domain=self.DOMAIN,
-                        subject=subject,
+                    self._record(
+                        path,
                         split=split,
-                        video_id=self._video_id(path),
+                        attack=attack,
+                        subject=subject,
                         box_source="detector" if self.face_locations is None else "face_locations",
                         annotation=self._bob_file(path),
                     )

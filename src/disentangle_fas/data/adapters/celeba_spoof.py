@@ -93,16 +93,14 @@ class CelebASpoof(DatasetAdapter):
                 self._skip(path, f"live/spoof flag {values[_LIVE_SPOOF]} and spoof type {attack}")
                 continue
             out.append(
-                Record(
-                    path=path,
-                    label=label,
-                    attack=attack,
-                    domain=self.DOMAIN,
-                    subject=parts[2],
+                self._record(
+                    path,
                     split=split,
-                    video_id=self._video_id(path),
+                    attack=attack,
+                    subject=parts[2],
                     box_source="bbox_file",
                     annotation=path.with_name(f"{path.stem}_BB.txt"),
+                    label=label,
                 )
             )
         return out

@@ -75,14 +75,11 @@ class MsuMfsd(DatasetAdapter):
                 if client not in mine:
                     continue
                 out.append(
-                    Record(
-                        path=path,
-                        label=1 if attack == 0 else 0,
-                        attack=attack,
-                        domain=self.DOMAIN,
-                        subject=f"{client:02d}",
+                    self._record(
+                        path,
                         split=split,
-                        video_id=self._video_id(path),
+                        attack=attack,
+                        subject=f"{client:02d}",
                         box_source="face_file_ltrb",
                         annotation=path.with_suffix(".face"),
                     )

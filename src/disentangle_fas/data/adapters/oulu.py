@@ -103,16 +103,14 @@ class OuluNPU(DatasetAdapter):
                         f"{listed[path.stem]}, its file id says {label}"
                     )
             out.append(
-                Record(
-                    path=path,
-                    label=label,
-                    attack=int(file_id) - 1,
-                    domain=self.DOMAIN,
-                    subject=user,
+                self._record(
+                    path,
                     split=split,
-                    video_id=self._video_id(path),
+                    attack=int(file_id) - 1,
+                    subject=user,
                     box_source="eyes",
                     annotation=path.with_suffix(".txt"),
+                    label=label,
                 )
             )
         if listed is not None:
