@@ -12,6 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.explain import (
     PooledFeatures,
     binary_auc,
@@ -24,7 +25,6 @@ from disentangle_fas.explain import (
     stratified_split,
 )
 from disentangle_fas.heads import pool
-from disentangle_fas.model import DisentangledFAS
 from disentangle_fas.ssdg import SSDGR, SSDGConfig
 from disentangle_fas.types import FASSample
 
@@ -253,15 +253,7 @@ def _samples(n: int) -> list[FASSample]:
 
 @pytest.mark.parametrize("variant", ["full", "baseline"])
 def test_extract_features_pools_every_branch(variant: str) -> None:
-    torch.manual_seed(0)
-    model = DisentangledFAS.build(
-        num_domains=3,
-        variant=variant,
-        depth=10,
-        image_size=32,
-        content_shape=(1, 8, 8),
-        warn_random=False,
-    )
+    model = tiny_paper_model(variant)
     model.train()
     data = _samples(7)
     feats = extract_features(model, data, batch_size=3)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from _method_fixtures import method_batch, tiny_method
 from disentangle_fas.losses import supcon_loss
 from disentangle_fas.safas import (
     SAFAS,
@@ -20,17 +21,11 @@ SIZE = 32
 
 
 def _model(**kw: object) -> SAFAS:
-    torch.manual_seed(0)
-    return SAFAS.from_config(SAFASConfig(num_domains=2, depth=10, **kw), warn_random=False)  # type: ignore[arg-type]
+    return tiny_method(SAFAS, SAFASConfig, **kw)
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1)
-    return (
-        torch.rand(4, 3, SIZE, SIZE, generator=gen),
-        torch.tensor([1, 0, 1, 0]),
-        torch.tensor([0, 0, 1, 1]),
-    )
+    return method_batch(SIZE)
 
 
 def test_config_defaults_round_trip_and_errors() -> None:

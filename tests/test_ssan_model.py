@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+from _method_fixtures import method_batch, tiny_method
 from disentangle_fas.ssan import (
     SSANR,
     SSANConfig,
@@ -20,17 +21,11 @@ SIZE = 64
 
 
 def _model(**kw: object) -> SSANR:
-    torch.manual_seed(0)
-    return SSANR.from_config(SSANConfig(num_domains=2, depth=10, **kw), warn_random=False)  # type: ignore[arg-type]
+    return tiny_method(SSANR, SSANConfig, **kw)
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1)
-    return (
-        torch.rand(4, 3, SIZE, SIZE, generator=gen),
-        torch.tensor([1, 0, 1, 0]),
-        torch.tensor([0, 0, 1, 1]),
-    )
+    return method_batch(SIZE)
 
 
 def test_config_round_trip_released_and_errors() -> None:
