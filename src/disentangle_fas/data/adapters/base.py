@@ -105,7 +105,6 @@ class DatasetAdapter(ABC):
     def _record(
         self,
         path: Path,
-        *,
         split: str,
         attack: int,
         subject: str,

@@ -74,16 +74,9 @@ class MsuMfsd(DatasetAdapter):
                     continue
                 if client not in mine:
                     continue
-                out.append(
-                    self._record(
-                        path,
-                        split=split,
-                        attack=attack,
-                        subject=f"{client:02d}",
-                        box_source="face_file_ltrb",
-                        annotation=path.with_suffix(".face"),
-                    )
-                )
+                face = path.with_suffix(".face")
+                subject = f"{client:02d}"
+                out.append(self._record(path, split, attack, subject, "face_file_ltrb", face))
         return out
 
     def _parse(self, path: Path) -> tuple[int, int] | None:

@@ -104,13 +104,7 @@ class OuluNPU(DatasetAdapter):
                     )
             out.append(
                 self._record(
-                    path,
-                    split=split,
-                    attack=int(file_id) - 1,
-                    subject=user,
-                    box_source="eyes",
-                    annotation=path.with_suffix(".txt"),
-                    label=label,
+                    path, split, int(file_id) - 1, user, "eyes", path.with_suffix(".txt"), label
                 )
             )
         if listed is not None:

@@ -104,11 +104,4 @@ class ReplayAttack(DatasetAdapter):
 
     def _replay_record(self, path: Path, split: str, attack: int, client: str) -> Record:
         box_source = "face_file" if self.face_locations is None else "face_locations"
-        return self._record(
-            path,
-            split=split,
-            attack=attack,
-            subject=client,
-            box_source=box_source,
-            annotation=self._annotation(path),
-        )
+        return self._record(path, split, attack, client, box_source, self._annotation(path))
