@@ -15,12 +15,12 @@ class _Colour(NamedChoice):
     BLUE = "blue"
 
     @classmethod
-    def kind(cls) -> str:
-        return "colour"
-
-    @classmethod
     def descriptions(cls) -> Mapping[NamedChoice, str]:
         return {_Colour.ORACLE_RED: "uses the labels", _Colour.BLUE: "does not"}
+
+    @classmethod
+    def kind(cls) -> str:
+        return "colour"
 
 
 def test_members_are_strings_with_an_oracle_flag_and_a_description() -> None:
