@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["cpu_model", "load_average", "run_stages"]
+__all__ = ["cpu_model", "load_average", "run_stages", "store_parser"]
 
 Stage = Callable[[argparse.Namespace, Path], None]
 
@@ -52,3 +52,20 @@ def run_stages(
                 stage(args, Path(name))
     print(f"\nload average at the end: {load_average()}")
     return 0
+
+
+def store_parser(
+    doc: str | None, *, images: int, batch: int, batch_help: str, read: int
+) -> argparse.ArgumentParser:
+    """The options of a benchmark that reads a temporary store of random crops.
+
+    ``--images`` (crops in the store), ``--size`` (their side), ``--batch``, ``--read``
+    (images per path and round) and ``--tmp`` (the folder of the temporary files).
+    """
+    p = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    p.add_argument("--images", type=int, default=images, help="crops in the temporary store")
+    p.add_argument("--size", type=int, default=256, help="crop side in pixels")
+    p.add_argument("--batch", type=int, default=batch, help=batch_help)
+    p.add_argument("--read", type=int, default=read, help="images per path and round")
+    p.add_argument("--tmp", type=Path, help="folder for the temporary files (default: system)")
+    return p

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import cpu_model, load_average, run_stages
+from _common import cpu_model, load_average, run_stages, store_parser
 from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.data import (
@@ -342,11 +342,9 @@ def _manifest(out: Path) -> list[ManifestEntry]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--images", type=int, default=2000, help="crops in the temporary store")
-    p.add_argument("--size", type=int, default=256, help="crop side in pixels")
-    p.add_argument("--batch", type=int, default=24, help="batch size (multiple of 6)")
-    p.add_argument("--read", type=int, default=480, help="images per path and round")
+    p = store_parser(
+        __doc__, images=2000, batch=24, batch_help="batch size (multiple of 6)", read=480
+    )
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--workers", type=int, default=0, help="also time DataLoader workers")
     p.add_argument("--videos", type=int, default=4, help="synthetic videos to preprocess")
@@ -354,7 +352,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers-pre", type=int, default=1, help="preprocessing processes")
     p.add_argument("--skip-store", action="store_true")
     p.add_argument("--skip-preprocess", action="store_true")
-    p.add_argument("--tmp", type=Path, help="folder for the temporary files (default: system)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print("\n".join(machine()))
