@@ -24,10 +24,6 @@ def _model(**kw: object) -> SAFAS:
     return tiny_method(SAFAS, SAFASConfig, **kw)
 
 
-def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return method_batch(SIZE)
-
-
 def test_config_defaults_round_trip_and_errors() -> None:
     cfg = SAFASConfig(num_domains=3, image_size=64)
     assert SAFASConfig.from_dict(cfg.to_dict()) == cfg
@@ -42,7 +38,7 @@ def test_config_defaults_round_trip_and_errors() -> None:
 
 def test_scores_use_the_deterministic_centre_crop() -> None:
     model = _model().eval()
-    x, _, _ = _batch()
+    x, _, _ = method_batch(SIZE)
     with torch.no_grad():
         scores = model.live_score(x)
         torch.testing.assert_close(model.live_score(x), scores)  # deterministic
@@ -60,7 +56,7 @@ def test_scores_use_the_deterministic_centre_crop() -> None:
 
 def test_objective_terms_on_two_views() -> None:
     model = _model()
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     cfg = model.config
     assert cfg is not None
     objective = SAFASObjective.from_model(model)
@@ -85,7 +81,7 @@ def test_objective_terms_on_two_views() -> None:
 
 def test_objective_rejects_views_that_do_not_tile_the_batch() -> None:
     model = _model()
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     objective = SAFASObjective.from_model(model)
     with pytest.raises(ValueError, match="multiple"):
         objective(model(x[:3]), y, d)
