@@ -38,7 +38,6 @@ import platform
 import resource
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _common import cpu_model, load_average, run_stages, store_parser
 from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.data import (
@@ -65,23 +65,15 @@ TARGET_PER_CORE = 5000.0
 
 # -- machine ----------------------------------------------------------------------------------
 def machine() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
-            )
-    except OSError:
-        pass
     import av
 
     return [
         f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"cpu: {cpu}, {os.cpu_count()} logical cores",
+        f"cpu: {cpu_model()}, {os.cpu_count()} logical cores",
         f"python {platform.python_version()}, torch {torch.__version__}, numpy "
         f"{np.__version__}, av {av.__version__}",
         "device: cpu (store reads and preprocessing run on the CPU)",
-        "load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+        f"load average (1/5/15 min): {load_average()}",
     ]
 
 
@@ -350,11 +342,9 @@ def _manifest(out: Path) -> list[ManifestEntry]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--images", type=int, default=2000, help="crops in the temporary store")
-    p.add_argument("--size", type=int, default=256, help="crop side in pixels")
-    p.add_argument("--batch", type=int, default=24, help="batch size (multiple of 6)")
-    p.add_argument("--read", type=int, default=480, help="images per path and round")
+    p = store_parser(
+        __doc__, images=2000, batch=24, batch_help="batch size (multiple of 6)", read=480
+    )
     p.add_argument("--rounds", type=int, default=9)
     p.add_argument("--workers", type=int, default=0, help="also time DataLoader workers")
     p.add_argument("--videos", type=int, default=4, help="synthetic videos to preprocess")
@@ -362,18 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers-pre", type=int, default=1, help="preprocessing processes")
     p.add_argument("--skip-store", action="store_true")
     p.add_argument("--skip-preprocess", action="store_true")
-    p.add_argument("--tmp", type=Path, help="folder for the temporary files (default: system)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print("\n".join(machine()))
-    with tempfile.TemporaryDirectory(dir=args.tmp) as name:
-        tmp = Path(name)
-        if not args.skip_store:
-            bench_store(args, tmp)
-        if not args.skip_preprocess:
-            bench_preprocess(args, tmp)
-    print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return 0
+    return run_stages(
+        args, args.tmp, [(args.skip_store, bench_store), (args.skip_preprocess, bench_preprocess)]
+    )
 
 
 if __name__ == "__main__":

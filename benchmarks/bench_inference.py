@@ -32,19 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+from _common import cpu_model
 
 from disentangle_fas.inference import LivenessDetector
 from disentangle_fas.model import DisentangledFAS
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def timeit(fn: Callable[[], object], warmup: int, iters: int) -> float:

@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import cpu_model
+
 CHILD = r"""
 import resource, sys, time
 import numpy as np
@@ -36,16 +38,6 @@ dt = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(f"{image.shape[1]}x{image.shape[0]} {dt:.2f} {base / 1024:.0f} {peak / 1024:.0f} {box is not None}")
 """
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -51,6 +49,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import run_stages, store_parser
 from bench_data import write_store
 from bench_train import CPU_OPTIMISED, applied, build_full, machine, make_batch
 
@@ -236,12 +235,10 @@ def bench_loop(args: argparse.Namespace, tmp: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--images", type=int, default=1200, help="crops in the temporary store")
-    p.add_argument("--size", type=int, default=256, help="crop side in pixels")
+    p = store_parser(
+        __doc__, images=1200, batch=48, batch_help="pipeline batch (multiple of 6)", read=960
+    )
     p.add_argument("--content-size", type=int, default=32, help="content target side")
-    p.add_argument("--batch", type=int, default=48, help="pipeline batch (multiple of 6)")
-    p.add_argument("--read", type=int, default=960, help="images per path and round")
     p.add_argument("--rounds", type=int, default=5, help="pipeline rounds")
     p.add_argument("--workers", type=int, default=0, help="also time N loader workers")
     p.add_argument("--loop-size", type=int, default=64)
@@ -255,20 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--synthetic", type=int, default=96, help="synthetic images per domain")
     p.add_argument("--skip-pipeline", action="store_true")
     p.add_argument("--skip-loop", action="store_true")
-    p.add_argument("--tmp", type=Path, help="folder for the temporary files (default: system)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", message=".*random initialisation.*")
     warnings.filterwarnings("ignore", message=".*no ImageNet weights.*")
     print("\n".join(machine(torch.device("cpu"))))
-    with tempfile.TemporaryDirectory(dir=args.tmp) as name:
-        tmp = Path(name)
-        if not args.skip_pipeline:
-            bench_pipeline(args, tmp)
-        if not args.skip_loop:
-            bench_loop(args, tmp)
-    print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return 0
+    return run_stages(
+        args, args.tmp, [(args.skip_pipeline, bench_pipeline), (args.skip_loop, bench_loop)]
+    )
 
 
 if __name__ == "__main__":

@@ -24,21 +24,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from _common import cpu_model, load_average
+
 from _tf_checkpoint import random_prnet_weights, write_checkpoint
 from disentangle_fas.data.check import check_dataset
 from disentangle_fas.targets.crc32c import crc32c
 from disentangle_fas.targets.prnet_tf import convert_prnet_checkpoint
 from test_data_check import oulu_full_tree
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _timed(fn: object, repeat: int = 3) -> float:
@@ -53,9 +45,9 @@ def _timed(fn: object, repeat: int = 3) -> float:
 def main() -> None:
     """Print the machine and a table of timings."""
     print(
-        f"cpu: {_cpu()}, {os.cpu_count()} cores; python {platform.python_version()}, torch {torch.__version__}"
+        f"cpu: {cpu_model()}, {os.cpu_count()} cores; python {platform.python_version()}, torch {torch.__version__}"
     )
-    print("load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"load average (1/5/15 min): {load_average()}")
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -85,7 +77,7 @@ def main() -> None:
     print("\n| step | time |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")
-    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

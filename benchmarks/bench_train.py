@@ -43,6 +43,7 @@ from typing import NamedTuple, cast
 
 import torch
 import torchvision
+from _common import cpu_model, load_average
 from torch import Tensor, nn
 
 from disentangle_fas.training.config import TrainConfig
@@ -257,20 +258,17 @@ def profile(variant: Variant, device: torch.device, steps: int, rows: int) -> No
 
 
 def machine(device: torch.device) -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     dev = str(device)
     if device.type == "cuda":
         dev += f" ({torch.cuda.get_device_name(device)})"
     return [
         f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"cpu: {cpu}, {os.cpu_count()} logical cores; torch default threads "
+        f"cpu: {cpu_model()}, {os.cpu_count()} logical cores; torch default threads "
         f"{torch.get_num_threads()}",
         f"python {platform.python_version()}, torch {torch.__version__}, "
         f"torchvision {torchvision.__version__}",
         f"device: {dev}",
-        "load average (1/5/15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+        f"load average (1/5/15 min): {load_average()}",
     ]
 
 
@@ -455,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         for v in variants:
             if v.setting == optimised or (args.explore and v.setting.name == "1 thread"):
                 profile(v, device, args.profile, rows=12)
-    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"load average at the end: {load_average()}")
     return 0
 
 

@@ -9,23 +9,15 @@ import torch
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.checkpoint import save_model
 from disentangle_fas.cli import main as cli_main
 from disentangle_fas.explain.cli import classifier_scores, main, pick_cam_samples
-from disentangle_fas.model import DisentangledFAS
 from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 
 def _checkpoint(path: Path, variant: str, info: dict[str, object]) -> Path:
-    torch.manual_seed(0)
-    model = DisentangledFAS.build(
-        num_domains=3,
-        variant=variant,
-        depth=10,
-        image_size=32,
-        content_shape=(1, 8, 8),
-        warn_random=False,
-    )
+    model = tiny_paper_model(variant)
     return save_model(path, model, threshold=0.4, threshold_strategy="test", info=info)
 
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.explain import (
     liveness_gradcam,
     overlay_heatmap,
@@ -20,15 +21,7 @@ from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 
 def _model(variant: str = "full", size: int = 64) -> DisentangledFAS:
-    torch.manual_seed(0)
-    return DisentangledFAS.build(
-        num_domains=3,
-        variant=variant,
-        depth=10,
-        image_size=size,
-        content_shape=(1, 16, 16),
-        warn_random=False,
-    ).eval()
+    return tiny_paper_model(variant, size=size, content_shape=(1, 16, 16)).eval()
 
 
 @pytest.fixture(scope="module")

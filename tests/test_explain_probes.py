@@ -12,7 +12,9 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.explain import (
+    LinearProbe,
     PooledFeatures,
     binary_auc,
     evaluate_probe,
@@ -24,7 +26,6 @@ from disentangle_fas.explain import (
     stratified_split,
 )
 from disentangle_fas.heads import pool
-from disentangle_fas.model import DisentangledFAS
 from disentangle_fas.ssdg import SSDGR, SSDGConfig
 from disentangle_fas.types import FASSample
 
@@ -92,18 +93,25 @@ def _standardise(x: torch.Tensor) -> np.ndarray:
     return ((x - x.mean(0)) / x.std(0, unbiased=False)).double().numpy()
 
 
+def _probe_and_sklearn(
+    x: torch.Tensor, y: torch.Tensor, *, l2: float, c_factor: float
+) -> tuple[LinearProbe, LogisticRegression]:
+    """Fit the probe and scikit-learn's ``C = c_factor / (l2 N)`` and assert equal probabilities."""
+    probe = fit_linear_probe(x, y, l2=l2)
+    ref = LogisticRegression(C=c_factor / (l2 * len(y)), tol=1e-10, max_iter=10000)
+    ref.fit(_standardise(x), y.numpy())
+    np.testing.assert_allclose(
+        probe.predict_proba(x).numpy(), ref.predict_proba(_standardise(x)), atol=1e-5
+    )
+    return probe, ref
+
+
 def test_multinomial_probe_matches_sklearn() -> None:
     g = _gen(0)
     x = torch.randn(150, 10, generator=g)
     y = torch.randint(0, 3, (150,), generator=g)
     x[:, :3] += 1.5 * torch.nn.functional.one_hot(y, 3)
-    l2 = 1e-2
-    probe = fit_linear_probe(x, y, l2=l2)
-    ref = LogisticRegression(C=1.0 / (l2 * len(y)), tol=1e-10, max_iter=10000)
-    ref.fit(_standardise(x), y.numpy())
-    np.testing.assert_allclose(
-        probe.predict_proba(x).numpy(), ref.predict_proba(_standardise(x)), atol=1e-5
-    )
+    probe, ref = _probe_and_sklearn(x, y, l2=1e-2, c_factor=1.0)
     assert torch.equal(probe.predict(x), torch.from_numpy(ref.predict(_standardise(x))))
 
 
@@ -113,13 +121,7 @@ def test_binary_probe_matches_sklearn() -> None:
     g = _gen(1)
     x = torch.randn(120, 6, generator=g)
     y = (x[:, 0] + 0.7 * torch.randn(120, generator=g) > 0).long()
-    l2 = 5e-2
-    probe = fit_linear_probe(x, y, l2=l2)
-    ref = LogisticRegression(C=2.0 / (l2 * len(y)), tol=1e-10, max_iter=10000)
-    ref.fit(_standardise(x), y.numpy())
-    np.testing.assert_allclose(
-        probe.predict_proba(x).numpy(), ref.predict_proba(_standardise(x)), atol=1e-5
-    )
+    _probe_and_sklearn(x, y, l2=5e-2, c_factor=2.0)
 
 
 def test_constant_feature_does_not_break_standardisation() -> None:
@@ -253,15 +255,7 @@ def _samples(n: int) -> list[FASSample]:
 
 @pytest.mark.parametrize("variant", ["full", "baseline"])
 def test_extract_features_pools_every_branch(variant: str) -> None:
-    torch.manual_seed(0)
-    model = DisentangledFAS.build(
-        num_domains=3,
-        variant=variant,
-        depth=10,
-        image_size=32,
-        content_shape=(1, 8, 8),
-        warn_random=False,
-    )
+    model = tiny_paper_model(variant)
     model.train()
     data = _samples(7)
     feats = extract_features(model, data, batch_size=3)  # type: ignore[arg-type]

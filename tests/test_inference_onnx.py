@@ -18,6 +18,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory):
     return model, path
 
 
+def _assert_runner_matches(runner, model, batches):
+    """The ONNX runner's scores equal the model's ``live_score`` for each batch size."""
+    for batch in batches:
+        x = torch.rand(batch, 3, SIZE, SIZE)
+        with torch.no_grad():
+            expected = model.live_score(x).numpy()
+        assert np.abs(runner(x) - expected).max() < 1e-4
+
+
 @pytest.mark.parametrize("batch", [1, 7])
 def test_onnx_runtime_matches_pytorch(exported, batch):
     pytest.importorskip("onnxruntime")
@@ -94,12 +103,7 @@ def test_ssdg_r_export_matches_pytorch(tmp_path):
     with pytest.raises(ValueError, match="image_size"):
         export_onnx(model, tmp_path / "s.onnx")
     path = export_onnx(model, tmp_path / "s.onnx", image_size=SIZE)
-    runner = OnnxLivenessModel(path)
-    for batch in (1, 4):
-        x = torch.rand(batch, 3, SIZE, SIZE)
-        with torch.no_grad():
-            expected = model.live_score(x).numpy()
-        assert np.abs(runner(x) - expected).max() < 1e-4
+    _assert_runner_matches(OnnxLivenessModel(path), model, (1, 4))
 
 
 def test_missing_onnx_names_the_extra(tmp_path, monkeypatch):
@@ -130,9 +134,4 @@ def test_dynamo_exporter_matches_pytorch(tmp_path):
 
     model = build_model(seed=5)
     path = export_onnx(model, tmp_path / "d.onnx", exporter="dynamo", opset=18)
-    runner = OnnxLivenessModel(path)
-    for batch in (1, 5):
-        x = torch.rand(batch, 3, SIZE, SIZE)
-        with torch.no_grad():
-            expected = model.live_score(x).numpy()
-        assert np.abs(runner(x) - expected).max() < 1e-4
+    _assert_runner_matches(OnnxLivenessModel(path), model, (1, 5))

@@ -13,15 +13,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
-from disentangle_fas.metrics import (
-    auc,
-    eer,
-    far_frr,
-    hter,
-    roc_curve,
-    threshold_at_fpr,
-    tpr_at_fpr,
-)
+from disentangle_fas.metrics import auc, eer, far_frr, hter, roc_curve, threshold_at_fpr, tpr_at_fpr
 
 # ----------------------------------------------------------------------------- helpers
 

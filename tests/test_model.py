@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.model import DisentangledFAS, normalize_layer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,14 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("variant", ["baseline", "content", "domain", "full"])
 def test_build_variants(variant: str) -> None:
-    m = DisentangledFAS.build(
-        num_domains=3,
-        variant=variant,
-        depth=10,
-        image_size=32,
-        content_shape=(3, 16, 16),
-        warn_random=False,
-    )
+    m = tiny_paper_model(variant, content_shape=(3, 16, 16))
     feats = m(torch.rand(2, 3, 32, 32))
     assert feats.liveness.shape == (2, 512, 1, 1)
     has_content = variant in ("content", "full")

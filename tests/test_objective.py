@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.heads import DomainClassifier, LMCLHead
 from disentangle_fas.losses import (
     DisentangledFeatures,
@@ -25,15 +26,7 @@ B, S = 6, 3
 
 
 def _model(variant: str = "full") -> DisentangledFAS:
-    torch.manual_seed(0)
-    return DisentangledFAS.build(
-        num_domains=S,
-        variant=variant,
-        depth=10,
-        image_size=32,
-        content_shape=(1, 8, 8),
-        warn_random=False,
-    )
+    return tiny_paper_model(variant, num_domains=S)
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

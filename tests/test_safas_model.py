@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from _method_fixtures import method_batch, tiny_method
 from disentangle_fas.losses import supcon_loss
 from disentangle_fas.safas import (
     SAFAS,
@@ -20,17 +21,7 @@ SIZE = 32
 
 
 def _model(**kw: object) -> SAFAS:
-    torch.manual_seed(0)
-    return SAFAS.from_config(SAFASConfig(num_domains=2, depth=10, **kw), warn_random=False)  # type: ignore[arg-type]
-
-
-def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1)
-    return (
-        torch.rand(4, 3, SIZE, SIZE, generator=gen),
-        torch.tensor([1, 0, 1, 0]),
-        torch.tensor([0, 0, 1, 1]),
-    )
+    return tiny_method(SAFAS, SAFASConfig, **kw)
 
 
 def test_config_defaults_round_trip_and_errors() -> None:
@@ -47,7 +38,7 @@ def test_config_defaults_round_trip_and_errors() -> None:
 
 def test_scores_use_the_deterministic_centre_crop() -> None:
     model = _model().eval()
-    x, _, _ = _batch()
+    x, _, _ = method_batch(SIZE)
     with torch.no_grad():
         scores = model.live_score(x)
         torch.testing.assert_close(model.live_score(x), scores)  # deterministic
@@ -65,7 +56,7 @@ def test_scores_use_the_deterministic_centre_crop() -> None:
 
 def test_objective_terms_on_two_views() -> None:
     model = _model()
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     cfg = model.config
     assert cfg is not None
     objective = SAFASObjective.from_model(model)
@@ -90,7 +81,7 @@ def test_objective_terms_on_two_views() -> None:
 
 def test_objective_rejects_views_that_do_not_tile_the_batch() -> None:
     model = _model()
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     objective = SAFASObjective.from_model(model)
     with pytest.raises(ValueError, match="multiple"):
         objective(model(x[:3]), y, d)

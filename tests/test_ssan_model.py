@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+from _method_fixtures import method_batch, tiny_method
 from disentangle_fas.ssan import (
     SSANR,
     SSANConfig,
@@ -20,17 +21,7 @@ SIZE = 64
 
 
 def _model(**kw: object) -> SSANR:
-    torch.manual_seed(0)
-    return SSANR.from_config(SSANConfig(num_domains=2, depth=10, **kw), warn_random=False)  # type: ignore[arg-type]
-
-
-def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1)
-    return (
-        torch.rand(4, 3, SIZE, SIZE, generator=gen),
-        torch.tensor([1, 0, 1, 0]),
-        torch.tensor([0, 0, 1, 1]),
-    )
+    return tiny_method(SSANR, SSANConfig, **kw)
 
 
 def test_config_round_trip_released_and_errors() -> None:
@@ -50,7 +41,7 @@ def test_config_round_trip_released_and_errors() -> None:
 
 def test_shapes_and_scores() -> None:
     model = _model()
-    x, _, _ = _batch()
+    x, _, _ = method_batch(SIZE)
     out = model(x, shuffle_styles(4))
     assert out.logits.shape == (4, 2)
     assert out.self_assembled.shape == (4, 512) and out.content.shape == (4, 256)
@@ -74,7 +65,7 @@ def test_shapes_and_scores() -> None:
 def test_indexed_style_equals_a_second_pass_on_the_shuffled_batch() -> None:
     """What the official code computes with model(x, x[perm]), in one pass."""
     model = _model().eval()
-    x, _, _ = _batch()
+    x, _, _ = method_batch(SIZE)
     perm = torch.tensor([2, 0, 3, 1])
     with torch.no_grad():
         out = model(x, perm)
@@ -88,7 +79,7 @@ def test_indexed_style_equals_a_second_pass_on_the_shuffled_batch() -> None:
 
 def test_self_and_cross_assembly_differ_with_a_shuffle() -> None:
     model = _model().eval()
-    x, _, _ = _batch()
+    x, _, _ = method_batch(SIZE)
     with torch.no_grad():
         same = model(x, torch.arange(4))
         shuffled = model(x, torch.tensor([1, 0, 3, 2]))
@@ -99,7 +90,7 @@ def test_self_and_cross_assembly_differ_with_a_shuffle() -> None:
 
 def _content_grad(model: SSANR, progress: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient of the weighted adv term on the pooled content features, and the reference."""
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     objective = SSANObjective.from_model(model)
     out = model(x, torch.tensor([1, 0, 3, 2]))
     content = out.content.detach().requires_grad_(True)
@@ -124,7 +115,7 @@ def test_gradient_reversal_is_exact_and_released_grl_is_not_reversed() -> None:
 def test_discriminator_learns_in_both_modes() -> None:
     for released in (False, True):
         model = _model(released_grl=released)
-        x, y, d = _batch()
+        x, y, d = method_batch(SIZE)
         terms = SSANObjective.from_model(model)(model(x, shuffle_styles(4)), y, d, 1.0)
         terms.adv.backward()
         grads = [p.grad for p in model.discriminator.parameters()]
@@ -133,7 +124,7 @@ def test_discriminator_learns_in_both_modes() -> None:
 
 def test_objective_terms_total_and_adain_blocks_train() -> None:
     model = _model()
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     objective = SSANObjective.from_model(model)
     terms = objective(model(x, shuffle_styles(4)), y, d, 0.5)
     assert isinstance(terms, SSANTerms)
@@ -147,14 +138,14 @@ def test_objective_terms_total_and_adain_blocks_train() -> None:
 
 def test_released_blocks_leave_their_convolutions_untrained() -> None:
     model = _model(released_adain_block=True)
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     SSANObjective.from_model(model)(model(x, shuffle_styles(4)), y, d, 0.5).total.backward()
     assert model.assembly.blocks[0].conv1.weight.grad is None
 
 
 def test_objective_needs_the_cross_assembly_and_valid_inputs() -> None:
     model = _model()
-    x, y, d = _batch()
+    x, y, d = method_batch(SIZE)
     objective = SSANObjective.from_model(model)
     with pytest.raises(ValueError, match="cross-assembly"):
         objective(model(x), y, d, 0.5)
@@ -187,7 +178,9 @@ def test_stride_one_assembles_small_images_at_layer3_resolution() -> None:
     x = torch.rand(4, 3, 32, 32)
     content, gamma, _ = model.encode(x)
     assert content.shape[-2:] == (2, 2) and gamma.shape == (4, 256)
-    terms = SSANObjective.from_model(model)(model(x, shuffle_styles(4)), *_batch()[1:], 0.5)
+    terms = SSANObjective.from_model(model)(
+        model(x, shuffle_styles(4)), *method_batch(SIZE)[1:], 0.5
+    )
     assert torch.isfinite(terms.total)
     with pytest.raises(ValueError, match="assembly_stride"):
         SSANConfig(num_domains=2, assembly_stride=3)

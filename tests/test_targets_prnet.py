@@ -56,6 +56,13 @@ def _copy_positionally(src: nn.Module, dst: nn.Module) -> None:
             vd.copy_(vs)
 
 
+def _copied_prnet(reference: nn.Module) -> PRNet:
+    """Our PRNet in eval mode with the reference's weights, copied positionally."""
+    net = PRNet()
+    _copy_positionally(reference, net)
+    return net.eval()
+
+
 def test_parameter_count() -> None:
     net = PRNet()
     assert sum(p.numel() for p in net.parameters()) == 13_353_618 == PRNET_NUM_PARAMETERS
@@ -156,9 +163,7 @@ def test_conv_transpose_same_is_adjoint_of_conv_same(n: int, k: int, s: int) -> 
 
 @pytest.mark.slow
 def test_prnet_equals_pytorchcv_float64(reference: nn.Module) -> None:
-    net = PRNet()
-    _copy_positionally(reference, net)
-    net.eval()
+    net = _copied_prnet(reference)
     x = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         ours = net.double().forward_normalized(x.double())
@@ -169,9 +174,7 @@ def test_prnet_equals_pytorchcv_float64(reference: nn.Module) -> None:
 
 
 def test_prnet_equals_pytorchcv_float32(reference: nn.Module) -> None:
-    net = PRNet()
-    _copy_positionally(reference, net)
-    net.eval()
+    net = _copied_prnet(reference)
     x = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         ours = net.forward_normalized(x)

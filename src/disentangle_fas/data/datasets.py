@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from disentangle_fas.types import FASSample
 __all__ = [
     "BatchReader",
     "CropDataset",
+    "CropSelection",
     "ImageFolderDataset",
     "Transform",
     "select_entries",
@@ -42,6 +44,16 @@ __all__ = [
 #: A transform maps a ``(3, H, W)`` float image in ``[0, 1]`` to another.
 Transform = Callable[[Tensor], Tensor]
 DomainSpec = Sequence[str] | Mapping[str, int] | None
+
+
+class CropSelection(TypedDict, total=False):
+    """The selection and transform keywords of :class:`CropDataset`, for subclasses."""
+
+    domains: DomainSpec
+    splits: Collection[str] | None
+    attacks: Collection[int] | None
+    frames_per_video: int | None
+    transform: Transform | None
 
 
 def uint8_to_float(images: Tensor) -> Tensor:
@@ -381,21 +393,10 @@ class ImageFolderDataset(CropDataset):
         *,
         root: str | os.PathLike[str] | None = None,
         size: int | None = None,
-        domains: DomainSpec = None,
-        splits: Collection[str] | None = None,
-        attacks: Collection[int] | None = None,
-        frames_per_video: int | None = None,
-        transform: Transform | None = None,
+        **selection: Unpack[CropSelection],
     ) -> None:
         path = Path(manifest)
-        super().__init__(
-            read_manifest(path),
-            domains=domains,
-            splits=splits,
-            attacks=attacks,
-            frames_per_video=frames_per_video,
-            transform=transform,
-        )
+        super().__init__(read_manifest(path), **selection)
         self.root = Path(root) if root is not None else path.parent
         self.size = size
 

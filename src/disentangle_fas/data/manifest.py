@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from disentangle_fas._io import atomic_write_text
+from disentangle_fas.data.records import LabelledItem
 
 __all__ = ["ManifestEntry", "read_manifest", "write_manifest"]
 
 
 @dataclass(frozen=True)
-class ManifestEntry:
+class ManifestEntry(LabelledItem[str]):
     """One preprocessed crop.
 
     Attributes:
@@ -46,13 +47,6 @@ class ManifestEntry:
         box_source: where the box came from.
     """
 
-    path: str
-    label: int
-    attack: int
-    domain: str
-    subject: str
-    split: str
-    video_id: str
     frame: int = 0
     box: tuple[float, float, float, float] | None = None
     box_source: str = "detector"

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 __all__ = [
     "BOX_SOURCES",
     "IMAGE_SUFFIXES",
     "SPLITS",
     "VIDEO_SUFFIXES",
+    "LabelledItem",
     "Record",
     "check_split",
 ]
@@ -66,8 +68,36 @@ def check_split(split: str | None, allowed: tuple[str, ...], dataset: str) -> No
         )
 
 
+PathT = TypeVar("PathT", Path, str)
+
+
 @dataclass(frozen=True)
-class Record:
+class LabelledItem(Generic[PathT]):
+    """What every listed item of the library carries: where it is, what it shows, and
+    whose video it comes from (the leading fields of :class:`Record` and of
+    :class:`~disentangle_fas.data.manifest.ManifestEntry`).
+
+    Attributes:
+        path: the file (a :class:`~pathlib.Path` or a manifest's string).
+        label: 1 = live (bona fide), 0 = spoof.
+        attack: 0 for live, a positive attack id for spoof.
+        domain: dataset short name.
+        subject: person identifier.
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        video_id: id shared by the frames of one video.
+    """
+
+    path: PathT
+    label: int
+    attack: int
+    domain: str
+    subject: str
+    split: str
+    video_id: str
+
+
+@dataclass(frozen=True)
+class Record(LabelledItem[Path]):
     """One video (or image) of a dataset, with its labels and face-box source.
 
     Attributes:
@@ -87,13 +117,6 @@ class Record:
             dataset puts it; preprocessing reports it when the file is missing.
     """
 
-    path: Path
-    label: int
-    attack: int
-    domain: str
-    subject: str
-    split: str
-    video_id: str
     box_source: str = "detector"
     annotation: Path | None = None
 

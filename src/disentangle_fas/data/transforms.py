@@ -87,9 +87,9 @@ def denormalize(
     """Inverse of :func:`normalize`: ``image * std + mean``.
 
     Args:
-        image: ``(3, H, W)`` or ``(B, 3, H, W)``.
-        mean: per-channel mean.
-        std: per-channel standard deviation.
+        image: a normalised image, ``(3, H, W)`` or ``(B, 3, H, W)``.
+        mean: the per-channel mean that :func:`normalize` subtracted.
+        std: the per-channel standard deviation it divided by.
 
     Returns:
         The image in the original scale.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,23 @@ def sample_frame_indices(
     return sorted(set(raw))
 
 
+@contextmanager
+def _video_stream(path: str | Path, failure: str) -> Iterator[tuple[Any, Any]]:
+    """Open ``path`` and yield ``(container, first video stream)``; PyAV and OS errors
+    inside become :class:`VideoReadError` ``"<path>: <failure> (<error>)"``.
+    """
+    av = require_av()
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoReadError(f"{path}: no video stream")
+            yield container, container.streams.video[0]
+    except VideoReadError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError) as err:
+        raise VideoReadError(f"{path}: {failure} ({err})") from err
+
+
 def count_frames(path: str | Path) -> int:
     """Count the frames of a video's first video stream by demuxing (no decoding).
 
@@ -105,17 +123,8 @@ def count_frames(path: str | Path) -> int:
         VideoReadError: the file cannot be opened or has no video stream.
         ImportError: PyAV is missing.
     """
-    av = require_av()
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoReadError(f"{path}: no video stream")
-            stream = container.streams.video[0]
-            return sum(1 for packet in container.demux(stream) if packet.size > 0)
-    except VideoReadError:
-        raise
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        raise VideoReadError(f"{path}: cannot read ({err})") from err
+    with _video_stream(path, "cannot read") as (container, stream):
+        return sum(1 for packet in container.demux(stream) if packet.size > 0)
 
 
 def iter_frames(
@@ -142,21 +151,12 @@ def iter_frames(
     if not wanted:
         return
     last = max(wanted)
-    av = require_av()
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoReadError(f"{path}: no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for i, frame in enumerate(container.decode(stream)):
-                if i in wanted:
-                    # Older PyAV versions have no VideoFrame.rotation: frames are taken as upright.
-                    rotation = round(float(getattr(frame, "rotation", 0) or 0))
-                    yield i, frame.to_ndarray(format="rgb24"), rotation
-                if i >= last:
-                    break
-    except VideoReadError:
-        raise
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        raise VideoReadError(f"{path}: cannot decode ({err})") from err
+    with _video_stream(path, "cannot decode") as (container, stream):
+        stream.thread_type = "AUTO"
+        for i, frame in enumerate(container.decode(stream)):
+            if i in wanted:
+                # Older PyAV versions have no VideoFrame.rotation: frames are taken as upright.
+                rotation = round(float(getattr(frame, "rotation", 0) or 0))
+                yield i, frame.to_ndarray(format="rgb24"), rotation
+            if i >= last:
+                break

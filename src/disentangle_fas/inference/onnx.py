@@ -109,6 +109,18 @@ def export_onnx(
     # A CPU copy of the inference path only (E_L + C_L); the model itself is not touched.
     wrapper = _LiveScore(copy.deepcopy(model.liveness_path())).cpu().eval()
     example = torch.rand(2, 3, size, size)
+
+    def export(**exporter_options: Any) -> None:
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(dest),
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            **exporter_options,
+        )
+
     if exporter == "dynamo":
         try:
             import onnxscript  # noqa: F401
@@ -117,32 +129,12 @@ def export_onnx(
                 "the dynamo exporter needs onnxscript: pip install onnxscript"
             ) from err
         batch = torch.export.Dim("batch", min=1)
-        torch.onnx.export(
-            wrapper,
-            (example,),
-            str(dest),
-            dynamo=True,
-            opset_version=opset,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_shapes=({0: batch},),
-            external_data=False,
-            verbose=False,
-        )
+        export(dynamo=True, dynamic_shapes=({0: batch},), external_data=False, verbose=False)
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", getattr(torch.jit, "TracerWarning", UserWarning))
-            torch.onnx.export(
-                wrapper,
-                (example,),
-                str(dest),
-                dynamo=False,
-                opset_version=opset,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            )
+            export(dynamo=False, dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
     proto = onnx.load(str(dest))
     props = {"image_size": str(size), "input_range": "[0, 1] RGB", "output": "P(live)"}
     if spec is not None:

@@ -9,49 +9,38 @@ lowest EER on held-out source validation data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
+from disentangle_fas.metrics.choices import NamedChoice
 from disentangle_fas.metrics.evaluate import EvaluationResult
 
 __all__ = ["CheckpointPolicy", "CheckpointScores", "select_checkpoint", "select_index"]
 
 
-class CheckpointPolicy(str, Enum):  # noqa: UP042 (StrEnum needs Python 3.11)
-    """How the reported checkpoint was chosen among the evaluated ones."""
+class CheckpointPolicy(NamedChoice):
+    """How the reported checkpoint was chosen among the evaluated ones.
+
+    ``is_oracle`` is true for the policy that looks at the target test labels;
+    ``description`` gives one line for reports; ``coerce`` accepts a string value.
+    """
 
     ORACLE_BEST_TARGET = "oracle_best_target"
     LAST = "last"
     BEST_SOURCE_VAL = "best_source_val"
 
-    @property
-    def is_oracle(self) -> bool:
-        """Whether the policy looks at the target test labels."""
-        return self is CheckpointPolicy.ORACLE_BEST_TARGET
-
-    @property
-    def description(self) -> str:
-        """One-line human-readable description, used in reports."""
-        return _POLICY_TEXT[self]
+    @classmethod
+    def kind(cls) -> str:
+        """``"checkpoint policy"``."""
+        return "checkpoint policy"
 
     @classmethod
-    def coerce(cls, value: CheckpointPolicy | str) -> CheckpointPolicy:
-        """Return ``value`` as a member, accepting its string value.
-
-        Raises:
-            ValueError: when ``value`` names no policy.
-        """
-        try:
-            return cls(value)
-        except ValueError:
-            names = ", ".join(repr(m.value) for m in cls)
-            raise ValueError(
-                f"unknown checkpoint policy {value!r}; choose one of {names}"
-            ) from None
+    def descriptions(cls) -> Mapping[NamedChoice, str]:
+        """One line per policy."""
+        return _POLICY_TEXT
 
 
-_POLICY_TEXT = {
+_POLICY_TEXT: dict[NamedChoice, str] = {
     CheckpointPolicy.ORACLE_BEST_TARGET: (
         "oracle: checkpoint with the lowest target test HTER at the oracle threshold; "
         "uses the test labels"

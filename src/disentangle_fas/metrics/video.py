@@ -96,24 +96,12 @@ def video_level(
 
     counts = np.bincount(inverse, minlength=n_videos).astype(np.int64)
     sums = np.bincount(inverse, weights=s, minlength=n_videos)
-    video_labels = np.full(n_videos, -1, dtype=np.int64)
-    video_labels[inverse] = y
-    if (video_labels[inverse] != y).any():
-        bad = ids[int(np.flatnonzero(video_labels[inverse] != y)[0])]
-        raise ValueError(
-            f"video {bad!r} has frames with different labels; all frames of a video must "
-            "share one label (check the video ids)"
-        )
+    same_label = "labels; all frames of a video must share one label (check the video ids)"
+    video_labels = _per_video(y, inverse, n_videos, ids, same_label)
     video_attacks: NDArray[np.int64] | None = None
     if a is not None:
-        video_attacks = np.zeros(n_videos, dtype=np.int64)
-        video_attacks[inverse] = a
-        if (video_attacks[inverse] != a).any():
-            bad = ids[int(np.flatnonzero(video_attacks[inverse] != a)[0])]
-            raise ValueError(
-                f"video {bad!r} has frames with different attack ids; all frames of a "
-                "video must share one attack type"
-            )
+        same_attack = "attack ids; all frames of a video must share one attack type"
+        video_attacks = _per_video(a, inverse, n_videos, ids, same_attack)
     return VideoScores(
         scores=sums / counts,
         labels=video_labels,
@@ -121,3 +109,19 @@ def video_level(
         video_ids=list(index),
         num_frames=counts,
     )
+
+
+def _per_video(
+    values: NDArray[np.int64],
+    inverse: NDArray[np.int64],
+    n_videos: int,
+    ids: list[Hashable],
+    what: str,
+) -> NDArray[np.int64]:
+    """The one value of each video; raises naming the first video whose frames differ."""
+    per_video = np.zeros(n_videos, dtype=np.int64)
+    per_video[inverse] = values
+    mismatch = np.flatnonzero(per_video[inverse] != values)
+    if mismatch.size:
+        raise ValueError(f"video {ids[int(mismatch[0])]!r} has frames with different {what}")
+    return per_video

@@ -7,12 +7,12 @@ Generalization for Face Anti-spoofing: Separability and Alignment", CVPR 2023.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from disentangle_fas.encoders import ENCODER_DEPTHS
 from disentangle_fas.losses.supcon import DEFAULT_BASE_TEMPERATURE, DEFAULT_TEMPERATURE
+from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
 
 __all__ = ["OFFICIAL_OPTIMIZER", "SAFASConfig"]
 
@@ -32,7 +32,7 @@ OFFICIAL_OPTIMIZER: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class SAFASConfig:
+class SAFASConfig(DictConfig):
     """Everything needed to rebuild an :class:`~disentangle_fas.safas.SAFAS` and its objective.
 
     Attributes:
@@ -82,16 +82,9 @@ class SAFASConfig:
     backbone: str | None = None
 
     def __post_init__(self) -> None:
-        if self.num_domains < 2:
-            raise ValueError(f"num_domains must be >= 2, got {self.num_domains}")
-        if self.depth not in ENCODER_DEPTHS:
-            raise ValueError(f"depth must be one of {sorted(ENCODER_DEPTHS)}, got {self.depth}")
-        for name in ("logit_scale", "temperature", "base_temperature"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be finite and > 0, got {value}")
-        if not (math.isfinite(self.supcon_weight) and self.supcon_weight >= 0):
-            raise ValueError(f"supcon_weight must be finite and >= 0, got {self.supcon_weight}")
+        check_method_basics(self.num_domains, self.depth, ENCODER_DEPTHS)
+        check_finite(self, ("logit_scale", "temperature", "base_temperature"), positive=True)
+        check_finite(self, ("supcon_weight",), positive=False)
         for name in ("align_alpha", "align_start"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -104,12 +97,3 @@ class SAFASConfig:
                 raise ValueError(f"{name} must lie in (0, 1], got {value}")
         if self.image_size is not None and self.image_size < 8:
             raise ValueError(f"image_size must be >= 8 or None, got {self.image_size}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SAFASConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``."""
-        return cls(**data)

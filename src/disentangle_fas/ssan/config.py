@@ -7,10 +7,10 @@ Sources: "official" is github.com/wangzhuo2019/SSAN (``networks/SSAN_R.py``,
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
 from disentangle_fas.ssan.adain import DEFAULT_ADAIN_EPS
 
 __all__ = [
@@ -45,7 +45,7 @@ OFFICIAL_OPTIMIZER: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class SSANConfig:
+class SSANConfig(DictConfig):
     """Everything needed to rebuild an :class:`~disentangle_fas.ssan.SSANR` and its objective.
 
     Attributes:
@@ -90,24 +90,15 @@ class SSANConfig:
     image_size: int | None = None
 
     def __post_init__(self) -> None:
-        if self.num_domains < 2:
-            raise ValueError(f"num_domains must be >= 2, got {self.num_domains}")
-        if self.depth not in SSAN_DEPTHS:
-            raise ValueError(f"depth must be one of {list(SSAN_DEPTHS)}, got {self.depth}")
+        check_method_basics(self.num_domains, self.depth, SSAN_DEPTHS)
         if self.num_adain_blocks < 1:
             raise ValueError(f"num_adain_blocks must be >= 1, got {self.num_adain_blocks}")
         if self.disc_hidden <= 0:
             raise ValueError(f"disc_hidden must be positive, got {self.disc_hidden}")
         if not 0.0 <= self.disc_dropout < 1.0:
             raise ValueError(f"disc_dropout must lie in [0, 1), got {self.disc_dropout}")
-        for name in ("lambda_contrast", "lambda_adv"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {value}")
-        for name in ("adain_eps", "grl_gamma"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be finite and > 0, got {value}")
+        check_finite(self, ("lambda_contrast", "lambda_adv"), positive=False)
+        check_finite(self, ("adain_eps", "grl_gamma"), positive=True)
         if self.assembly_stride not in (1, 2):
             raise ValueError(f"assembly_stride must be 1 or 2, got {self.assembly_stride}")
         if self.image_size is not None and self.image_size < 32 * self.assembly_stride:
@@ -133,12 +124,3 @@ class SSANConfig:
             **overrides,
         }
         return cls(num_domains=num_domains, **fields)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SSANConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``."""
-        return cls(**data)

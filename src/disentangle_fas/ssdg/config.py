@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from disentangle_fas.encoders import ENCODER_DEPTHS
 from disentangle_fas.heads import DEFAULT_LMCL_SCALE
+from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
 from disentangle_fas.ssdg.discriminator import (
     DEFAULT_DISCRIMINATOR_DROPOUT,
     DEFAULT_DISCRIMINATOR_HIDDEN,
@@ -42,7 +42,7 @@ OFFICIAL_LOSS_WEIGHTS: dict[str, tuple[float, float]] = {
 
 
 @dataclass(frozen=True)
-class SSDGConfig:
+class SSDGConfig(DictConfig):
     """Everything needed to rebuild an :class:`~disentangle_fas.ssdg.SSDGR` and its objective.
 
     Sources: "official" is github.com/taylover-pei/SSDG-CVPR2020; "ours" marks choices the
@@ -91,10 +91,7 @@ class SSDGConfig:
     backbone: str | None = None
 
     def __post_init__(self) -> None:
-        if self.num_domains < 2:
-            raise ValueError(f"num_domains must be >= 2, got {self.num_domains}")
-        if self.depth not in ENCODER_DEPTHS:
-            raise ValueError(f"depth must be one of {sorted(ENCODER_DEPTHS)}, got {self.depth}")
+        check_method_basics(self.num_domains, self.depth, ENCODER_DEPTHS)
         if self.image_size is not None and self.image_size < 1:
             raise ValueError(f"image_size must be >= 1, got {self.image_size}")
         if self.embed_dim <= 0:
@@ -105,14 +102,10 @@ class SSDGConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {value}")
-        for name in ("margin", "lambda_adv", "lambda_trip", "triplet_margin"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {value}")
-        for name in ("scale", "grl_gamma"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be finite and > 0, got {value}")
+        check_finite(
+            self, ("margin", "lambda_adv", "lambda_trip", "triplet_margin"), positive=False
+        )
+        check_finite(self, ("scale", "grl_gamma"), positive=True)
         if self.triplet_reduction not in ("positive", "valid"):
             raise ValueError(
                 f"triplet_reduction must be 'positive' or 'valid', got {self.triplet_reduction!r}"
@@ -145,12 +138,3 @@ class SSDGConfig:
         adv, trip = OFFICIAL_LOSS_WEIGHTS[key]
         fields: dict[str, Any] = {"lambda_adv": adv, "lambda_trip": trip, **overrides}
         return cls(num_domains=num_domains, **fields)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SSDGConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``."""
-        return cls(**data)

@@ -19,7 +19,7 @@ custom model and objective).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -49,6 +49,14 @@ __all__ = [
 
 #: Builds a method from the run's configuration and data: ``builder(cfg, task, warn_random)``.
 MethodBuilder = Callable[[TrainConfig, TaskData, bool], TrainingMethod]
+
+
+class _FromConfig(Protocol):
+    @classmethod
+    def from_config(cls, config: Any, *, weights: str | None, warn_random: bool) -> Self: ...
+
+
+_M = TypeVar("_M", bound=_FromConfig)
 
 
 class _FloatTerms:
@@ -138,16 +146,46 @@ class DisentanglementMethod(ObjectiveMethod):
 
 
 class _ComparedMethod:
-    """What the compared methods share: no content target, nothing after a step."""
+    """What the compared methods share: no content target, the model built from
+    ``cfg.imagenet_weights``, a loss from :meth:`_terms`, nothing after a step.
+    """
 
     uses_content = False
+
+    @staticmethod
+    def _build(model_cls: type[_M], config: Any, cfg: TrainConfig, warn_random: bool) -> _M:
+        """``model_cls.from_config(config)`` with the run's ImageNet weights, if any."""
+        weights = cfg.imagenet_weights or None
+        return model_cls.from_config(config, weights=weights, warn_random=warn_random)
+
+    #: the objective: ``objective(outputs, labels, domains[, progress]) -> terms``.
+    objective: Any
+    #: whether the objective takes the training progress in ``[0, 1]`` (GRL schedules).
+    objective_takes_progress = True
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """The objective's terms on :meth:`_forward`'s outputs, and their total."""
+        del content_target
+        extra = (progress,) if self.objective_takes_progress else ()
+        terms = self.objective(self._forward(step_model, images), labels, domains, *extra)
+        return Losses(terms.total, terms)
+
+    def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
+        """The model's outputs on one batch: a plain forward."""
+        return step_model(images)
 
     def after_step(self, progress: float) -> None:
         """Nothing to do after an optimizer step."""
 
 
 class SSDGMethod(_ComparedMethod):
-    """SSDG-R with the official loss weights of the task's target when it is O, C, I or M."""
+    """SSDG-R with the official loss weights of the task's target when it is O, C, I or M.
+
+    Its loss: classification, single-side adversarial and asymmetric triplet terms.
+    """
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
         target = task.target_name.upper()
@@ -163,19 +201,8 @@ class SSDGMethod(_ComparedMethod):
             if target in OFFICIAL_LOSS_WEIGHTS
             else SSDGConfig(**base)
         )
-        self.model: SSDGR = SSDGR.from_config(
-            config, weights=cfg.imagenet_weights or None, warn_random=warn_random
-        )
+        self.model: SSDGR = self._build(SSDGR, config, cfg, warn_random)
         self.objective = SSDGObjective.from_model(self.model)
-
-    def loss(
-        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
-        content_target: Tensor | None, progress: float,
-    ) -> Losses:  # fmt: skip
-        """Classification + single-side adversarial + asymmetric triplet terms."""
-        del content_target
-        terms = self.objective(step_model(images), labels, domains, progress)
-        return Losses(terms.total, terms)
 
 
 class SSANMethod(_ComparedMethod):
@@ -183,7 +210,8 @@ class SSANMethod(_ComparedMethod):
 
     Inputs below 64 px assemble at layer3's resolution (``assembly_stride=1``): at the
     official stride their assembled maps would be 1x1, where AdaIN is undefined. The style
-    path reads ResNet layers 1-3, so ``cfg.backbone`` must name no other trunk.
+    path reads ResNet layers 1-3, so ``cfg.backbone`` must name no other trunk. Its loss:
+    classification, assembly contrast and domain adversarial terms.
     """
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
@@ -198,20 +226,12 @@ class SSANMethod(_ComparedMethod):
             assembly_stride=2 if cfg.image_size >= 64 else 1,
             image_size=cfg.image_size,
         )
-        self.model: SSANR = SSANR.from_config(
-            config, weights=cfg.imagenet_weights or None, warn_random=warn_random
-        )
+        self.model: SSANR = self._build(SSANR, config, cfg, warn_random)
         self.objective = SSANObjective.from_model(self.model)
 
-    def loss(
-        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
-        content_target: Tensor | None, progress: float,
-    ) -> Losses:  # fmt: skip
-        """Classification, assembly contrast and domain adversarial terms."""
-        del content_target
-        perm = shuffle_styles(images.shape[0], images.device)
-        terms = self.objective(step_model(images, perm), labels, domains, progress)
-        return Losses(terms.total, terms)
+    def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
+        """The forward with the batch's styles shuffled."""
+        return step_model(images, shuffle_styles(images.shape[0], images.device))
 
 
 class SAFASMethod(_ComparedMethod):
@@ -221,8 +241,11 @@ class SAFASMethod(_ComparedMethod):
     views of every image with the official training augmentation (rotation, random
     resized square crop, flip: :func:`~disentangle_fas.safas.random_views`) from a
     generator seeded with ``cfg.seed``; :meth:`after_step` aligns the heads from
-    ``align_start`` on. Evaluation uses the model's deterministic centre crop.
+    ``align_start`` on. Evaluation uses the model's deterministic centre crop. Its loss:
+    per-domain logistic and supervised contrastive terms on the two views.
     """
+
+    objective_takes_progress = False
 
     def __init__(self, cfg: TrainConfig, task: TaskData, *, warn_random: bool = True) -> None:
         self.config = SAFASConfig(
@@ -231,21 +254,14 @@ class SAFASMethod(_ComparedMethod):
             image_size=cfg.image_size,
             backbone=cfg.backbone or None,
         )
-        self.model: SAFAS = SAFAS.from_config(
-            self.config, weights=cfg.imagenet_weights or None, warn_random=warn_random
-        )
+        self.model: SAFAS = self._build(SAFAS, self.config, cfg, warn_random)
         self.objective = SAFASObjective.from_model(self.model)
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
 
-    def loss(
-        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
-        content_target: Tensor | None, progress: float,
-    ) -> Losses:  # fmt: skip
-        """Per-domain logistic and supervised contrastive terms on two views per image."""
-        del content_target, progress
+    def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
+        """The forward on two augmented views per image."""
         views = self.objective.views(images, self.config, generator=self.generator)
-        terms = self.objective(step_model(views), labels, domains)
-        return Losses(terms.total, terms)
+        return step_model(views)
 
     def after_step(self, progress: float) -> None:
         """Align the domain heads (from ``align_start`` on)."""

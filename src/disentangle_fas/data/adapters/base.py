@@ -102,6 +102,29 @@ class DatasetAdapter(ABC):
         rel = path.relative_to(self.root).with_suffix("")
         return f"{self.DOMAIN}:{rel.as_posix()}"
 
+    def _record(
+        self,
+        path: Path,
+        split: str,
+        attack: int,
+        subject: str,
+        box_source: str,
+        annotation: Path | None,
+        label: int | None = None,
+    ) -> Record:
+        """A record of this dataset's domain; ``label`` defaults to live iff ``attack == 0``."""
+        return Record(
+            path=path,
+            label=(1 if attack == 0 else 0) if label is None else label,
+            attack=attack,
+            domain=self.DOMAIN,
+            subject=subject,
+            split=split,
+            video_id=self._video_id(path),
+            box_source=box_source,
+            annotation=annotation,
+        )
+
     def _skip(self, path: Path, reason: str) -> None:
         self.skipped.append((path, reason))
 

@@ -83,19 +83,9 @@ class CasiaFASD(DatasetAdapter):
                 if attack is None:
                     self._skip(path, "name is not 1..8 or HR_1..HR_4")
                     continue
-                out.append(
-                    Record(
-                        path=path,
-                        label=1 if attack == 0 else 0,
-                        attack=attack,
-                        domain=self.DOMAIN,
-                        subject=subject,
-                        split=split,
-                        video_id=self._video_id(path),
-                        box_source="detector" if self.face_locations is None else "face_locations",
-                        annotation=self._bob_file(path),
-                    )
-                )
+                source = "detector" if self.face_locations is None else "face_locations"
+                annotation = self._bob_file(path)
+                out.append(self._record(path, split, attack, subject, source, annotation))
         return out
 
     def _bob_file(self, path: Path) -> Path | None:

@@ -92,17 +92,6 @@ class CelebASpoof(DatasetAdapter):
             if (label == 1) != (attack == 0):
                 self._skip(path, f"live/spoof flag {values[_LIVE_SPOOF]} and spoof type {attack}")
                 continue
-            out.append(
-                Record(
-                    path=path,
-                    label=label,
-                    attack=attack,
-                    domain=self.DOMAIN,
-                    subject=parts[2],
-                    split=split,
-                    video_id=self._video_id(path),
-                    box_source="bbox_file",
-                    annotation=path.with_name(f"{path.stem}_BB.txt"),
-                )
-            )
+            box_file = path.with_name(f"{path.stem}_BB.txt")
+            out.append(self._record(path, split, attack, parts[2], "bbox_file", box_file, label))
         return out

@@ -74,19 +74,9 @@ class MsuMfsd(DatasetAdapter):
                     continue
                 if client not in mine:
                     continue
-                out.append(
-                    Record(
-                        path=path,
-                        label=1 if attack == 0 else 0,
-                        attack=attack,
-                        domain=self.DOMAIN,
-                        subject=f"{client:02d}",
-                        split=split,
-                        video_id=self._video_id(path),
-                        box_source="face_file_ltrb",
-                        annotation=path.with_suffix(".face"),
-                    )
-                )
+                face = path.with_suffix(".face")
+                subject = f"{client:02d}"
+                out.append(self._record(path, split, attack, subject, "face_file_ltrb", face))
         return out
 
     def _parse(self, path: Path) -> tuple[int, int] | None:

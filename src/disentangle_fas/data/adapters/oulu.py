@@ -103,16 +103,8 @@ class OuluNPU(DatasetAdapter):
                         f"{listed[path.stem]}, its file id says {label}"
                     )
             out.append(
-                Record(
-                    path=path,
-                    label=label,
-                    attack=int(file_id) - 1,
-                    domain=self.DOMAIN,
-                    subject=user,
-                    split=split,
-                    video_id=self._video_id(path),
-                    box_source="eyes",
-                    annotation=path.with_suffix(".txt"),
+                self._record(
+                    path, split, int(file_id) - 1, user, "eyes", path.with_suffix(".txt"), label
                 )
             )
         if listed is not None:

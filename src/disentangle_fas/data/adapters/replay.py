@@ -91,7 +91,7 @@ class ReplayAttack(DatasetAdapter):
             if match is None:
                 self._skip(path, "name is not clientNNN_session01_webcam_authenticate_*")
                 continue
-            out.append(self._record(path, split, 1, 0, match.group(1)))
+            out.append(self._replay_record(path, split, 0, match.group(1)))
         for support in sorted(p for p in attack_dir.iterdir() if p.is_dir()):
             for path in files_with_suffix(support, _SUFFIXES):
                 match = _ATTACK.match(path.stem)
@@ -99,18 +99,9 @@ class ReplayAttack(DatasetAdapter):
                     self._skip(path, "name is not attack_{print|mobile|highdef}_clientNNN_*")
                     continue
                 medium, client, _, _, content, _ = match.groups()
-                out.append(self._record(path, split, 0, _ATTACK_ID[(medium, content)], client))
+                out.append(self._replay_record(path, split, _ATTACK_ID[(medium, content)], client))
         return out
 
-    def _record(self, path: Path, split: str, label: int, attack: int, client: str) -> Record:
-        return Record(
-            path=path,
-            label=label,
-            attack=attack,
-            domain=self.DOMAIN,
-            subject=client,
-            split=split,
-            video_id=self._video_id(path),
-            box_source="face_file" if self.face_locations is None else "face_locations",
-            annotation=self._annotation(path),
-        )
+    def _replay_record(self, path: Path, split: str, attack: int, client: str) -> Record:
+        box_source = "face_file" if self.face_locations is None else "face_locations"
+        return self._record(path, split, attack, client, box_source, self._annotation(path))

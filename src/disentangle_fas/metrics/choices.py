@@ -1,0 +1,55 @@
+"""Base of the named evaluation choices (threshold strategies, checkpoint policies).
+
+A choice is a string enum whose members say whether they look at the target test labels
+(their value starts with ``"oracle"``), describe themselves for reports, and are looked up
+from their string value with an error that lists the accepted ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Self
+
+__all__ = ["NamedChoice"]
+
+
+class NamedChoice(str, Enum):  # noqa: UP042 (StrEnum formats members differently)
+    """A string enum of evaluation choices.
+
+    Subclasses list their members and define :meth:`kind` (the noun used in errors) and
+    :meth:`descriptions` (one line per member).
+    """
+
+    @classmethod
+    def kind(cls) -> str:
+        """What a member is called in messages, e.g. ``"checkpoint policy"``."""
+        raise NotImplementedError
+
+    @classmethod
+    def descriptions(cls) -> Mapping[NamedChoice, str]:
+        """One human-readable line per member."""
+        raise NotImplementedError
+
+    @property
+    def is_oracle(self) -> bool:
+        """Whether the choice looks at the target test labels."""
+        return str(self.value).startswith("oracle")
+
+    @property
+    def description(self) -> str:
+        """One-line human-readable description, used in reports."""
+        return type(self).descriptions()[self]
+
+    @classmethod
+    def coerce(cls, value: Self | str) -> Self:
+        """Return ``value`` as a member, accepting its string value.
+
+        Raises:
+            ValueError: when ``value`` names no member; the message lists the accepted ones.
+        """
+        for member in cls:
+            if member.value == value:
+                return member
+        accepted = ", ".join(repr(m.value) for m in cls)
+        raise ValueError(f"unknown {cls.kind()} {value!r}; choose one of {accepted}")

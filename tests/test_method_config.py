@@ -1,0 +1,74 @@
+"""The methods' shared config mixin and field checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
+from disentangle_fas.safas import SAFASConfig
+from disentangle_fas.ssan import SSANConfig
+from disentangle_fas.ssdg import SSDGConfig
+
+
+@dataclass(frozen=True)
+class _Cfg(DictConfig):
+    a: float = 1.0
+    b: float = 0.0
+
+
+@pytest.mark.parametrize("cls", [SAFASConfig, SSANConfig, SSDGConfig])
+def test_method_configs_round_trip_through_dicts(cls: type[DictConfig]) -> None:
+    cfg = cls(num_domains=3)  # type: ignore[call-arg]
+    data = cfg.to_dict()
+    assert data["num_domains"] == 3
+    assert type(cls.from_dict(data)) is cls
+    assert cls.from_dict(data) == cfg
+    with pytest.raises(TypeError):
+        cls.from_dict({**data, "no_such_field": 1})
+
+
+def test_dict_config_returns_a_copy() -> None:
+    cfg = _Cfg(a=2.5)
+    data = cfg.to_dict()
+    assert data == {"a": 2.5, "b": 0.0}
+    data["a"] = 9.0
+    assert cfg.a == 2.5
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.booleans())
+def test_check_finite_matches_its_definition(value: float, positive: bool) -> None:
+    cfg = _Cfg(a=value)
+    valid = math.isfinite(value) and (value > 0 if positive else value >= 0)
+    if valid:
+        check_finite(cfg, ("a",), positive=positive)
+    else:
+        bound = "> 0" if positive else ">= 0"
+        with pytest.raises(ValueError, match=f"a must be finite and {bound}, got"):
+            check_finite(cfg, ("a",), positive=positive)
+
+
+def test_check_finite_names_the_first_bad_field() -> None:
+    with pytest.raises(ValueError, match=r"^b must be finite and > 0, got 0\.0$"):
+        check_finite(_Cfg(), ("a", "b"), positive=True)
+
+
+def test_check_method_basics() -> None:
+    check_method_basics(2, 18, (10, 18))
+    with pytest.raises(ValueError, match="num_domains must be >= 2, got 1"):
+        check_method_basics(1, 18, (10, 18))
+    with pytest.raises(ValueError, match=r"depth must be one of \[10, 18\], got 50"):
+        check_method_basics(2, 50, (18, 10))
+
+
+@pytest.mark.parametrize(
+    ("cls", "field"),
+    [(SSDGConfig, "lambda_trip"), (SSANConfig, "grl_gamma"), (SAFASConfig, "supcon_weight")],
+)
+def test_method_configs_refuse_negative_weights(cls: type, field: str) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be finite"):
+        cls(num_domains=2, **{field: -1.0})

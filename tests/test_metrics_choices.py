@@ -1,0 +1,45 @@
+"""The named-choice base of the evaluation policies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from disentangle_fas.metrics.checkpoints import CheckpointPolicy
+from disentangle_fas.metrics.choices import NamedChoice
+
+
+class _Colour(NamedChoice):
+    ORACLE_RED = "oracle_red"
+    BLUE = "blue"
+
+    @classmethod
+    def descriptions(cls) -> Mapping[NamedChoice, str]:
+        return {_Colour.ORACLE_RED: "uses the labels", _Colour.BLUE: "does not"}
+
+    @classmethod
+    def kind(cls) -> str:
+        return "colour"
+
+
+def test_members_are_strings_with_an_oracle_flag_and_a_description() -> None:
+    assert _Colour.BLUE == "blue" and isinstance(_Colour.BLUE, str)
+    assert [c.is_oracle for c in _Colour] == [True, False]
+    assert _Colour.ORACLE_RED.description == "uses the labels"
+
+
+def test_coerce_accepts_members_and_values_and_lists_the_accepted_ones() -> None:
+    assert _Colour.coerce("blue") is _Colour.BLUE
+    assert _Colour.coerce(_Colour.ORACLE_RED) is _Colour.ORACLE_RED
+    with pytest.raises(
+        ValueError, match=r"^unknown colour 'green'; choose one of 'oracle_red', 'blue'$"
+    ):
+        _Colour.coerce("green")
+
+
+@pytest.mark.parametrize("policy", list(CheckpointPolicy))
+def test_checkpoint_policies_agree_with_enum_lookup(policy: CheckpointPolicy) -> None:
+    assert CheckpointPolicy.coerce(policy.value) is CheckpointPolicy(policy.value) is policy
+    assert policy.is_oracle == (policy is CheckpointPolicy.ORACLE_BEST_TARGET)
+    assert policy.description and "\n" not in policy.description
