@@ -40,6 +40,7 @@ from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult
+from disentangle_fas.training.presets import SYNTHETIC_PROTOCOL_PRESET
 from disentangle_fas.training.protocol import ProtocolResult, run_protocol
 from disentangle_fas.training.tasks import build_task
 
@@ -105,18 +106,7 @@ STUDY_PRESETS: dict[str, StudyPreset] = {
     ),
     "study-cpu": StudyPreset(
         "study-cpu",
-        TrainConfig(
-            image_size=32,
-            depth=18,
-            content_size=16,
-            synthetic_train_per_domain=300,
-            synthetic_eval_per_domain=100,
-            steps=60,
-            batch_size=12,
-            eval_every=20,
-            warmup_steps=5,
-            out="runs/study-cpu",
-        ),
+        SYNTHETIC_PROTOCOL_PRESET.replace(out="runs/study-cpu"),
         STUDY_TASKS,
         STUDY_VARIANTS,
         3,

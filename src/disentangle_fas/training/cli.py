@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from disentangle_fas.errors import ArgumentParser, UsageError, command
-from disentangle_fas.study import STUDY_PRESETS
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
+from disentangle_fas.training.presets import PAPER_PRESET, SYNTHETIC_PROTOCOL_PRESET
 
 __all__ = [
     "PAPER_PRESET",
@@ -23,34 +23,6 @@ __all__ = [
     "main",
     "protocol_main",
 ]
-
-#: Defaults for real data: the paper's setting (256 px, ResNet-18, PRNet content target).
-PAPER_PRESET = TrainConfig(
-    image_size=256,
-    content_target="prnet",
-    content_size=32,
-    steps=4000,
-    batch_size=48,
-    lr=3e-4,
-    eval_every=250,
-    num_workers=4,
-)
-
-#: Defaults of the main command: the synthetic leave-one-domain-out protocol sized to run
-#: in a few minutes on 2 CPU cores.
-SYNTHETIC_PROTOCOL_PRESET = TrainConfig(
-    image_size=32,
-    depth=18,
-    content_size=16,
-    synthetic_train_per_domain=300,
-    synthetic_eval_per_domain=100,
-    steps=60,
-    batch_size=12,
-    eval_every=20,
-    warmup_steps=5,
-    out="runs/protocol",
-)
-
 
 #: Seeds of the main command (``disentangle-fas protocol`` with no flags).
 PROTOCOL_SEEDS = 3
@@ -108,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 @command("disentangle-fas protocol")
 def protocol_main(argv: Sequence[str] | None = None) -> int:
     """Run every leave-one-out task for several variants (``disentangle-fas protocol``)."""
+    from disentangle_fas.study import STUDY_PRESETS, run_study
     from disentangle_fas.training.protocol import run_protocol
 
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -167,8 +140,6 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         )
     check_run_options(cfg)
     if preset is not None:
-        from disentangle_fas.study import run_study
-
         study = run_study(
             preset,
             config=cfg if cfg != preset.config else None,
