@@ -43,7 +43,7 @@ from disentangle_fas.training import TrainConfig, train
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.synthetic_task import synthetic_task
 
-TASKS = ("ICM->O", "OMI->C", "OCM->I", "OCI->M", "OCI->Cb", "ICM->Cb")
+TASKS = ("ICM->O", "OMI->C", "OCM->I", "OCI->M", "OCI->Cb", "OMI->Cb", "OCM->Cb", "ICM->Cb")
 
 
 def _cpu_name() -> str:
