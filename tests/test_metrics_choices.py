@@ -8,6 +8,7 @@ import pytest
 
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy
 from disentangle_fas.metrics.choices import NamedChoice
+from disentangle_fas.metrics.thresholds import ThresholdStrategy
 
 
 class _Colour(NamedChoice):
@@ -43,3 +44,11 @@ def test_checkpoint_policies_agree_with_enum_lookup(policy: CheckpointPolicy) ->
     assert CheckpointPolicy.coerce(policy.value) is CheckpointPolicy(policy.value) is policy
     assert policy.is_oracle == (policy is CheckpointPolicy.ORACLE_BEST_TARGET)
     assert policy.description and "\n" not in policy.description
+
+
+@pytest.mark.parametrize("strategy", list(ThresholdStrategy))
+def test_threshold_strategies_are_named_choices(strategy: ThresholdStrategy) -> None:
+    assert isinstance(strategy, NamedChoice)
+    assert ThresholdStrategy.coerce(strategy.value) is ThresholdStrategy(strategy.value) is strategy
+    assert strategy.is_oracle == (strategy is ThresholdStrategy.ORACLE_TARGET_EER)
+    assert strategy.description and "\n" not in strategy.description

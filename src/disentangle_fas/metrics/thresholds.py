@@ -13,10 +13,11 @@ so, next to two thresholds that do not look at the target test labels:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 
 from disentangle_fas.metrics._checks import ArrayLike1D, check_threshold
+from disentangle_fas.metrics.choices import NamedChoice
 from disentangle_fas.metrics.roc import eer
 
 __all__ = [
@@ -29,40 +30,29 @@ __all__ = [
 ]
 
 
-class ThresholdStrategy(str, Enum):  # noqa: UP042 (StrEnum needs Python 3.11)
-    """How the decision threshold was chosen."""
+class ThresholdStrategy(NamedChoice):
+    """How the decision threshold was chosen.
+
+    ``is_oracle`` is true for the strategy that looks at the target test labels;
+    ``description`` gives one line for reports; ``coerce`` accepts a string value.
+    """
 
     ORACLE_TARGET_EER = "oracle_target_eer"
     FIXED = "fixed"
     SOURCE_VAL_EER = "source_val_eer"
 
-    @property
-    def is_oracle(self) -> bool:
-        """Whether the strategy looks at the target test labels."""
-        return self is ThresholdStrategy.ORACLE_TARGET_EER
-
-    @property
-    def description(self) -> str:
-        """One-line human-readable description, used in reports."""
-        return _THRESHOLD_TEXT[self]
+    @classmethod
+    def kind(cls) -> str:
+        """``"threshold strategy"``."""
+        return "threshold strategy"
 
     @classmethod
-    def coerce(cls, value: ThresholdStrategy | str) -> ThresholdStrategy:
-        """Return ``value`` as a member, accepting its string value.
-
-        Raises:
-            ValueError: when ``value`` names no strategy.
-        """
-        try:
-            return cls(value)
-        except ValueError:
-            names = ", ".join(repr(m.value) for m in cls)
-            raise ValueError(
-                f"unknown threshold strategy {value!r}; choose one of {names}"
-            ) from None
+    def descriptions(cls) -> Mapping[NamedChoice, str]:
+        """One line per strategy."""
+        return _THRESHOLD_TEXT
 
 
-_THRESHOLD_TEXT = {
+_THRESHOLD_TEXT: dict[NamedChoice, str] = {
     ThresholdStrategy.ORACLE_TARGET_EER: (
         "oracle: EER threshold of the target test scores; uses the test labels, "
         "as in published DG-FAS tables"
