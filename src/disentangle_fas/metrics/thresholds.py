@@ -13,7 +13,6 @@ so, next to two thresholds that do not look at the target test labels:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from disentangle_fas.metrics._checks import ArrayLike1D, check_threshold
@@ -37,31 +36,16 @@ class ThresholdStrategy(NamedChoice):
     ``description`` gives one line for reports; ``coerce`` accepts a string value.
     """
 
-    ORACLE_TARGET_EER = "oracle_target_eer"
-    FIXED = "fixed"
-    SOURCE_VAL_EER = "source_val_eer"
-
-    @classmethod
-    def kind(cls) -> str:
-        """``"threshold strategy"``."""
-        return "threshold strategy"
-
-    @classmethod
-    def descriptions(cls) -> Mapping[NamedChoice, str]:
-        """One line per strategy."""
-        return _THRESHOLD_TEXT
-
-
-_THRESHOLD_TEXT: dict[NamedChoice, str] = {
-    ThresholdStrategy.ORACLE_TARGET_EER: (
+    ORACLE_TARGET_EER = (
+        "oracle_target_eer",
         "oracle: EER threshold of the target test scores; uses the test labels, "
-        "as in published DG-FAS tables"
-    ),
-    ThresholdStrategy.FIXED: "fixed threshold chosen in advance",
-    ThresholdStrategy.SOURCE_VAL_EER: (
-        "honest: EER threshold of held-out source validation scores"
-    ),
-}
+        "as in published DG-FAS tables",
+    )
+    FIXED = "fixed", "fixed threshold chosen in advance"
+    SOURCE_VAL_EER = (
+        "source_val_eer",
+        "honest: EER threshold of held-out source validation scores",
+    )
 
 
 @dataclass(frozen=True)
