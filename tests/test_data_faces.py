@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 
@@ -16,7 +17,13 @@ from disentangle_fas.data.annotations import (
     read_face_file,
     read_face_file_ltrb,
 )
-from disentangle_fas.data.faces import MTCNNFaceDetector, crop_face, orient
+from disentangle_fas.data.faces import (
+    DETECTOR_CHOICES,
+    MTCNNFaceDetector,
+    add_detector_option,
+    crop_face,
+    orient,
+)
 from test_data_fakes import touch
 
 
@@ -191,3 +198,15 @@ def test_preprocessing_builds_the_detector_with_its_own_parameters(
     argv = ["--dataset", "casia", "--root", str(root), "--out", str(tmp_path / "out")]
     assert prep_cli.main([*argv, "--size", "32", "--workers", "1", "--quiet"]) == 0
     assert built and all(k["min_confidence"] == 0.0 and k["max_side"] is None for k in built)
+
+
+def test_detector_option_accepts_the_choices_and_defaults_to_auto() -> None:
+    parser = argparse.ArgumentParser()
+    add_detector_option(parser, "--face-detector", "MTCNN when installed")
+    assert parser.parse_args([]).face_detector == "auto"
+    for choice in ("auto", "mtcnn", "none"):
+        assert parser.parse_args(["--face-detector", choice]).face_detector == choice
+    assert DETECTOR_CHOICES == ("auto", "mtcnn", "none")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--face-detector", "dlib"])
+    assert "auto: MTCNN when installed" in parser.format_help()

@@ -9,11 +9,12 @@ import pytest
 
 from disentangle_fas.data.manifest import ManifestEntry
 from disentangle_fas.data.records import LabelledItem, Record
+from disentangle_fas.synthetic.dataset import SyntheticRecord
 
 LEADING = ["path", "label", "attack", "domain", "subject", "split", "video_id"]
 
 
-@pytest.mark.parametrize("cls", [Record, ManifestEntry])
+@pytest.mark.parametrize("cls", [Record, ManifestEntry, SyntheticRecord])
 def test_leading_fields_come_from_the_labelled_item(cls: type) -> None:
     names = [f.name for f in dataclasses.fields(cls)]
     assert names[: len(LEADING)] == LEADING

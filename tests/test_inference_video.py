@@ -13,6 +13,7 @@ from disentangle_fas.checkpoint import liveness_only
 from disentangle_fas.inference import (
     InputError,
     LivenessDetector,
+    LivenessResult,
     VideoResult,
     read_video_frames,
     sample_indices,
@@ -161,3 +162,16 @@ def test_mixed_list_of_images_and_videos(model, video, tmp_path):
 def test_bad_frame_count(model, video):
     with pytest.raises(ValueError, match=">= 1"):
         read_video_frames(video, 0)
+
+
+def test_image_and_video_dicts_share_their_leading_verdict_keys() -> None:
+    a = LivenessResult(0.8, True, 0.5, (0.0, 0.0, 4.0, 4.0), True, "box", "v.mp4", 0)
+    b = LivenessResult(math.nan, False, 0.5, None, False, "none", "v.mp4", 3)
+    video = VideoResult.aggregate((a, b), 0.5, "v.mp4")
+    leading = ["source", "kind", "p_live", "is_live", "threshold", "face_found"]
+    image_dict, video_dict = a.to_dict(), video.to_dict()
+    assert list(image_dict)[:6] == leading and list(video_dict)[:6] == leading
+    assert list(image_dict)[6:] == ["region", "box", "frame_index"]
+    assert image_dict["kind"] == "image" and video_dict["kind"] == "video"
+    assert (video_dict["p_live"], video_dict["is_live"], video_dict["num_scored"]) == (0.8, True, 1)
+    assert b.to_dict()["p_live"] is None and b.to_dict()["face_found"] is False

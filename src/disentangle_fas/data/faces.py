@@ -9,6 +9,7 @@ constructor parameter.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,9 +21,11 @@ from disentangle_fas.types import Box
 __all__ = [
     "DEFAULT_CROP_SCALE",
     "DETECTION_MAX_SIDE",
+    "DETECTOR_CHOICES",
     "MIN_FACE_SIDE",
     "FaceDetector",
     "MTCNNFaceDetector",
+    "add_detector_option",
     "crop_face",
     "orient",
 ]
@@ -37,6 +40,10 @@ DETECTION_MAX_SIDE = 1024
 #: Images whose shorter side is below this many pixels hold no face the model can judge
 #: (MTCNN's default smallest face, too).
 MIN_FACE_SIDE = 20
+
+#: The face-detector choices of the command lines: ``auto`` (the default; when MTCNN is
+#: used is the command's own rule), ``mtcnn`` and ``none``.
+DETECTOR_CHOICES = ("auto", "mtcnn", "none")
 
 _VIDEO_EXTRA = 'pip install "disentangle-fas[video]"'
 
@@ -133,6 +140,18 @@ class MTCNNFaceDetector:
         sx, sy = w / pil.size[0], h / pil.size[1]  # 1 when not reduced
         x0, y0, x1, y1 = (float(v) for v in b[best])
         return (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+
+
+def add_detector_option(parser: argparse.ArgumentParser, flag: str, auto: str) -> None:
+    """Add a command line's face-detector option: one of :data:`DETECTOR_CHOICES`,
+    ``auto`` by default.
+
+    Args:
+        parser: the command's parser.
+        flag: the option, e.g. ``"--detector"``.
+        auto: what ``auto`` means for this command (the help text says ``auto: <auto>``).
+    """
+    parser.add_argument(flag, choices=DETECTOR_CHOICES, default="auto", help=f"auto: {auto}")
 
 
 def crop_face(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from disentangle_fas.data.adapters import ADAPTERS, DatasetAdapter, ListAdapter, OuluNPU
 from disentangle_fas.data.check import check_dataset, make_adapter
-from disentangle_fas.data.faces import MTCNNFaceDetector
+from disentangle_fas.data.faces import MTCNNFaceDetector, add_detector_option
 from disentangle_fas.data.pipeline import PreprocessConfig
 from disentangle_fas.data.preprocess import (
     DetectorFactory,
@@ -81,12 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jpeg-quality", type=int, help=f"default {d.jpeg_quality}")
     p.add_argument("--eye-box-factor", type=float, help=f"default {d.eye_box_factor}")
     p.add_argument("--ignore-rotation", action="store_true", help="keep frames as stored")
-    p.add_argument(
-        "--detector",
-        choices=("auto", "mtcnn", "none"),
-        default="auto",
-        help="auto: MTCNN only when items have no face annotation",
-    )
+    add_detector_option(p, "--detector", "MTCNN only when items have no face annotation")
     p.add_argument(
         "--detector-fallback",
         action="store_true",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from disentangle_fas.data.faces import add_detector_option
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
 from disentangle_fas.inference.io import VIDEO_SUFFIXES
@@ -187,11 +188,10 @@ def predict_main(argv: Sequence[str]) -> int:
         "--frames", type=_positive_int, default=8, metavar="N", help="frames per video"
     )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
-    parser.add_argument(
+    add_detector_option(
+        parser,
         "--face-detector",
-        choices=("auto", "mtcnn", "none"),
-        default="auto",
-        help="auto: MTCNN when facenet-pytorch is installed, else the whole image is scored",
+        "MTCNN when facenet-pytorch is installed, else the whole image is scored",
     )
     parser.add_argument(
         "--threshold",

@@ -73,12 +73,7 @@ class LivenessResult:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (``p_live`` is ``None`` when nothing was scored)."""
         return {
-            "source": self.source,
-            "kind": "image",
-            "p_live": _json_float(self.p_live),
-            "is_live": self.is_live,
-            "threshold": self.threshold,
-            "face_found": self.face_found,
+            **_verdict_dict(self, "image"),
             "region": self.region,
             "box": None if self.box is None else [round(v, 2) for v in self.box],
             "frame_index": self.frame_index,
@@ -134,14 +129,21 @@ class VideoResult:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict with the per-frame scores."""
         return {
-            "source": self.source,
-            "kind": "video",
-            "p_live": _json_float(self.p_live),
-            "is_live": self.is_live,
-            "threshold": self.threshold,
-            "face_found": self.face_found,
+            **_verdict_dict(self, "video"),
             "num_frames": len(self.frames),
             "num_scored": self.num_scored,
             "frame_indices": [f.frame_index for f in self.frames],
             "frame_scores": [_json_float(f.p_live) for f in self.frames],
         }
+
+
+def _verdict_dict(result: LivenessResult | VideoResult, kind: str) -> dict[str, Any]:
+    """The keys both results' dicts start with: where, what kind, the score and verdict."""
+    return {
+        "source": result.source,
+        "kind": kind,
+        "p_live": _json_float(result.p_live),
+        "is_live": result.is_live,
+        "threshold": result.threshold,
+        "face_found": result.face_found,
+    }

@@ -9,7 +9,7 @@ lowest EER on held-out source validation data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from disentangle_fas.metrics.choices import NamedChoice
@@ -25,31 +25,16 @@ class CheckpointPolicy(NamedChoice):
     ``description`` gives one line for reports; ``coerce`` accepts a string value.
     """
 
-    ORACLE_BEST_TARGET = "oracle_best_target"
-    LAST = "last"
-    BEST_SOURCE_VAL = "best_source_val"
-
-    @classmethod
-    def kind(cls) -> str:
-        """``"checkpoint policy"``."""
-        return "checkpoint policy"
-
-    @classmethod
-    def descriptions(cls) -> Mapping[NamedChoice, str]:
-        """One line per policy."""
-        return _POLICY_TEXT
-
-
-_POLICY_TEXT: dict[NamedChoice, str] = {
-    CheckpointPolicy.ORACLE_BEST_TARGET: (
+    ORACLE_BEST_TARGET = (
+        "oracle_best_target",
         "oracle: checkpoint with the lowest target test HTER at the oracle threshold; "
-        "uses the test labels"
-    ),
-    CheckpointPolicy.LAST: "last checkpoint of training",
-    CheckpointPolicy.BEST_SOURCE_VAL: (
-        "honest: checkpoint with the lowest EER on held-out source validation data"
-    ),
-}
+        "uses the test labels",
+    )
+    LAST = "last", "last checkpoint of training"
+    BEST_SOURCE_VAL = (
+        "best_source_val",
+        "honest: checkpoint with the lowest EER on held-out source validation data",
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from their string value with an error that lists the accepted ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Self
@@ -17,19 +18,32 @@ __all__ = ["NamedChoice"]
 class NamedChoice(str, Enum):  # noqa: UP042 (StrEnum formats members differently)
     """A string enum of evaluation choices.
 
-    Subclasses list their members and define :meth:`kind` (the noun used in errors) and
-    :meth:`descriptions` (one line per member).
+    Subclasses list their members as ``NAME = "value", "one-line description"``: the
+    value is the member's string (``member.value``, ``str(member)`` comparisons, lookup
+    by value), the description its :attr:`description`. :meth:`kind` (the noun used in
+    errors) comes from the class name.
     """
+
+    _description: str
+
+    def __new__(cls, value: str, description: str) -> Self:
+        """Make the member ``value``, described by ``description``."""
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._description = description
+        return member
 
     @classmethod
     def kind(cls) -> str:
-        """What a member is called in messages, e.g. ``"checkpoint policy"``."""
-        raise NotImplementedError
+        """What a member is called in messages: the class name in lower-case words
+        (``CheckpointPolicy`` is ``"checkpoint policy"``).
+        """
+        return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__.lstrip("_")).lower()
 
     @classmethod
     def descriptions(cls) -> Mapping[NamedChoice, str]:
         """One human-readable line per member."""
-        raise NotImplementedError
+        return {member: member.description for member in cls}
 
     @property
     def is_oracle(self) -> bool:
@@ -39,7 +53,7 @@ class NamedChoice(str, Enum):  # noqa: UP042 (StrEnum formats members differentl
     @property
     def description(self) -> str:
         """One-line human-readable description, used in reports."""
-        return type(self).descriptions()[self]
+        return self._description
 
     @classmethod
     def coerce(cls, value: Self | str) -> Self:

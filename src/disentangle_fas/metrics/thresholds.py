@@ -14,9 +14,9 @@ so, next to two thresholds that do not look at the target test labels:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from disentangle_fas.metrics._checks import ArrayLike1D, check_threshold
+from disentangle_fas.metrics.choices import NamedChoice
 from disentangle_fas.metrics.roc import eer
 
 __all__ = [
@@ -29,49 +29,23 @@ __all__ = [
 ]
 
 
-class ThresholdStrategy(str, Enum):  # noqa: UP042 (StrEnum needs Python 3.11)
-    """How the decision threshold was chosen."""
+class ThresholdStrategy(NamedChoice):
+    """How the decision threshold was chosen.
 
-    ORACLE_TARGET_EER = "oracle_target_eer"
-    FIXED = "fixed"
-    SOURCE_VAL_EER = "source_val_eer"
+    ``is_oracle`` is true for the strategy that looks at the target test labels;
+    ``description`` gives one line for reports; ``coerce`` accepts a string value.
+    """
 
-    @property
-    def is_oracle(self) -> bool:
-        """Whether the strategy looks at the target test labels."""
-        return self is ThresholdStrategy.ORACLE_TARGET_EER
-
-    @property
-    def description(self) -> str:
-        """One-line human-readable description, used in reports."""
-        return _THRESHOLD_TEXT[self]
-
-    @classmethod
-    def coerce(cls, value: ThresholdStrategy | str) -> ThresholdStrategy:
-        """Return ``value`` as a member, accepting its string value.
-
-        Raises:
-            ValueError: when ``value`` names no strategy.
-        """
-        try:
-            return cls(value)
-        except ValueError:
-            names = ", ".join(repr(m.value) for m in cls)
-            raise ValueError(
-                f"unknown threshold strategy {value!r}; choose one of {names}"
-            ) from None
-
-
-_THRESHOLD_TEXT = {
-    ThresholdStrategy.ORACLE_TARGET_EER: (
+    ORACLE_TARGET_EER = (
+        "oracle_target_eer",
         "oracle: EER threshold of the target test scores; uses the test labels, "
-        "as in published DG-FAS tables"
-    ),
-    ThresholdStrategy.FIXED: "fixed threshold chosen in advance",
-    ThresholdStrategy.SOURCE_VAL_EER: (
-        "honest: EER threshold of held-out source validation scores"
-    ),
-}
+        "as in published DG-FAS tables",
+    )
+    FIXED = "fixed", "fixed threshold chosen in advance"
+    SOURCE_VAL_EER = (
+        "source_val_eer",
+        "honest: EER threshold of held-out source validation scores",
+    )
 
 
 @dataclass(frozen=True)

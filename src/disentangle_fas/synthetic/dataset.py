@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from disentangle_fas.data.records import LabelledItem
 from disentangle_fas.synthetic.attacks import LIVE
 from disentangle_fas.synthetic.domains import DOMAINS
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
@@ -30,10 +31,11 @@ _CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
-class SyntheticRecord:
+class SyntheticRecord(LabelledItem[str]):
     """Metadata of one synthetic sample, known without rendering it.
 
-    The first seven fields match :class:`disentangle_fas.data.Record`'s labels.
+    The first seven fields are :class:`~disentangle_fas.data.records.LabelledItem`'s, the
+    labels of :class:`disentangle_fas.data.Record`.
 
     Attributes:
         path: a virtual path, ``synthetic://<domain>/<split>/seed<seed>/v<video>/f<frame>``.
@@ -50,13 +52,6 @@ class SyntheticRecord:
         frame: frame number within the video.
     """
 
-    path: str
-    label: int
-    attack: int
-    domain: str
-    subject: str
-    split: str
-    video_id: str
     index: int
     domain_index: int
     video: int
