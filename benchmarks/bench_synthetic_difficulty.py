@@ -22,7 +22,6 @@ task that uses it. The run takes one core: ``torch.set_num_threads(1)``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
@@ -40,8 +39,7 @@ from disentangle_fas.data.protocols import leave_one_out
 from disentangle_fas.metrics.uncertainty import t_interval
 from disentangle_fas.synthetic import GENERATOR_VERSION
 from disentangle_fas.training import TrainConfig, train
-from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.synthetic_task import synthetic_task
+from disentangle_fas.training.tasks import build_synthetic_task
 
 TASKS = ("ICM->O", "OMI->C", "OCM->I", "OCI->M", "OCI->Cb", "OMI->Cb", "OCM->Cb", "ICM->Cb")
 
@@ -55,22 +53,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def build_task(cfg: TrainConfig) -> TaskData:
-    """The synthetic task of ``cfg`` for the baseline (no content target), rendered once
-    per process and on this core only.
-    """
-    task = synthetic_task(
-        cfg.task,
-        image_size=cfg.image_size,
-        train_per_domain=cfg.synthetic_train_per_domain,
-        eval_per_domain=cfg.synthetic_eval_per_domain,
-        seed=cfg.seed,
-        content=None,
-        render_workers=0,
-    )
-    return dataclasses.replace(task, content_shape=(1, cfg.content_size, cfg.content_size))
 
 
 def _interval(values: list[float]) -> str:
@@ -145,7 +127,7 @@ def main() -> None:
                     out=os.path.join(tmp, f"{seed}-{task.replace('>', '')}"),
                 )
                 t0 = time.perf_counter()
-                data = build_task(cfg)
+                data = build_synthetic_task(cfg, render_workers=0)  # this core only
                 t1 = time.perf_counter()
                 res = train(cfg, data)
                 best = min(res.history, key=lambda h: h["source_val_eer"])

@@ -40,7 +40,7 @@ from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult
-from disentangle_fas.training.presets import SYNTHETIC_PROTOCOL_PRESET
+from disentangle_fas.training.presets import STUDY_PRESET, SYNTHETIC_PROTOCOL_PRESET
 from disentangle_fas.training.protocol import ProtocolResult, run_protocol
 from disentangle_fas.training.tasks import build_task
 
@@ -86,18 +86,7 @@ class StudyPreset:
 STUDY_PRESETS: dict[str, StudyPreset] = {
     "study": StudyPreset(
         "study",
-        TrainConfig(
-            image_size=64,
-            depth=18,
-            content_size=16,
-            synthetic_train_per_domain=600,
-            synthetic_eval_per_domain=200,
-            steps=200,
-            batch_size=24,
-            eval_every=50,
-            warmup_steps=20,
-            out="runs/study",
-        ),
+        STUDY_PRESET,
         STUDY_TASKS,
         STUDY_VARIANTS,
         5,

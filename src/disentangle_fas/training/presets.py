@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from disentangle_fas.training.config import TrainConfig
 
-__all__ = ["PAPER_PRESET", "SYNTHETIC_PROTOCOL_PRESET"]
+__all__ = ["PAPER_PRESET", "STUDY_PRESET", "SYNTHETIC_PROTOCOL_PRESET"]
 
 #: Defaults for real data: the paper's setting (256 px, ResNet-18, PRNet content target).
 PAPER_PRESET = TrainConfig(
@@ -31,4 +31,17 @@ SYNTHETIC_PROTOCOL_PRESET = TrainConfig(
     eval_every=20,
     warmup_steps=5,
     out="runs/protocol",
+)
+
+#: The converged scale of the synthetic benchmark's difficulty report (64 px, 200 steps,
+#: batch 24, 600 training and 200 evaluation images per domain): ``--preset study``.
+STUDY_PRESET = SYNTHETIC_PROTOCOL_PRESET.replace(
+    image_size=64,
+    synthetic_train_per_domain=600,
+    synthetic_eval_per_domain=200,
+    steps=200,
+    batch_size=24,
+    eval_every=50,
+    warmup_steps=20,
+    out="runs/study",
 )

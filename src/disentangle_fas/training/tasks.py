@@ -51,8 +51,14 @@ def content_spec(cfg: TrainConfig) -> ContentSpec | None:
     )
 
 
-def build_synthetic_task(cfg: TrainConfig) -> TaskData:
-    """:func:`~disentangle_fas.training.synthetic_task.synthetic_task` with ``cfg``'s sizes."""
+def build_synthetic_task(cfg: TrainConfig, *, render_workers: int | None = None) -> TaskData:
+    """:func:`~disentangle_fas.training.synthetic_task.synthetic_task` with ``cfg``'s sizes.
+
+    Args:
+        cfg: task name, image size, images per domain, seed and content target.
+        render_workers: rendering processes (``None``: one per core for large splits;
+            ``0``: in this process).
+    """
     task = synthetic_task(
         cfg.task,
         image_size=cfg.image_size,
@@ -60,6 +66,7 @@ def build_synthetic_task(cfg: TrainConfig) -> TaskData:
         eval_per_domain=cfg.synthetic_eval_per_domain,
         seed=cfg.seed,
         content=content_spec(cfg),
+        render_workers=render_workers,
     )
     return dataclasses.replace(task, content_shape=(1, cfg.content_size, cfg.content_size))
 
