@@ -191,6 +191,7 @@ def sample_mask_look(
         wearer_hair=wearer.hair,
         wearer_iris=wearer.iris,
         paint_features=float(rng.uniform(0.3, 0.9)),
+        relief=float(rng.uniform(0.3, 0.9)),
         **_printed_surface(rng, print_prob, cue),
     )
 
@@ -208,7 +209,7 @@ def _printed_surface(rng: np.random.Generator, print_prob: float, cue: float) ->
         "wrap": wrap,
         "gamut": gamut if printed else 0.0,
         "print_dots": dots if printed else 0.0,
-        "dot_period": float(rng.uniform(0.05, 0.1)),
+        "dot_period": float(rng.uniform(0.08, 0.14)),
         "dot_angle": float(rng.uniform(0.0, 90.0)),
         "layers": layers if printed else 0.0,
         "layer_period": float(rng.uniform(0.03, 0.06)),

@@ -218,6 +218,16 @@ def _body(
     return resize((rgb * lcol).astype(np.float32), full, full), resize(alpha, full, full)
 
 
+def _shallow(normals: np.ndarray, relief: float) -> np.ndarray:
+    """Normals of a shallower cast: blended towards their mean by ``1 - relief``."""
+    if relief >= 1.0 or normals.shape[0] == 0:
+        return normals
+    mean = normals.mean(0)
+    mean = mean / max(float(np.linalg.norm(mean)), 1e-6)
+    out = relief * normals + (1.0 - relief) * mean
+    return f32(out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-6))
+
+
 def render_person(
     idn: Identity,
     expr: Expression,
@@ -249,9 +259,8 @@ def render_person(
     geo = cast_head(shape, pose, framing, size)
     surf = paint_head(shape, idn, face_expr, geo.points, mask)
     occlusion = np.clip(1.0 + 3.0 * np.minimum(geo.relief, 0.0), 0.55, 1.0)
-    shaded = _shade(
-        surf.albedo, geo.normals, light, surf.spec, surf.shininess, surf.wrap, occlusion
-    )
+    normals = geo.normals if mask is None else _shallow(geo.normals, mask.relief)
+    shaded = _shade(surf.albedo, normals, light, surf.spec, surf.shininess, surf.wrap, occlusion)
     skin = idn.skin if mask is None else mask.wearer_skin
     hair_rgb = None if mask is None else mask.wearer_hair
     body_rgb, body_a = _body(size, idn, pose, framing, light, clothes, skin, hair_rgb)

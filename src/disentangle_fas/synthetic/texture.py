@@ -43,6 +43,8 @@ class MaskLook:
         wrap: subsurface scattering of the material (0 hard resin, about 0.4 silicone).
         gamut: tone compression of a printed surface (0 none; 1 the paper white and ink
             density of a cheap print: dull blacks and whites, low contrast).
+        relief: depth of the cast's relief relative to the victim's face (1 a faithful
+            cast; lower for the shallow shells of cheap masks, whose shading is flatter).
     """
 
     colour: RGB
@@ -61,6 +63,7 @@ class MaskLook:
     layer_period: float = 0.05
     wrap: float = 0.0
     gamut: float = 0.0
+    relief: float = 1.0
 
 
 @dataclass(frozen=True)

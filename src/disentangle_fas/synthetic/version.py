@@ -15,11 +15,12 @@ History:
   (:attr:`~disentangle_fas.synthetic.DomainSpec.spoof_bias`) and 3D-printed masks with
   halftone dots and layer lines next to hand-painted ones
   (:attr:`~disentangle_fas.synthetic.DomainSpec.mask_print`).
-* 3 -- ``I``'s attack media are better and its cues fainter (its attacks were the easiest
-  to see, so a baseline trained on the other domains recognised them at once); ``Cb``'s
-  masks are more often 3D prints (0.85), their halftone dots stronger, and its spoof
-  captures less denoised and downsampled, so that printed masks share the seen print
-  attacks' dot cue while hand-painted ones share none.
+* 3 -- 3D masks are cast with a shallower relief than the victim's face
+  (:attr:`~disentangle_fas.synthetic.texture.MaskLook.relief`, 0.3-0.9), so their shading is
+  flatter than a live face's; printed masks are more frequent in ``Cb`` (0.85) and their
+  halftone dots coarser and stronger; ``Cb``'s spoofs are noisier and dimmer but neither
+  sharper nor softer than its live pictures; ``I``'s attack media are better and its cues
+  fainter, and its spoofs were lit as harshly as its live videos.
 """
 
 from __future__ import annotations
