@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -15,6 +16,8 @@ from disentangle_fas.errors import UsageError
 from disentangle_fas.metrics import Report, evaluate_scores, t_quantile
 from disentangle_fas.training import TrainConfig, run_protocol
 from disentangle_fas.training.cli import protocol_main
+from disentangle_fas.training.data import TaskData
+from disentangle_fas.training.loop import TrainResult
 from disentangle_fas.training.protocol_stats import TargetScores, summarize_seeds
 
 pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
@@ -92,9 +95,23 @@ def test_protocol_runs_seeds_on_the_same_data(tmp_path: Path) -> None:
         return fake_task()
 
     lines: list[str] = []
+    seen: list[tuple[str, int, bool, int]] = []
+
+    def after_run(variant: str, task: TaskData, seed: int, _: TrainResult) -> None:
+        seen.append((variant, seed, task.content is not None, id(task.train)))
+
     res = run_protocol(cfg, tasks=["T1"], variants=["full", "baseline"], seeds=2,
-                       task_builder=builder, echo=lines.append)  # fmt: skip
-    assert res.seeds == [7, 8] and built == [7, 7]  # data built once per task, first seed
+                       task_builder=builder, echo=lines.append, after_run=after_run)  # fmt: skip
+    # The data is built once per task, with the first seed, for every variant and seed; the
+    # baseline (no E_C) sees it without the content target.
+    assert res.seeds == [7, 8] and built == [7]
+    assert [(v, s, c) for v, s, c, _ in seen] == [
+        ("full", 7, True),
+        ("full", 8, True),
+        ("baseline", 7, False),
+        ("baseline", 8, False),
+    ]
+    assert len({t for *_, t in seen}) == 1
     assert len(lines) == 4 and (tmp_path / "full" / "T1" / "seed8").is_dir()
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["seeds"] == [7, 8] and data["environment"]["threads"] >= 1
@@ -117,3 +134,18 @@ def test_protocol_command_refuses_bad_seeds(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "--seeds 0" in err and "Traceback" not in err and err.count("\n") == 1
     assert issubclass(UsageError, Exception)
+
+
+def test_a_content_variant_after_a_content_free_one_rebuilds_the_task(tmp_path: Path) -> None:
+    cfg = TrainConfig(out=str(tmp_path), steps=2, eval_every=2, batch_size=6, depth=10,
+                      image_size=32, warmup_steps=1, progress=False)  # fmt: skip
+    calls: list[bool] = []
+
+    def builder(c: TrainConfig) -> TaskData:
+        calls.append(c.variant.uses_content)
+        task = fake_task()
+        return task if c.variant.uses_content else dataclasses.replace(task, content=None)
+
+    run_protocol(cfg, tasks=["T1"], variants=["baseline", "full", "content"], seeds=1,
+                 task_builder=builder, echo=lambda _: None)  # fmt: skip
+    assert calls == [False, True]  # "content" reuses the build made for "full"

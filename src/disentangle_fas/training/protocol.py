@@ -7,6 +7,7 @@ same for every seed, so it is rendered once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ from disentangle_fas.training.protocol_stats import (
     summarize_seeds,
 )
 from disentangle_fas.training.scoring import score_dataset
-from disentangle_fas.training.tasks import build_task, protocol_tasks
+from disentangle_fas.training.tasks import build_task, content_spec, protocol_tasks
 
 __all__ = ["ProtocolResult", "combined_markdown", "environment", "run_protocol"]
 
@@ -194,11 +195,12 @@ def run_protocol(
     root = Path(cfg.out)
     for variant in variants:  # refuse an unknown name before any training
         _run_config(cfg, variant, names[0] if names else "", root)
+    built: dict[str, TaskData] = {}  # task name -> its data, built with a content target
     for variant in variants:
         results: dict[int, dict[str, Any]] = {s: {} for s in seed_list}
         for name in names:
             data_cfg = _run_config(cfg, variant, name, root)
-            task = task_builder(data_cfg)  # once per task: every seed sees the same data
+            task = _shared_task(built, name, data_cfg, task_builder)
             for seed in seed_list:
                 sub = root / variant / _slug(name) / f"seed{seed}" if seeds > 1 else None
                 run_cfg = data_cfg.replace(seed=seed, out=str(sub) if sub else data_cfg.out)
@@ -277,6 +279,26 @@ def _target_scores(res: TrainResult, task: TaskData, cfg: TrainConfig) -> Target
     scored = score_dataset(model, task.target_test, device=dev)
     v = video_level(scored.scores, scored.labels, scored.video_ids)
     return TargetScores(v.scores, v.labels, float(res.metrics.threshold))
+
+
+def _shared_task(
+    built: dict[str, TaskData],
+    name: str,
+    cfg: TrainConfig,
+    task_builder: Callable[[TrainConfig], TaskData],
+) -> TaskData:
+    """The data of task ``name``, built once for every variant and seed.
+
+    Variants differ only in their model and objective, so one build serves them all: a
+    variant without a content target gets the built task with ``content=None``, and the
+    task is built again only when a variant needs the content target that the first
+    build left out.
+    """
+    needs_content = content_spec(cfg) is not None
+    task = built.get(name)
+    if task is None or (needs_content and task.content is None):
+        task = built[name] = task_builder(cfg)
+    return task if needs_content else dataclasses.replace(task, content=None)
 
 
 def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
