@@ -18,6 +18,7 @@ from disentangle_fas.training import TrainConfig, run_protocol
 from disentangle_fas.training.cli import protocol_main
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.loop import TrainResult
+from disentangle_fas.training.protocol import prune_run
 from disentangle_fas.training.protocol_stats import TargetScores, summarize_seeds
 
 pytestmark = pytest.mark.filterwarnings("ignore:SharedStemEncoders. no ImageNet weights")
@@ -149,3 +150,30 @@ def test_a_content_variant_after_a_content_free_one_rebuilds_the_task(tmp_path: 
     run_protocol(cfg, tasks=["T1"], variants=["baseline", "full", "content"], seeds=1,
                  task_builder=builder, echo=lambda _: None)  # fmt: skip
     assert calls == [False, True]  # "content" reuses the build made for "full"
+
+
+@pytest.mark.parametrize("keep", ["all", "chosen", "none"])
+def test_keep_prunes_the_weight_files_of_finished_runs(tmp_path: Path, keep: str) -> None:
+    cfg = TrainConfig(out=str(tmp_path), steps=2, eval_every=1, batch_size=6, depth=10,
+                      image_size=32, warmup_steps=1, progress=False)  # fmt: skip
+    res = run_protocol(cfg, tasks=["T1"], variants=["baseline"], seeds=1,
+                       task_builder=lambda c: fake_task(), echo=lambda _: None,
+                       keep=keep)  # type: ignore[arg-type]  # fmt: skip
+    run = tmp_path / "baseline" / "T1"
+    left = sorted(p.name for p in run.glob("*.safetensors"))
+    expected = {
+        "all": ["best_oracle.safetensors", "best_source_val.safetensors", "last.safetensors",
+                "state.safetensors"],
+        "chosen": ["best_source_val.safetensors"],
+        "none": [],
+    }[keep]  # fmt: skip
+    assert left == expected
+    assert {"config.json", "log.jsonl", "result.json"} <= {p.name for p in run.iterdir()}
+    assert (
+        res.runs[("baseline", "fake A&B&C to D")].checkpoint.name == "best_source_val.safetensors"
+    )
+
+
+def test_prune_run_refuses_an_unknown_choice(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="keep must be one of"):
+        prune_run(tmp_path / "best_source_val.safetensors", "some")  # type: ignore[arg-type]

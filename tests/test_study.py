@@ -54,6 +54,7 @@ def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None
         seeds=2,
         task_builder=_builder,
         echo=lines.append,
+        keep="chosen",
     )
     assert "changed here: 2 tasks x 3 variants x 2 seeds" in lines[0]
     values = res.probes.values
@@ -91,6 +92,8 @@ def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None
     probe_part = md.split("## Disentanglement probes", 1)[1]
     full_row = next(line for line in probe_part.splitlines() if line.startswith("| full | "))
     assert full_row.split("|")[2].strip().startswith(f"{100 * np.mean(per_seed):.1f}")
+    kept = {p.name for p in tmp_path.rglob("*.safetensors")}
+    assert kept == {"best_source_val.safetensors"}  # keep="chosen"
     csv_lines = (tmp_path / "probes.csv").read_text().splitlines()
     assert csv_lines[0].startswith("variant,task,seed,") and len(csv_lines) == 13
 
@@ -124,3 +127,17 @@ def test_study_command_refuses_real_data_and_bad_names(
         protocol_main(["--preset", "nope"])
     assert exc.value.code == 2
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_study_keeps_no_weights_by_default(tmp_path: Path) -> None:
+    run_study(
+        "study-cpu",
+        config=tiny_config(str(tmp_path), steps=2, eval_every=1),
+        tasks=["OCI->M"],
+        variants=["baseline"],
+        seeds=1,
+        task_builder=_builder,
+        echo=lambda _: None,
+    )
+    run = tmp_path / "baseline" / "OCI__M"
+    assert (run / "result.json").is_file() and not list(tmp_path.rglob("*.safetensors"))

@@ -41,7 +41,7 @@ from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult
 from disentangle_fas.training.presets import STUDY_PRESET, SYNTHETIC_PROTOCOL_PRESET
-from disentangle_fas.training.protocol import ProtocolResult, run_protocol
+from disentangle_fas.training.protocol import KeepCheckpoints, ProtocolResult, run_protocol
 from disentangle_fas.training.tasks import build_task
 
 __all__ = [
@@ -296,6 +296,7 @@ def run_study(
     seeds: int | None = None,
     task_builder: Callable[[TrainConfig], TaskData] = build_task,
     echo: Callable[[str], None] = print,
+    keep: KeepCheckpoints = "none",
 ) -> StudyResult:
     """Run the study: the protocol tables and the probes of every trained model.
 
@@ -310,6 +311,9 @@ def run_study(
         seeds: seeds per (task, variant) (default: the preset's).
         task_builder: builds the data of one task.
         echo: where progress lines go.
+        keep: which weight files of each run stay on disk after it is probed (see
+            :func:`~disentangle_fas.training.protocol.run_protocol`); by default none
+            (``study-cpu`` would leave about 44 GB of them).
 
     Returns:
         The :class:`StudyResult`.
@@ -361,6 +365,7 @@ def run_study(
         task_builder=task_builder,
         echo=echo,
         after_run=probe,
+        keep=keep,
     )
     out = StudyResult(result, probes, description, time.perf_counter() - t0)
     root = Path(cfg.out)

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def protocol_main(argv: Sequence[str] | None = None) -> int:
     """Run every leave-one-out task for several variants (``disentangle-fas protocol``)."""
     from disentangle_fas.study import STUDY_PRESETS, run_study
-    from disentangle_fas.training.protocol import run_protocol
+    from disentangle_fas.training.protocol import KeepCheckpoints, run_protocol
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
@@ -116,6 +116,15 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "order on the same data; reports mean ± std and 95%% intervals of the paired "
         f"differences (default: {PROTOCOL_SEEDS}; a preset's)",
     )
+    parser.add_argument(
+        "--keep-checkpoints",
+        choices=("all", "chosen", "none"),
+        default=None,
+        help="weight files kept of each finished run: all (resumable state, last, best "
+        "source-val and oracle checkpoints; about 560 MB per run of the main preset), "
+        "chosen (the checkpoint the policy chose) or none (default: chosen; none with "
+        "--preset). config.json, log.jsonl and result.json always stay",
+    )
     add_config_arguments(parser)
     args = parser.parse_args(args_list)
     if args.seeds is not None and args.seeds < 1:
@@ -146,6 +155,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
             tasks=tasks,
             variants=variants,
             seeds=args.seeds,
+            keep=args.keep_checkpoints or "none",
         )
         result = study.protocol
         print()
@@ -155,7 +165,8 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         print(f"written: {cfg.out}/study.md, results.*, probes.csv, probes.json")
     else:
         seeds = PROTOCOL_SEEDS if args.seeds is None else args.seeds
-        result = run_protocol(cfg, tasks=tasks, variants=variants, seeds=seeds)
+        keep: KeepCheckpoints = args.keep_checkpoints or "chosen"
+        result = run_protocol(cfg, tasks=tasks, variants=variants, seeds=seeds, keep=keep)
         print()
         print(result.to_markdown())
         print(f"written: {cfg.out}/results.md, results.csv, results.json")

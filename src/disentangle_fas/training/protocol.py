@@ -13,7 +13,7 @@ import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -34,7 +34,19 @@ from disentangle_fas.training.protocol_stats import (
 from disentangle_fas.training.scoring import score_dataset
 from disentangle_fas.training.tasks import build_task, content_spec, protocol_tasks
 
-__all__ = ["ProtocolResult", "combined_markdown", "environment", "run_protocol"]
+__all__ = [
+    "KEEP_CHOICES",
+    "KeepCheckpoints",
+    "ProtocolResult",
+    "combined_markdown",
+    "environment",
+    "prune_run",
+    "run_protocol",
+]
+
+#: What :func:`run_protocol` keeps of each finished run's weight files.
+KeepCheckpoints = Literal["all", "chosen", "none"]
+KEEP_CHOICES: tuple[str, ...] = ("all", "chosen", "none")
 
 
 @dataclass
@@ -151,6 +163,7 @@ def run_protocol(
     echo: Callable[[str], None] = print,
     bootstrap_resamples: int = 1000,
     after_run: Callable[[str, TaskData, int, TrainResult], None] | None = None,
+    keep: KeepCheckpoints = "all",
 ) -> ProtocolResult:
     """Train and evaluate ``variants`` on every task, for ``seeds`` seeds.
 
@@ -177,6 +190,12 @@ def run_protocol(
         bootstrap_resamples: resamples of the single-seed bootstrap.
         after_run: called as ``after_run(variant, task, seed, result)`` after every run,
             while the task's data is in memory (e.g. to probe the trained model).
+        keep: which weight files of a finished run stay on disk (a run of the main preset
+            writes about 560 MB of them): ``"all"`` (the resumable state, last, best
+            source-validation and oracle checkpoints), ``"chosen"`` (only the checkpoint
+            the policy chose) or ``"none"``; ``config.json``, ``log.jsonl`` and
+            ``result.json`` always stay. A run pruned this way is trained again, not
+            resumed, by a later ``--resume``.
 
     Returns:
         The :class:`ProtocolResult`.
@@ -216,6 +235,7 @@ def run_protocol(
                 )
                 if after_run is not None:
                     after_run(variant, task, seed, res)
+                prune_run(res.checkpoint, keep)
         for seed in seed_list:
             per_seed[seed][variant] = Report.from_results(
                 results[seed],
@@ -279,6 +299,31 @@ def _target_scores(res: TrainResult, task: TaskData, cfg: TrainConfig) -> Target
     scored = score_dataset(model, task.target_test, device=dev)
     v = video_level(scored.scores, scored.labels, scored.video_ids)
     return TargetScores(v.scores, v.labels, float(res.metrics.threshold))
+
+
+def prune_run(chosen: Path, keep: KeepCheckpoints) -> list[Path]:
+    """Delete the weight files of a finished run that ``keep`` does not keep.
+
+    Args:
+        chosen: the run's chosen checkpoint (its folder is the run's folder).
+        keep: ``"all"``, ``"chosen"`` or ``"none"`` (see :func:`run_protocol`).
+
+    Returns:
+        The files removed.
+
+    Raises:
+        ValueError: an unknown ``keep``.
+    """
+    if keep not in KEEP_CHOICES:
+        raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
+    if keep == "all":
+        return []
+    removed = []
+    for path in sorted(Path(chosen).parent.glob("*.safetensors")):
+        if keep == "none" or path.name != Path(chosen).name:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _shared_task(
