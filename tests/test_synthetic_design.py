@@ -26,7 +26,8 @@ from disentangle_fas.synthetic.domains import (
     spoof_spec,
 )
 from disentangle_fas.synthetic.face import Framing, Pose, sample_expression, sample_identity
-from disentangle_fas.synthetic.render import Light, render_person
+from disentangle_fas.synthetic.render import HeadRender, Light, render_person
+from disentangle_fas.synthetic.texture import MaskLook
 
 LOO = ("O", "C", "I", "M")
 
@@ -118,33 +119,32 @@ def _laplacian_energy(rgb: np.ndarray, where: np.ndarray) -> float:
     return float(np.abs(lap)[where[1:-1, 1:-1]].mean())
 
 
-def test_printed_mask_surface_has_fine_texture() -> None:
-    victim = sample_identity(derive_rng(0, "victim"))
-    wearer = sample_identity(derive_rng(0, "wearer"))
-    painted = sample_mask_look(derive_rng(5), victim, wearer, 0.0)
-    printed = replace(painted, print_dots=0.35, layers=0.15, dot_period=0.06)
-    light = Light(direction=(0.0, 0.3, 0.954), colour=(1.0, 1.0, 1.0), key=0.7, ambient=0.3)
+VICTIM = sample_identity(derive_rng(0, "victim"))
+WEARER = sample_identity(derive_rng(0, "wearer"))
+
+
+def _render_masks(direction: tuple[float, float, float], *looks: MaskLook) -> list[HeadRender]:
+    """The victim's face under one light, once per mask look."""
+    light = Light(direction=direction, colour=(1.0, 1.0, 1.0), key=0.7, ambient=0.3)
     background = np.full((128, 128, 3), 0.3, dtype=np.float32)
     args = (sample_expression(derive_rng(6)), Pose(0.0, 0.0, 0.0), Framing())
-    a = render_person(victim, *args, light, background, (0.3, 0.3, 0.3), painted)
-    b = render_person(victim, *args, light, background, (0.3, 0.3, 0.3), printed)
+    return [render_person(VICTIM, *args, light, background, (0.3,) * 3, m) for m in looks]
+
+
+def test_printed_mask_surface_has_fine_texture() -> None:
+    painted = sample_mask_look(derive_rng(5), VICTIM, WEARER, 0.0)
+    printed = replace(painted, print_dots=0.35, layers=0.15, dot_period=0.06)
+    a, b = _render_masks((0.0, 0.3, 0.954), painted, printed)
     face = a.head > 0.5
     assert np.array_equal(face, b.head > 0.5)  # same geometry
     assert _laplacian_energy(b.rgb, face) > 1.5 * _laplacian_energy(a.rgb, face)
 
 
 def test_shallow_masks_are_shaded_flatter() -> None:
-    victim = sample_identity(derive_rng(0, "victim"))
-    wearer = sample_identity(derive_rng(0, "wearer"))
-    reliefs = [sample_mask_look(derive_rng(3, i), victim, wearer).relief for i in range(200)]
+    reliefs = [sample_mask_look(derive_rng(3, i), VICTIM, WEARER).relief for i in range(200)]
     assert min(reliefs) >= 0.3 and max(reliefs) <= 0.9
-    faithful = replace(sample_mask_look(derive_rng(5), victim, wearer, 0.0), relief=1.0)
-    shallow = replace(faithful, relief=0.3)
-    light = Light(direction=(0.6, 0.2, 0.77), colour=(1.0, 1.0, 1.0), key=0.8, ambient=0.2)
-    background = np.full((128, 128, 3), 0.3, dtype=np.float32)
-    args = (sample_expression(derive_rng(6)), Pose(0.0, 0.0, 0.0), Framing())
-    a = render_person(victim, *args, light, background, (0.3, 0.3, 0.3), faithful)
-    b = render_person(victim, *args, light, background, (0.3, 0.3, 0.3), shallow)
+    faithful = replace(sample_mask_look(derive_rng(5), VICTIM, WEARER, 0.0), relief=1.0)
+    a, b = _render_masks((0.6, 0.2, 0.77), faithful, replace(faithful, relief=0.3))
     face = a.head > 0.5
     assert np.array_equal(face, b.head > 0.5)  # same silhouette and ground-truth geometry
     assert np.array_equal(a.depth, b.depth)
