@@ -177,3 +177,8 @@ def test_keep_prunes_the_weight_files_of_finished_runs(tmp_path: Path, keep: str
 def test_prune_run_refuses_an_unknown_choice(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="keep must be one of"):
         prune_run(tmp_path / "best_source_val.safetensors", "some")  # type: ignore[arg-type]
+    trained: list[str] = []
+    with pytest.raises(ValueError, match="keep must be one of"):  # before any training
+        run_protocol(TrainConfig(out=str(tmp_path)), tasks=["T1"], keep="some",  # type: ignore[arg-type]
+                     task_builder=lambda c: trained.append(c.task) or fake_task())  # type: ignore[func-returns-value]  # fmt: skip
+    assert trained == []

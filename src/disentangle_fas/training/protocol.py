@@ -201,10 +201,12 @@ def run_protocol(
         The :class:`ProtocolResult`.
 
     Raises:
-        ValueError: ``seeds < 1`` or an unknown variant.
+        ValueError: ``seeds < 1``, an unknown variant or an unknown ``keep``.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if keep not in KEEP_CHOICES:
+        raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
     names = list(tasks) if tasks is not None else protocol_tasks()
     seed_list = [cfg.seed + i for i in range(seeds)]
     runs: dict[tuple[str, str], TrainResult] = {}
