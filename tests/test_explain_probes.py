@@ -96,13 +96,10 @@ def _standardise(x: torch.Tensor) -> np.ndarray:
 def _probe_and_sklearn(
     x: torch.Tensor, y: torch.Tensor, *, l2: float, c_factor: float
 ) -> tuple[LinearProbe, LogisticRegression]:
-    """Fit the probe and scikit-learn's ``C = c_factor / (l2 N)`` and assert equal probabilities."""
+    """Fit the probe and scikit-learn's ``LogisticRegression(C = c_factor / (l2 N))``."""
     probe = fit_linear_probe(x, y, l2=l2)
     ref = LogisticRegression(C=c_factor / (l2 * len(y)), tol=1e-10, max_iter=10000)
     ref.fit(_standardise(x), y.numpy())
-    np.testing.assert_allclose(
-        probe.predict_proba(x).numpy(), ref.predict_proba(_standardise(x)), atol=1e-5
-    )
     return probe, ref
 
 
@@ -112,6 +109,9 @@ def test_multinomial_probe_matches_sklearn() -> None:
     y = torch.randint(0, 3, (150,), generator=g)
     x[:, :3] += 1.5 * torch.nn.functional.one_hot(y, 3)
     probe, ref = _probe_and_sklearn(x, y, l2=1e-2, c_factor=1.0)
+    np.testing.assert_allclose(
+        probe.predict_proba(x).numpy(), ref.predict_proba(_standardise(x)), atol=1e-5
+    )
     assert torch.equal(probe.predict(x), torch.from_numpy(ref.predict(_standardise(x))))
 
 
@@ -121,7 +121,14 @@ def test_binary_probe_matches_sklearn() -> None:
     g = _gen(1)
     x = torch.randn(120, 6, generator=g)
     y = (x[:, 0] + 0.7 * torch.randn(120, generator=g) > 0).long()
-    _probe_and_sklearn(x, y, l2=5e-2, c_factor=2.0)
+    probe, ref = _probe_and_sklearn(x, y, l2=5e-2, c_factor=2.0)
+    np.testing.assert_allclose(
+        probe.predict_proba(x).numpy(), ref.predict_proba(_standardise(x)), atol=1e-5
+    )
+    # The sigmoid vector and intercept are the differences of the two prototypes.
+    v = (probe.weight[:, 1] - probe.weight[:, 0]).numpy()
+    np.testing.assert_allclose(v, ref.coef_[0], atol=1e-4)
+    assert float(probe.bias[1] - probe.bias[0]) == pytest.approx(float(ref.intercept_[0]), abs=1e-4)
 
 
 def test_constant_feature_does_not_break_standardisation() -> None:

@@ -12,6 +12,7 @@ import pytest
 from _fake_task import fake_task, tiny_config
 from disentangle_fas.data.protocols import leave_one_out
 from disentangle_fas.explain import extract_features, probe_disentanglement
+from disentangle_fas.explain.disentanglement import expected_level
 from disentangle_fas.study import (
     PROBES,
     STUDY_PRESETS,
@@ -141,3 +142,13 @@ def test_study_keeps_no_weights_by_default(tmp_path: Path) -> None:
     )
     run = tmp_path / "baseline" / "OCI__M"
     assert (run / "result.json").is_file() and not list(tmp_path.rglob("*.safetensors"))
+
+
+def test_expected_levels_follow_the_paper() -> None:
+    # Liveness belongs in f_L and the domain in f_D; every other pairing should be at chance.
+    high = {(t, r) for t in ("liveness", "domain") for r in ("liveness", "content", "domain")
+            if expected_level(t, r) == "high"}  # type: ignore[arg-type]  # fmt: skip
+    assert high == {("liveness", "liveness"), ("domain", "domain")}
+    assert [p.expected for p in PROBES] == ["chance", "high", "high", "chance", "chance"]
+    assert PROBES[0].header == "domain from f_L (bal. acc.)"
+    assert PROBES[3].header == "liveness from f_C (AUC)"

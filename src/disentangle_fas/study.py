@@ -33,8 +33,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from disentangle_fas.data.protocols import TABLE1_TASKS, TABLE2_TASKS
-from disentangle_fas.explain.disentanglement import DisentanglementProbes, probe_disentanglement
-from disentangle_fas.explain.features import Representation, extract_features
+from disentangle_fas.explain.disentanglement import (
+    DisentanglementProbes,
+    ProbeTarget,
+    expected_level,
+    probe_disentanglement,
+)
+from disentangle_fas.explain.features import SYMBOLS, Representation, extract_features
 from disentangle_fas.metrics.uncertainty import t_interval
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -114,23 +119,32 @@ class ProbeSpec(NamedTuple):
         target: the label probed.
         representation: the features it is read from.
         metric: ``"balanced_accuracy"`` (domain) or ``"auc"`` (liveness).
-        expected: ``"high"`` where a disentangled model carries the label, else ``"chance"``.
     """
 
     key: str
-    target: str
+    target: ProbeTarget
     representation: Representation
     metric: str
-    expected: str
+
+    @property
+    def expected(self) -> str:
+        """``"high"`` where a disentangled model carries the label, else ``"chance"``."""
+        return expected_level(self.target, self.representation)
+
+    @property
+    def header(self) -> str:
+        """The column's title, e.g. ``"domain from f_L (bal. acc.)"``."""
+        metric = "AUC" if self.metric == "auc" else "bal. acc."
+        return f"{self.target} from {SYMBOLS[self.representation]} ({metric})"
 
 
 #: The probes of the study, in table order.
 PROBES: tuple[ProbeSpec, ...] = (
-    ProbeSpec("domain_from_f_L", "domain", "liveness", "balanced_accuracy", "chance"),
-    ProbeSpec("domain_from_f_D", "domain", "domain", "balanced_accuracy", "high"),
-    ProbeSpec("liveness_from_f_L", "liveness", "liveness", "auc", "high"),
-    ProbeSpec("liveness_from_f_C", "liveness", "content", "auc", "chance"),
-    ProbeSpec("liveness_from_f_D", "liveness", "domain", "auc", "chance"),
+    ProbeSpec("domain_from_f_L", "domain", "liveness", "balanced_accuracy"),
+    ProbeSpec("domain_from_f_D", "domain", "domain", "balanced_accuracy"),
+    ProbeSpec("liveness_from_f_L", "liveness", "liveness", "auc"),
+    ProbeSpec("liveness_from_f_C", "liveness", "content", "auc"),
+    ProbeSpec("liveness_from_f_D", "liveness", "domain", "auc"),
 )
 
 
@@ -159,7 +173,7 @@ class StudyProbes:
         """Record the probes of one run."""
         row: dict[str, float] = {}
         for spec in PROBES:
-            score = probes.get(spec.target, spec.representation)  # type: ignore[arg-type]
+            score = probes.get(spec.target, spec.representation)
             if score is None:
                 continue
             value = score.auc if spec.metric == "auc" else score.balanced_accuracy
@@ -191,11 +205,7 @@ class StudyProbes:
         """
         chances = sorted(set(self.domain_chance.values()))
         chance = "/".join(f"{100 * c:.1f}" for c in chances) or "–"
-        head = (
-            "| variant | "
-            + " | ".join(f"{s.target} from {_symbol(s)} ({_metric(s)})" for s in PROBES)
-            + " |"
-        )
+        head = "| variant | " + " | ".join(s.header for s in PROBES) + " |"
         rule = "| --- |" + " ---: |" * len(PROBES)
         expect = (
             "| chance / disentangled | "
@@ -246,14 +256,6 @@ class StudyProbes:
         for row in self.to_rows():
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         return buf.getvalue()
-
-
-def _symbol(spec: ProbeSpec) -> str:
-    return {"liveness": "f_L", "content": "f_C", "domain": "f_D"}[spec.representation]
-
-
-def _metric(spec: ProbeSpec) -> str:
-    return "AUC" if spec.metric == "auc" else "bal. acc."
 
 
 @dataclass

@@ -21,12 +21,27 @@ from disentangle_fas.explain.probes import (
     evaluate_probe,
 )
 
-__all__ = ["DisentanglementProbes", "ProbeRow", "ProbeTarget", "probe_disentanglement"]
+__all__ = [
+    "DisentanglementProbes",
+    "ProbeRow",
+    "ProbeTarget",
+    "expected_level",
+    "probe_disentanglement",
+]
 
 ProbeTarget = Literal["liveness", "domain"]
 
 #: Which representation should carry which label in a disentangled model.
 _EXPECT_HIGH: dict[ProbeTarget, Representation] = {"liveness": "liveness", "domain": "domain"}
+
+
+def expected_level(target: ProbeTarget, representation: Representation) -> str:
+    """What a disentangled model shows when ``target`` is read from ``representation``.
+
+    Returns:
+        ``"high"`` (liveness from f_L, domain from f_D) or ``"chance"`` (everything else).
+    """
+    return "high" if _EXPECT_HIGH[target] == representation else "chance"
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class ProbeRow:
     @property
     def expected(self) -> str:
         """``"high"`` when a disentangled model should carry the label here, else ``"chance"``."""
-        return "high" if _EXPECT_HIGH[self.target] == self.representation else "chance"
+        return expected_level(self.target, self.representation)
 
 
 def _pct(value: float | None) -> str:
