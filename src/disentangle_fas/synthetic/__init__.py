@@ -6,16 +6,6 @@ and camera/scene domains (:mod:`.domains`, :mod:`.camera`, :mod:`.scene`), assem
 :mod:`.generator` and served by :class:`SyntheticFAS`. See ``docs/synthetic.md``.
 """
 
-from disentangle_fas.synthetic.attacks import (
-    ATTACK_NAMES,
-    ATTACKS,
-    LIVE,
-    MASK,
-    PRINT,
-    REPLAY,
-    SEEN_ATTACKS,
-    UNSEEN_ATTACKS,
-)
 from disentangle_fas.synthetic.dataset import DEFAULT_DOMAINS, SyntheticFAS, SyntheticRecord
 from disentangle_fas.synthetic.domains import DOMAIN_CODES, DOMAINS, DomainSpec
 from disentangle_fas.synthetic.export import (
@@ -25,6 +15,16 @@ from disentangle_fas.synthetic.export import (
 )
 from disentangle_fas.synthetic.face import LANDMARK_NAMES
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
+from disentangle_fas.synthetic.labels import (
+    ATTACK_NAMES,
+    ATTACKS,
+    LIVE,
+    MASK,
+    PRINT,
+    REPLAY,
+    SEEN_ATTACKS,
+    UNSEEN_ATTACKS,
+)
 from disentangle_fas.synthetic.selection import resolve_attacks, resolve_domains
 from disentangle_fas.synthetic.version import GENERATOR_VERSION
 

@@ -1,8 +1,9 @@
-"""Attack types: the name table, parameter sampling and the recapture of a print or a replay.
+"""Attack parameter sampling and the recapture of a print or a replay.
 
-Attack ids: ``0`` live (bona fide), ``1`` print (a halftone print of a photo on paper),
-``2`` replay (a photo or video shown on a screen), ``3`` mask (a rigid painted 3D mask
-with eye holes, worn by someone else; the attack held out as "unseen" by default).
+Attack ids (see :mod:`~disentangle_fas.synthetic.labels`): ``0`` live (bona fide),
+``1`` print (a halftone print of a photo on paper), ``2`` replay (a photo or video shown
+on a screen), ``3`` mask (a rigid painted 3D mask with eye holes, worn by someone else;
+the attack held out as "unseen" by default).
 """
 
 from __future__ import annotations
@@ -34,14 +35,6 @@ from disentangle_fas.synthetic.render import HeadRender, Light
 from disentangle_fas.synthetic.texture import MaskLook
 
 __all__ = [
-    "ATTACKS",
-    "ATTACK_NAMES",
-    "LIVE",
-    "MASK",
-    "PRINT",
-    "REPLAY",
-    "SEEN_ATTACKS",
-    "UNSEEN_ATTACKS",
     "Recapture",
     "compose_print",
     "compose_replay",
@@ -50,16 +43,6 @@ __all__ = [
     "sample_print",
     "sample_screen",
 ]
-
-LIVE, PRINT, REPLAY, MASK = 0, 1, 2, 3
-#: Attack names by id (``ATTACK_NAMES[attack_id]``).
-ATTACK_NAMES: tuple[str, ...] = ("live", "print", "replay", "mask")
-#: Attack id by name.
-ATTACKS: dict[str, int] = {name: i for i, name in enumerate(ATTACK_NAMES)}
-#: Spoof types of the source domains in the paper's protocols.
-SEEN_ATTACKS: tuple[int, ...] = (PRINT, REPLAY)
-#: Spoof types held out for the unseen-attack task.
-UNSEEN_ATTACKS: tuple[int, ...] = (MASK,)
 
 
 def sample_placement(rng: np.random.Generator, edge_prob: float) -> Placement:

@@ -14,9 +14,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from disentangle_fas.data.records import LabelledItem
-from disentangle_fas.synthetic.attacks import LIVE
 from disentangle_fas.synthetic.domains import DOMAINS
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
+from disentangle_fas.synthetic.labels import LIVE
 from disentangle_fas.synthetic.selection import resolve_attacks, resolve_domains
 from disentangle_fas.synthetic.version import GENERATOR_VERSION
 from disentangle_fas.types import FASSample

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from disentangle_fas.synthetic.attacks import ATTACK_NAMES
+from disentangle_fas.synthetic.labels import ATTACK_NAMES
 from disentangle_fas.synthetic.version import GENERATOR_VERSION
 
 if TYPE_CHECKING:

@@ -18,10 +18,6 @@ import numpy as np
 
 from disentangle_fas.synthetic._rng import derive_rng
 from disentangle_fas.synthetic.attacks import (
-    LIVE,
-    MASK,
-    PRINT,
-    REPLAY,
     compose_print,
     compose_replay,
     sample_mask_look,
@@ -41,6 +37,7 @@ from disentangle_fas.synthetic.face import (
     sample_pose,
 )
 from disentangle_fas.synthetic.imageops import resize
+from disentangle_fas.synthetic.labels import LIVE, MASK, PRINT, REPLAY
 from disentangle_fas.synthetic.media import Placement
 from disentangle_fas.synthetic.render import HeadRender, Light, render_person, sample_light
 from disentangle_fas.synthetic.scene import render_background

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from disentangle_fas.synthetic.attacks import ATTACK_NAMES, ATTACKS
 from disentangle_fas.synthetic.domains import DOMAINS
+from disentangle_fas.synthetic.labels import ATTACK_NAMES, ATTACKS
 
 __all__ = ["resolve_attacks", "resolve_domains"]
 
