@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from disentangle_fas.encoders import ResNetEncoder, create_encoder
-from disentangle_fas.method_model import MethodModel
-from disentangle_fas.safas import SAFAS, SAFASConfig
+from disentangle_fas.heads import LMCLHead
+from disentangle_fas.method_model import MethodModel, check_in_features
+from disentangle_fas.safas import SAFAS, DomainLogisticHeads, SAFASConfig
 from disentangle_fas.ssan import SSANR, SSANConfig
-from disentangle_fas.ssdg import SSDGR, SSDGConfig
+from disentangle_fas.ssdg import SSDGR, Embedding, SingleSideDiscriminator, SSDGConfig
 
 METHODS = [(SAFAS, SAFASConfig), (SSANR, SSANConfig), (SSDGR, SSDGConfig)]
 
@@ -63,3 +64,22 @@ def test_ssdg_resets_layer4_only_for_a_pretrained_trunk() -> None:
     encoder.load_state_dict(before)
     SSDGR.assemble(kept, encoder, pretrained=True)
     assert all(torch.equal(v, encoder.state_dict()[k]) for k, v in before.items())
+
+
+def test_check_in_features_names_the_part_and_both_widths() -> None:
+    check_in_features("heads", 512, 512, "the encoder's num_features")
+    with pytest.raises(ValueError) as err:
+        check_in_features("heads", 256, 512, "the encoder's num_features")
+    assert str(err.value) == "heads.in_features=256 does not match the encoder's num_features=512"
+
+
+def test_models_refuse_parts_of_the_wrong_width() -> None:
+    encoder = ResNetEncoder(10)  # 512 features
+    with pytest.raises(ValueError, match=r"^heads.in_features=256 does not match the encoder"):
+        SAFAS(encoder, DomainLogisticHeads(256, 2))
+    classifier, disc = LMCLHead(64, 2), SingleSideDiscriminator(64, 2, 16)
+    with pytest.raises(ValueError, match=r"^embedding.in_features=256 does not match the enc"):
+        SSDGR(encoder, Embedding(256, 64), classifier, disc)
+    with pytest.raises(ValueError, match=r"^discriminator.in_features=32 does not match the emb"):
+        SSDGR(encoder, Embedding(512, 64), classifier, SingleSideDiscriminator(32, 2, 16))
+    SSDGR(encoder, Embedding(512, 64), classifier, disc)  # matching widths build

@@ -14,7 +14,23 @@ from disentangle_fas.contracts import InputSpec, LivenessModel
 from disentangle_fas.encoders import create_encoder
 from disentangle_fas.model_config import input_spec_of
 
-__all__ = ["MethodConfigLike", "MethodModel"]
+__all__ = ["MethodConfigLike", "MethodModel", "check_in_features"]
+
+
+def check_in_features(part: str, in_features: int, width: int, source: str) -> None:
+    """Raise unless a part's input width is the width of what feeds it.
+
+    Args:
+        part: the part's name, for the message (``"heads"``).
+        in_features: the part's input width.
+        width: the width it is fed.
+        source: what feeds it, for the message (``"the encoder's num_features"``).
+
+    Raises:
+        ValueError: ``"<part>.in_features=<n> does not match <source>=<width>"``.
+    """
+    if in_features != width:
+        raise ValueError(f"{part}.in_features={in_features} does not match {source}={width}")
 
 
 class MethodConfigLike(Protocol):

@@ -13,7 +13,7 @@ from disentangle_fas.contracts import (
     pool_map,
 )
 from disentangle_fas.heads import pool
-from disentangle_fas.method_model import MethodModel
+from disentangle_fas.method_model import MethodModel, check_in_features
 from disentangle_fas.model_config import normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.safas.config import SAFASConfig
@@ -70,12 +70,8 @@ class SAFAS(MethodModel[SAFASConfig]):
         config: SAFASConfig | None = None,
     ) -> None:
         super().__init__()
-        num_features = num_features_of(encoder)
-        if heads.in_features != num_features:
-            raise ValueError(
-                f"heads.in_features={heads.in_features} does not match the encoder's "
-                f"num_features={num_features}"
-            )
+        width = num_features_of(encoder)
+        check_in_features("heads", heads.in_features, width, "the encoder's num_features")
         self.normalize = normalize_layer()
         self.encoder = encoder
         self.heads = heads

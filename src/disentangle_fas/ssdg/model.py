@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import LivenessPath, num_features_of
 from disentangle_fas.encoders import ResNetEncoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.method_model import MethodModel
+from disentangle_fas.method_model import MethodModel, check_in_features
 from disentangle_fas.model_config import normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssdg.config import SSDGConfig
@@ -77,22 +77,19 @@ class SSDGR(MethodModel[SSDGConfig]):
         normalize: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        num_features = num_features_of(encoder)
-        if embedding.in_features != num_features:
-            raise ValueError(
-                f"embedding.in_features={embedding.in_features} does not match the encoder's "
-                f"num_features={num_features}"
-            )
+        width = num_features_of(encoder)
+        check_in_features("embedding", embedding.in_features, width, "the encoder's num_features")
         if classifier.in_features != embedding.out_features or classifier.num_classes != 2:
             raise ValueError(
                 f"the classifier must map {embedding.out_features} features to 2 classes, got "
                 f"in_features={classifier.in_features}, num_classes={classifier.num_classes}"
             )
-        if discriminator.in_features != embedding.out_features:
-            raise ValueError(
-                f"discriminator.in_features={discriminator.in_features} does not match the "
-                f"embedding width {embedding.out_features}"
-            )
+        check_in_features(
+            "discriminator",
+            discriminator.in_features,
+            embedding.out_features,
+            "the embedding width",
+        )
         self.normalize = normalize if normalize is not None else nn.Identity()
         self.encoder = encoder
         self.embedding = embedding
