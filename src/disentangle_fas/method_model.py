@@ -68,7 +68,8 @@ class MethodModel(LivenessModel, Generic[ConfigT]):
     @classmethod
     @abstractmethod
     def assemble(cls, config: ConfigT, encoder: nn.Module, *, pretrained: bool) -> Self:
-        """Build the model around ``encoder`` as ``config`` describes.
+        """Build the model around ``encoder`` as ``config`` describes (:meth:`from_config`
+        then sets ``model.config``).
 
         Args:
             config: the hyperparameters.
