@@ -33,3 +33,12 @@ def test_positional_construction_keeps_its_order() -> None:
         entry.label = 0  # type: ignore[misc]
     with pytest.raises(ValueError, match="live record must have attack 0"):
         Record(Path("/b.avi"), 1, 3, "O", "07", "dev", "O:b")
+
+
+def test_label_fields_carry_a_record_over_to_an_entry() -> None:
+    rec = Record(Path("/a.avi"), 0, 2, "O", "07", "dev", "O:a", "eyes")
+    assert rec.label_fields() == tuple(getattr(rec, name) for name in LEADING[1:])
+    entry = ManifestEntry("crops/000003.png", *rec.label_fields(), frame=3)
+    for name in LEADING[1:]:
+        assert getattr(entry, name) == getattr(rec, name)
+    assert (entry.path, entry.frame) == ("crops/000003.png", 3)

@@ -9,7 +9,16 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from disentangle_fas.ssdg import GradientReversal, grad_reverse, grl_schedule
+from disentangle_fas.heads import DomainClassifier, LMCLHead
+from disentangle_fas.ssan import SSANObjective
+from disentangle_fas.ssdg import (
+    GradientReversal,
+    SingleSideDiscriminator,
+    SSDGObjective,
+    grad_reverse,
+    grl_schedule,
+)
+from disentangle_fas.ssdg.grl import ScheduledReversal
 
 
 @pytest.mark.parametrize("coeff", [0.0, 0.25, 1.0, 3.5])
@@ -104,3 +113,16 @@ def test_schedule_errors() -> None:
             grl_schedule(bad)
     with pytest.raises(ValueError, match="gamma"):
         grl_schedule(0.5, gamma=0.0)
+
+
+@given(st.floats(0.0, 1.0), st.floats(0.5, 20.0))
+def test_both_adversarial_objectives_follow_the_schedule(p: float, gamma: float) -> None:
+    objectives = [
+        SSANObjective(DomainClassifier(8, 2), grl_gamma=gamma),
+        SSDGObjective(SingleSideDiscriminator(8, 2, 16), LMCLHead(8, 2), grl_gamma=gamma),
+    ]
+    for objective in objectives:
+        assert isinstance(objective, ScheduledReversal)
+        # Independent reference: 2 / (1 + exp(-gamma p)) - 1.
+        expected = 2.0 / (1.0 + math.exp(-gamma * p)) - 1.0
+        assert math.isclose(objective.grl_coeff(p), expected, abs_tol=1e-12)

@@ -301,13 +301,8 @@ def process_record(
         atomic_write_bytes(target, _encode(crop, config))
         result.entries.append(
             ManifestEntry(
-                path=target.relative_to(out_dir).as_posix(),
-                label=record.label,
-                attack=record.attack,
-                domain=record.domain,
-                subject=record.subject,
-                split=record.split,
-                video_id=record.video_id,
+                target.relative_to(out_dir).as_posix(),
+                *record.label_fields(),
                 frame=index,
                 box=None if record.box_source == "full" else box,
                 box_source=source,

@@ -95,6 +95,15 @@ class LabelledItem(Generic[PathT]):
     split: str
     video_id: str
 
+    def label_fields(self) -> tuple[int, int, str, str, str, str]:
+        """The fields after ``path``, in their order: ``(label, attack, domain, subject,
+        split, video_id)``.
+
+        ``Other(path, *item.label_fields(), ...)`` carries an item's labels over to another
+        kind of item (a record's to the manifest entry of one of its crops).
+        """
+        return (self.label, self.attack, self.domain, self.subject, self.split, self.video_id)
+
 
 @dataclass(frozen=True)
 class Record(LabelledItem[Path]):

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import torch
 from torch import Tensor, nn
 
 from disentangle_fas.contracts import (
-    InputSpec,
-    LivenessModel,
     LivenessPath,
     num_features_of,
     pool_map,
 )
-from disentangle_fas.encoders import create_encoder
 from disentangle_fas.heads import pool
-from disentangle_fas.model_config import input_spec_of, normalize_layer
+from disentangle_fas.method_model import MethodModel, check_in_features
+from disentangle_fas.model_config import normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads
@@ -38,7 +35,7 @@ class SAFASOutput(NamedTuple):
     logits: Tensor
 
 
-class SAFAS(LivenessModel):
+class SAFAS(MethodModel[SAFASConfig]):
     """SA-FAS: a ResNet trunk, global average pooling and one logistic head per domain.
 
     ``forward`` is the training path on already augmented views:
@@ -73,12 +70,8 @@ class SAFAS(LivenessModel):
         config: SAFASConfig | None = None,
     ) -> None:
         super().__init__()
-        num_features = num_features_of(encoder)
-        if heads.in_features != num_features:
-            raise ValueError(
-                f"heads.in_features={heads.in_features} does not match the encoder's "
-                f"num_features={num_features}"
-            )
+        width = num_features_of(encoder)
+        check_in_features("heads", heads.in_features, width, "the encoder's num_features")
         self.normalize = normalize_layer()
         self.encoder = encoder
         self.heads = heads
@@ -86,26 +79,15 @@ class SAFAS(LivenessModel):
         self.config = config
 
     @classmethod
-    def from_config(
-        cls,
-        config: SAFASConfig,
-        *,
-        weights: str | Path | None = None,
-        warn_random: bool = True,
-    ) -> SAFAS:
-        """Build SA-FAS as described by ``config``.
+    def trunk_name(cls, config: SAFASConfig) -> str:
+        """``config.backbone``, or ``resnet<depth>`` when it is ``None``."""
+        return config.backbone or super().trunk_name(config)
 
-        Args:
-            config: the hyperparameters.
-            weights: local torchvision ResNet state dict file (the official model starts
-                from ImageNet, ``--pretrain imagenet``); nothing is downloaded.
-            warn_random: warn when no ImageNet weights are given.
-
-        Returns:
-            The model; ``model.config`` is ``config``.
+    @classmethod
+    def assemble(cls, config: SAFASConfig, encoder: nn.Module, *, pretrained: bool) -> Self:
+        """The heads on ``encoder`` (all of it keeps its ImageNet weights: the official model
+        starts from ImageNet, ``--pretrain imagenet``).
         """
-        name = config.backbone or f"resnet{config.depth}"
-        encoder = create_encoder(name, weights=weights, warn_random=warn_random)
         d = num_features_of(encoder)
         heads = DomainLogisticHeads(d, config.num_domains, scale=config.logit_scale)
         return cls(encoder, heads, test_crop_area=config.test_crop_area, config=config)
@@ -145,13 +127,6 @@ class SAFAS(LivenessModel):
             - Input: ``(B, 3, H, W)``; output ``(B, 2)``.
         """
         return MeanSigmoidLogits.two_class(self.live_score(images))
-
-    @property
-    def input_spec(self) -> InputSpec | None:
-        """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
-        return input_spec_of(
-            None if self.config is None else self.config.image_size, self.normalize
-        )
 
     def liveness_path(self) -> LivenessPath:
         """The inference path as one module (shares the weights).

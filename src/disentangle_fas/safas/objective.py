@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from disentangle_fas.losses.supcon import supcon_loss
+from disentangle_fas.method_config import check_finite
 from disentangle_fas.safas.align import align_heads_
 from disentangle_fas.safas.config import SAFASConfig
 from disentangle_fas.safas.heads import DomainLogisticHeads, per_domain_bce
@@ -91,10 +91,9 @@ class SAFASObjective(nn.Module):
         align_start: float = 0.2,
     ) -> None:
         super().__init__()
-        if not (math.isfinite(supcon_weight) and supcon_weight >= 0):
-            raise ValueError(f"supcon_weight must be finite and >= 0, got {supcon_weight}")
         self._parts: tuple[DomainLogisticHeads] = (heads,)
         self.supcon_weight = float(supcon_weight)
+        check_finite(self, ("supcon_weight",), positive=False)
         self.temperature = float(temperature)
         self.base_temperature = float(base_temperature)
         self.align = bool(align)

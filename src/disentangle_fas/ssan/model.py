@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, pool_map
-from disentangle_fas.encoders import ResNetEncoder, create_encoder
+from disentangle_fas.contracts import LivenessPath, pool_map
+from disentangle_fas.encoders import ResNetEncoder
 from disentangle_fas.heads import DomainClassifier, pool
-from disentangle_fas.model_config import input_spec_of, normalize_layer
+from disentangle_fas.method_model import MethodModel
+from disentangle_fas.model_config import normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
 from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
@@ -38,7 +38,7 @@ class SSANOutput(NamedTuple):
     perm: Tensor | None
 
 
-class SSANR(LivenessModel):
+class SSANR(MethodModel[SSANConfig]):
     """SSAN-R: content and style paths on one ResNet trunk, AdaIN assembly, classifier.
 
     ``images -> Normalize -> stem, layer1..3`` (a :class:`~disentangle_fas.encoders.ResNetEncoder`
@@ -97,30 +97,16 @@ class SSANR(LivenessModel):
         self.discriminator = DomainClassifier(
             256, config.num_domains, hidden=config.disc_hidden, dropout=config.disc_dropout
         )
-        self.config: SSANConfig | None = config
+        self.config = config
 
     @classmethod
-    def from_config(
-        cls,
-        config: SSANConfig,
-        *,
-        weights: str | Path | None = None,
-        warn_random: bool = True,
-    ) -> SSANR:
-        """Build SSAN-R as described by ``config``.
-
-        Args:
-            config: the hyperparameters.
-            weights: local torchvision ResNet state dict file for ImageNet initialisation of
-                the stem and layers 1-3 (the official code starts from torchvision's ImageNet
-                ResNet-18); a local file only, nothing is fetched.
-            warn_random: warn when no ImageNet weights are given.
-
-        Returns:
-            The model; ``model.config`` is ``config``.
+    def assemble(cls, config: SSANConfig, encoder: nn.Module, *, pretrained: bool) -> Self:
+        """The two paths and the assembly on ``encoder``'s stem and layers 1-3 (their ImageNet
+        weights, when given, as the official code starts from torchvision's ImageNet
+        ResNet-18); layer4 is dropped.
         """
-        encoder = create_encoder(f"resnet{config.depth}", weights=weights, warn_random=warn_random)
-        assert isinstance(encoder, ResNetEncoder)
+        if not isinstance(encoder, ResNetEncoder):
+            raise TypeError(f"SSAN-R needs a ResNetEncoder, got {type(encoder).__name__}")
         return cls(encoder, config)
 
     def encode(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -184,13 +170,6 @@ class SSANR(LivenessModel):
             ``(B,)`` scores in ``[0, 1]``.
         """
         return torch.softmax(self.logits(images), dim=1)[:, 1]
-
-    @property
-    def input_spec(self) -> InputSpec | None:
-        """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
-        return input_spec_of(
-            None if self.config is None else self.config.image_size, self.normalize
-        )
 
     def liveness_path(self) -> LivenessPath:
         """The inference path as one module (shares the weights).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -10,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from disentangle_fas.heads import DomainClassifier
+from disentangle_fas.method_config import check_finite
 from disentangle_fas.ssan.config import (
     DEFAULT_GRL_GAMMA,
     DEFAULT_LAMBDA_ADV,
@@ -19,7 +19,7 @@ from disentangle_fas.ssan.config import (
 from disentangle_fas.ssan.contrast import assembly_contrast_loss, contrast_signs
 from disentangle_fas.ssan.model import SSANR, SSANOutput
 from disentangle_fas.ssdg._checks import check_index_vector, check_labels
-from disentangle_fas.ssdg.grl import grad_reverse, grl_schedule
+from disentangle_fas.ssdg.grl import ScheduledReversal, grad_reverse
 
 __all__ = ["SSANObjective", "SSANTerms", "shuffle_styles"]
 
@@ -63,7 +63,7 @@ def shuffle_styles(batch_size: int, device: torch.device | str = "cpu", *,
     return torch.randperm(batch_size, device=device, generator=generator)
 
 
-class SSANObjective(nn.Module):
+class SSANObjective(ScheduledReversal, nn.Module):
     r"""SSAN-R's loss, ``L = L_cls + lambda_contrast L_contra + lambda_adv L_adv``.
 
     ===========  ====================================================  ====================
@@ -112,12 +112,10 @@ class SSANObjective(nn.Module):
         released_grl: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in (("lambda_contrast", lambda_contrast), ("lambda_adv", lambda_adv)):
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {value}")
         self._parts: tuple[DomainClassifier] = (discriminator,)
         self.lambda_contrast = float(lambda_contrast)
         self.lambda_adv = float(lambda_adv)
+        check_finite(self, ("lambda_contrast", "lambda_adv"), positive=False)
         self.grl_gamma = float(grl_gamma)
         self.released_grl = bool(released_grl)
 
@@ -145,10 +143,6 @@ class SSANObjective(nn.Module):
     def discriminator(self) -> DomainClassifier:
         """The domain discriminator."""
         return self._parts[0]
-
-    def grl_coeff(self, progress: float) -> float:
-        """The reversal coefficient at ``progress`` in ``[0, 1]`` (unused with released_grl)."""
-        return grl_schedule(progress, self.grl_gamma)
 
     def forward(
         self, output: SSANOutput, labels: Tensor, domains: Tensor, progress: float

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["GradientReversal", "grad_reverse", "grl_schedule"]
+__all__ = ["GradientReversal", "ScheduledReversal", "grad_reverse", "grl_schedule"]
 
 
 def _check_coeff(coeff: float) -> float:
@@ -146,3 +146,15 @@ class GradientReversal(nn.Module):
     def extra_repr(self) -> str:
         """Describe the module in ``print(module)``."""
         return f"coeff={self._coeff}"
+
+
+class ScheduledReversal:
+    """Mixin of an objective whose adversary learns through a GRL on the
+    :func:`grl_schedule` warm-up: the class sets ``grl_gamma`` (the schedule's steepness).
+    """
+
+    grl_gamma: float
+
+    def grl_coeff(self, progress: float) -> float:
+        """The reversal coefficient at training progress ``progress`` in ``[0, 1]``."""
+        return grl_schedule(progress, self.grl_gamma)

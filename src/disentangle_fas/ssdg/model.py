@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import InputSpec, LivenessModel, LivenessPath, num_features_of
-from disentangle_fas.encoders import ResNetEncoder, create_encoder
+from disentangle_fas.contracts import LivenessPath, num_features_of
+from disentangle_fas.encoders import ResNetEncoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.model_config import input_spec_of, normalize_layer
+from disentangle_fas.method_model import MethodModel, check_in_features
+from disentangle_fas.model_config import normalize_layer
 from disentangle_fas.registry import register_model_kind
 from disentangle_fas.ssdg.config import SSDGConfig
 from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
@@ -38,7 +38,7 @@ class SSDGOutput(NamedTuple):
     logits: Tensor
 
 
-class SSDGR(LivenessModel):
+class SSDGR(MethodModel[SSDGConfig]):
     """SSDG-R: ResNet trunk, embedding, normalised classifier and single-side discriminator.
 
     ``images -> Normalize -> encoder (layer4 map) -> Embedding -> f``; the classifier is an
@@ -77,58 +77,43 @@ class SSDGR(LivenessModel):
         normalize: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        num_features = num_features_of(encoder)
-        if embedding.in_features != num_features:
-            raise ValueError(
-                f"embedding.in_features={embedding.in_features} does not match the encoder's "
-                f"num_features={num_features}"
-            )
+        width = num_features_of(encoder)
+        check_in_features("embedding", embedding.in_features, width, "the encoder's num_features")
         if classifier.in_features != embedding.out_features or classifier.num_classes != 2:
             raise ValueError(
                 f"the classifier must map {embedding.out_features} features to 2 classes, got "
                 f"in_features={classifier.in_features}, num_classes={classifier.num_classes}"
             )
-        if discriminator.in_features != embedding.out_features:
-            raise ValueError(
-                f"discriminator.in_features={discriminator.in_features} does not match the "
-                f"embedding width {embedding.out_features}"
-            )
+        check_in_features(
+            "discriminator",
+            discriminator.in_features,
+            embedding.out_features,
+            "the embedding width",
+        )
         self.normalize = normalize if normalize is not None else nn.Identity()
         self.encoder = encoder
         self.embedding = embedding
         self.classifier = classifier
         self.discriminator = discriminator
         #: Set by :meth:`from_config`; ``None`` for hand-assembled models.
-        self.config: SSDGConfig | None = None
+        self.config = None
 
     @classmethod
-    def from_config(
-        cls,
-        config: SSDGConfig,
-        *,
-        weights: str | Path | None = None,
-        warn_random: bool = True,
-    ) -> SSDGR:
-        """Build SSDG-R as described by ``config``, with ImageNet input normalisation.
+    def trunk_name(cls, config: SSDGConfig) -> str:
+        """``config.backbone``, or ``resnet<depth>`` when it is ``None``."""
+        return config.backbone or super().trunk_name(config)
 
-        Args:
-            config: the hyperparameters.
-            weights: local torchvision ResNet state dict file for ImageNet initialisation
-                (nothing is downloaded). Unless ``config.imagenet_layer4``, layer4 is then
-                reset to a fresh random initialisation, as in the official code.
-            warn_random: warn when no ImageNet weights are given.
-
-        Returns:
-            The model; ``model.config`` is ``config``.
+    @classmethod
+    def assemble(cls, config: SSDGConfig, encoder: nn.Module, *, pretrained: bool) -> Self:
+        """Embedding, classifier and discriminator on ``encoder``, with ImageNet input
+        normalisation. With ImageNet weights, layer4 is reset to a fresh random
+        initialisation unless ``config.imagenet_layer4``, as in the official code.
         """
-        name = config.backbone or f"resnet{config.depth}"
-        encoder = create_encoder(name, weights=weights, warn_random=warn_random)
-        reset = weights is not None and not config.imagenet_layer4
-        if reset and isinstance(encoder, ResNetEncoder):
+        if pretrained and not config.imagenet_layer4 and isinstance(encoder, ResNetEncoder):
             fresh = ResNetEncoder(encoder.depth)
             encoder.layer4.load_state_dict(fresh.layer4.state_dict())
         d = num_features_of(encoder)
-        model = cls(
+        return cls(
             encoder,
             Embedding(d, config.embed_dim, dropout=config.embed_dropout),
             LMCLHead(config.embed_dim, 2, scale=config.scale, margin=config.margin),
@@ -139,15 +124,6 @@ class SSDGR(LivenessModel):
                 dropout=config.disc_dropout,
             ),
             normalize=normalize_layer(),
-        )
-        model.config = config
-        return model
-
-    @property
-    def input_spec(self) -> InputSpec | None:
-        """Input size (from the config) and normalisation; ``None`` when the size is unknown."""
-        return input_spec_of(
-            None if self.config is None else self.config.image_size, self.normalize
         )
 
     def liveness_path(self) -> LivenessPath:

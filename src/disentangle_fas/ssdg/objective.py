@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 from torch import Tensor, nn
 
 from disentangle_fas.heads import LMCLHead
 from disentangle_fas.losses import lmcl_loss
+from disentangle_fas.method_config import check_finite
 from disentangle_fas.ssdg.config import (
     DEFAULT_GRL_GAMMA,
     DEFAULT_LAMBDA_ADV,
@@ -16,7 +16,7 @@ from disentangle_fas.ssdg.config import (
     SSDGConfig,
 )
 from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
-from disentangle_fas.ssdg.grl import grl_schedule
+from disentangle_fas.ssdg.grl import ScheduledReversal
 from disentangle_fas.ssdg.model import SSDGR, SSDGOutput
 from disentangle_fas.ssdg.triplet import (
     DEFAULT_TRIPLET_MARGIN,
@@ -47,7 +47,7 @@ class SSDGTerms(NamedTuple):
         return {name: float(value.detach()) for name, value in self._asdict().items()}
 
 
-class SSDGObjective(nn.Module):
+class SSDGObjective(ScheduledReversal, nn.Module):
     r"""SSDG's loss, ``L = L_cls + lambda_adv L_adv + lambda_trip L_trip``.
 
     ===========  ===================================================  =====================
@@ -101,13 +101,11 @@ class SSDGObjective(nn.Module):
         grl_gamma: float = DEFAULT_GRL_GAMMA,
     ) -> None:
         super().__init__()
-        for name, value in (("lambda_adv", lambda_adv), ("lambda_trip", lambda_trip)):
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {value}")
         # Plain tuple: referenced, not registered (see the class docstring).
         self._parts: tuple[SingleSideDiscriminator, LMCLHead] = (discriminator, classifier)
         self.lambda_adv = float(lambda_adv)
         self.lambda_trip = float(lambda_trip)
+        check_finite(self, ("lambda_adv", "lambda_trip"), positive=False)
         self.triplet_margin = float(triplet_margin)
         self.triplet_reduction: TripletReduction = triplet_reduction
         self.grl_gamma = float(grl_gamma)
@@ -145,10 +143,6 @@ class SSDGObjective(nn.Module):
     def classifier(self) -> LMCLHead:
         """The normalised classifier."""
         return self._parts[1]
-
-    def grl_coeff(self, progress: float) -> float:
-        """The GRL coefficient at training progress ``progress`` in ``[0, 1]``."""
-        return grl_schedule(progress, self.grl_gamma)
 
     def forward(
         self, output: SSDGOutput, labels: Tensor, domains: Tensor, progress: float

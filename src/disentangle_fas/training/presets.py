@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from disentangle_fas.training.config import TrainConfig
 
 __all__ = ["PAPER_PRESET", "STUDY_PRESET", "SYNTHETIC_PROTOCOL_PRESET"]
@@ -18,30 +20,44 @@ PAPER_PRESET = TrainConfig(
     num_workers=4,
 )
 
+
+class _SyntheticScale(NamedTuple):
+    """The settings that size a run of the synthetic benchmark."""
+
+    image_size: int
+    train_per_domain: int
+    eval_per_domain: int
+    steps: int
+    batch_size: int
+    eval_every: int
+    warmup_steps: int
+    out: str
+
+    def config(self) -> TrainConfig:
+        """The synthetic protocol's configuration at this scale (ResNet-18, 16-px content)."""
+        return TrainConfig(
+            depth=18,
+            content_size=16,
+            image_size=self.image_size,
+            synthetic_train_per_domain=self.train_per_domain,
+            synthetic_eval_per_domain=self.eval_per_domain,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            eval_every=self.eval_every,
+            warmup_steps=self.warmup_steps,
+            out=self.out,
+        )
+
+
+# The two scales side by side: image side, training / evaluation images per domain,
+# steps, batch, evaluation every, warm-up steps, output folder.
+_PROTOCOL_SCALE = _SyntheticScale(32, 300, 100, 60, 12, 20, 5, "runs/protocol")
+_STUDY_SCALE = _SyntheticScale(64, 600, 200, 200, 24, 50, 20, "runs/study")
+
 #: Defaults of the main command: the synthetic leave-one-domain-out protocol sized to run
 #: in a few minutes on 2 CPU cores.
-SYNTHETIC_PROTOCOL_PRESET = TrainConfig(
-    image_size=32,
-    depth=18,
-    content_size=16,
-    synthetic_train_per_domain=300,
-    synthetic_eval_per_domain=100,
-    steps=60,
-    batch_size=12,
-    eval_every=20,
-    warmup_steps=5,
-    out="runs/protocol",
-)
+SYNTHETIC_PROTOCOL_PRESET = _PROTOCOL_SCALE.config()
 
 #: The converged scale of the synthetic benchmark's difficulty report (64 px, 200 steps,
 #: batch 24, 600 training and 200 evaluation images per domain): ``--preset study``.
-STUDY_PRESET = SYNTHETIC_PROTOCOL_PRESET.replace(
-    image_size=64,
-    synthetic_train_per_domain=600,
-    synthetic_eval_per_domain=200,
-    steps=200,
-    batch_size=24,
-    eval_every=50,
-    warmup_steps=20,
-    out="runs/study",
-)
+STUDY_PRESET = _STUDY_SCALE.config()
