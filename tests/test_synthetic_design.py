@@ -27,7 +27,7 @@ from disentangle_fas.synthetic.domains import (
 )
 from disentangle_fas.synthetic.face import Framing, Pose, sample_expression, sample_identity
 from disentangle_fas.synthetic.render import HeadRender, Light, render_person
-from disentangle_fas.synthetic.texture import MaskLook
+from disentangle_fas.synthetic.texture import MaskLook, PrintedFinish
 
 LOO = ("O", "C", "I", "M")
 
@@ -103,14 +103,14 @@ def test_mask_print_probability() -> None:
     victim = sample_identity(derive_rng(0, "victim"))
     wearer = sample_identity(derive_rng(0, "wearer"))
     looks = [sample_mask_look(derive_rng(1, "m", i), victim, wearer, 0.3) for i in range(400)]
-    printed = np.array([m.print_dots > 0 for m in looks])
-    assert all((m.layers > 0) == p for m, p in zip(looks, printed, strict=True))
+    printed = np.array([m.printed is not None for m in looks])
+    assert all(m.printed is None or (m.printed.dots > 0 and m.printed.layers > 0) for m in looks)
     # Binomial(400, 0.3): mean 120, sd 9.2; 5 sd either side.
     assert 74 < printed.sum() < 166
     never = sample_mask_look(derive_rng(2), victim, wearer, 0.0)
     always = sample_mask_look(derive_rng(2), victim, wearer, 1.0, cue=0.5)
-    assert never.print_dots == 0.0 and never.layers == 0.0
-    assert 0.5 * 0.45 <= always.print_dots <= 0.5 * 0.85
+    assert never.printed is None and always.printed is not None
+    assert 0.5 * 0.45 <= always.printed.dots <= 0.5 * 0.85
 
 
 def _laplacian_energy(rgb: np.ndarray, where: np.ndarray) -> float:
@@ -133,7 +133,10 @@ def _render_masks(direction: tuple[float, float, float], *looks: MaskLook) -> li
 
 def test_printed_mask_surface_has_fine_texture() -> None:
     painted = sample_mask_look(derive_rng(5), VICTIM, WEARER, 0.0)
-    printed = replace(painted, print_dots=0.35, layers=0.15, dot_period=0.06)
+    finish = PrintedFinish(
+        dots=0.35, dot_period=0.06, dot_angle=30.0, layers=0.15, layer_period=0.04, gamut=0.0
+    )
+    printed = replace(painted, printed=finish)
     a, b = _render_masks((0.0, 0.3, 0.954), painted, printed)
     face = a.head > 0.5
     assert np.array_equal(face, b.head > 0.5)  # same geometry
@@ -173,5 +176,6 @@ def test_printed_mask_tones_are_compressed() -> None:
     wearer = sample_identity(derive_rng(0, "wearer"))
     painted = sample_mask_look(derive_rng(8), victim, wearer, 0.0)
     printed = sample_mask_look(derive_rng(8), victim, wearer, 1.0)
-    assert painted.gamut == 0.0 and 0.5 <= printed.gamut <= 1.0
+    assert painted.printed is None and printed.printed is not None
+    assert 0.5 <= printed.printed.gamut <= 1.0
     assert 0.0 <= painted.wrap <= 0.4 and painted.wrap == printed.wrap

@@ -9,6 +9,7 @@ the attack held out as "unseen" by default).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from disentangle_fas.synthetic.media import (
     warp_points,
 )
 from disentangle_fas.synthetic.render import HeadRender, Light
-from disentangle_fas.synthetic.texture import MaskLook
+from disentangle_fas.synthetic.texture import MaskLook, PrintedFinish
 
 __all__ = [
     "Recapture",
@@ -175,28 +176,28 @@ def sample_mask_look(
         wearer_iris=wearer.iris,
         paint_features=float(rng.uniform(0.3, 0.9)),
         relief=float(rng.uniform(0.3, 0.9)),
-        **_printed_surface(rng, print_prob, cue),
+        **_material(rng, print_prob, cue),
     )
 
 
-def _printed_surface(rng: np.random.Generator, print_prob: float, cue: float) -> dict[str, float]:
-    """Material fields of :class:`MaskLook`: subsurface scattering, and the dots, layer
-    lines and ink tones of a printed mask (zero for a painted one).
+def _material(rng: np.random.Generator, print_prob: float, cue: float) -> dict[str, Any]:
+    """:class:`MaskLook` fields of the material: subsurface scattering, and the printed
+    finish (dots, layer lines, ink tones) of a printed mask (``None`` for a painted one).
     """
     printed = rng.random() < print_prob
     dots = cue * float(rng.uniform(0.45, 0.85))
     layers = cue * float(rng.uniform(0.1, 0.3))
     wrap = float(rng.uniform(0.0, 0.4))
     gamut = float(rng.uniform(0.5, 1.0))
-    return {
-        "wrap": wrap,
-        "gamut": gamut if printed else 0.0,
-        "print_dots": dots if printed else 0.0,
-        "dot_period": float(rng.uniform(0.08, 0.14)),
-        "dot_angle": float(rng.uniform(0.0, 90.0)),
-        "layers": layers if printed else 0.0,
-        "layer_period": float(rng.uniform(0.03, 0.06)),
-    }
+    finish = PrintedFinish(
+        dots=dots,
+        dot_period=float(rng.uniform(0.08, 0.14)),
+        dot_angle=float(rng.uniform(0.0, 90.0)),
+        layers=layers,
+        layer_period=float(rng.uniform(0.03, 0.06)),
+        gamut=gamut,
+    )
+    return {"wrap": wrap, "printed": finish if printed else None}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,28 @@ _TEX_N = 128
 
 
 @dataclass(frozen=True)
+class PrintedFinish:
+    """The surface of a full-colour 3D-printed mask.
+
+    Attributes:
+        dots: contrast of the halftone dots.
+        dot_period: halftone period, in head units (half the head height).
+        dot_angle: halftone screen angle (degrees).
+        layers: contrast of the printing layer lines (horizontal ridges).
+        layer_period: layer-line period, in head units.
+        gamut: tone compression (0 none; 1 the paper white and ink density of a cheap
+            print: dull blacks and whites, low contrast).
+    """
+
+    dots: float
+    dot_period: float
+    dot_angle: float
+    layers: float
+    layer_period: float
+    gamut: float
+
+
+@dataclass(frozen=True)
 class MaskLook:
     """Appearance of a rigid 3D mask and of the person wearing it.
 
@@ -34,15 +56,9 @@ class MaskLook:
         wearer_hair: the wearer's hair, sRGB.
         wearer_iris: the wearer's iris, sRGB (seen through the eye holes).
         paint_features: strength of the painted brows and lips (0-1).
-        print_dots: contrast of the halftone dots of a full-colour 3D print (0: a
-            hand-painted cast without dots).
-        dot_period: halftone period, in head units (half the head height).
-        dot_angle: halftone screen angle (degrees).
-        layers: contrast of the printing layer lines (horizontal ridges of a 3D print).
-        layer_period: layer-line period, in head units.
+        printed: the surface of a full-colour 3D print of the victim's photo; ``None``
+            for a hand-painted cast.
         wrap: subsurface scattering of the material (0 hard resin, about 0.4 silicone).
-        gamut: tone compression of a printed surface (0 none; 1 the paper white and ink
-            density of a cheap print: dull blacks and whites, low contrast).
         relief: depth of the cast's relief relative to the victim's face (1 a faithful
             cast; lower for the shallow shells of cheap masks, whose shading is flatter).
     """
@@ -56,13 +72,8 @@ class MaskLook:
     wearer_hair: RGB
     wearer_iris: RGB
     paint_features: float
-    print_dots: float = 0.0
-    dot_period: float = 0.08
-    dot_angle: float = 45.0
-    layers: float = 0.0
-    layer_period: float = 0.05
+    printed: PrintedFinish | None = None
     wrap: float = 0.0
-    gamut: float = 0.0
     relief: float = 1.0
 
 
@@ -294,18 +305,19 @@ def _paint_features(
 
 def _print_surface(paint: np.ndarray, x: np.ndarray, y: np.ndarray, mask: MaskLook) -> np.ndarray:
     """Halftone dots (one phase per ink) and layer lines of a 3D-printed mask's surface."""
-    if mask.print_dots <= 0.0 and mask.layers <= 0.0:
+    finish = mask.printed
+    if finish is None:
         return paint
-    a = np.deg2rad(mask.dot_angle)
-    u = (x * np.cos(a) + y * np.sin(a)) / mask.dot_period
-    v = (-x * np.sin(a) + y * np.cos(a)) / mask.dot_period
+    a = np.deg2rad(finish.dot_angle)
+    u = (x * np.cos(a) + y * np.sin(a)) / finish.dot_period
+    v = (-x * np.sin(a) + y * np.cos(a)) / finish.dot_period
     phase = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0], dtype=np.float32)
     dots = np.cos(2 * np.pi * (u[:, None] + phase)) * np.cos(2 * np.pi * (v[:, None] + phase))
-    ridges = 0.5 * (1.0 + np.cos(2 * np.pi * y / mask.layer_period))
-    toned = paint + mask.gamut * (0.15 + 0.72 * paint - paint)  # paper white and ink density
+    ridges = 0.5 * (1.0 + np.cos(2 * np.pi * y / finish.layer_period))
+    toned = paint + finish.gamut * (0.15 + 0.72 * paint - paint)  # paper white and ink density
     grey = toned.mean(-1, keepdims=True)
-    toned = grey + (1.0 - 0.25 * mask.gamut) * (toned - grey)  # reduced ink gamut
-    out = toned * (1.0 + mask.print_dots * dots) * (1.0 - mask.layers * ridges)[:, None]
+    toned = grey + (1.0 - 0.25 * finish.gamut) * (toned - grey)  # reduced ink gamut
+    out = toned * (1.0 + finish.dots * dots) * (1.0 - finish.layers * ridges)[:, None]
     return f32(np.clip(out, 0.0, 1.0))
 
 
