@@ -190,7 +190,7 @@ DOMAINS: tuple[DomainSpec, ...] = (
     DomainSpec(
         code="I",
         name="laptop-adverse",
-        description="a laptop webcam: noisy sensor, greenish, harsh side light or flat light",
+        description="a laptop webcam: very noisy sensor, greenish, harsh side light or flat light",
         attacks=(1, 2),
         backgrounds=(("clutter", 0.5), ("room", 0.5)),
         palette=((0.7, 0.7, 0.65), (0.5, 0.45, 0.4), (0.6, 0.62, 0.55)),
@@ -205,8 +205,8 @@ DOMAINS: tuple[DomainSpec, ...] = (
         pose_spread=1.0,
         sensor_scale=(0.55, 0.7),
         blur=(0.4, 0.7),
-        read_noise=(0.012, 0.025),
-        shot_noise=(0.003, 0.008),
+        read_noise=(0.018, 0.035),
+        shot_noise=(0.004, 0.01),
         awb=(0.4, 0.7),
         tint=((0.9, 0.98), (1.02, 1.08), (0.88, 0.98)),
         saturation=(0.85, 1.0),
@@ -222,7 +222,7 @@ DOMAINS: tuple[DomainSpec, ...] = (
         sharpen=(0.2, 0.6),
         denoise=(0.0, 0.2),
         spoof_capture=(("light_ambient", (0.08, 0.16)), ("motion_blur", (0.0, 0.4))),
-        spoof_bias=(1.0, -1.0, -1.0),
+        spoof_bias=(0.6, -1.0, -1.0),
     ),
     DomainSpec(
         code="M",
@@ -259,7 +259,7 @@ DOMAINS: tuple[DomainSpec, ...] = (
         sharpen=(0.0, 0.2),
         denoise=(0.2, 0.5),
         spoof_capture=(("light_elevation", (15.0, 30.0)),),
-        spoof_bias=(-1.0, -1.0, 1.0),
+        spoof_bias=(-0.6, -1.0, 1.0),
     ),
     DomainSpec(
         code="Cb",
