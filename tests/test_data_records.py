@@ -35,10 +35,17 @@ def test_positional_construction_keeps_its_order() -> None:
         Record(Path("/b.avi"), 1, 3, "O", "07", "dev", "O:b")
 
 
-def test_label_fields_carry_a_record_over_to_an_entry() -> None:
+def test_labels_carry_a_record_over_to_an_entry() -> None:
     rec = Record(Path("/a.avi"), 0, 2, "O", "07", "dev", "O:a", "eyes")
-    assert rec.label_fields() == tuple(getattr(rec, name) for name in LEADING[1:])
-    entry = ManifestEntry("crops/000003.png", *rec.label_fields(), frame=3)
+    assert rec.labels() == {
+        "label": 0,
+        "attack": 2,
+        "domain": "O",
+        "subject": "07",
+        "split": "dev",
+        "video_id": "O:a",
+    }
+    entry = ManifestEntry(path="crops/000003.png", **rec.labels(), frame=3)
     for name in LEADING[1:]:
         assert getattr(entry, name) == getattr(rec, name)
     assert (entry.path, entry.frame) == ("crops/000003.png", 3)

@@ -301,8 +301,8 @@ def process_record(
         atomic_write_bytes(target, _encode(crop, config))
         result.entries.append(
             ManifestEntry(
-                target.relative_to(out_dir).as_posix(),
-                *record.label_fields(),
+                path=target.relative_to(out_dir).as_posix(),
+                **record.labels(),
                 frame=index,
                 box=None if record.box_source == "full" else box,
                 box_source=source,

@@ -8,9 +8,9 @@ video.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "BOX_SOURCES",
@@ -95,14 +95,14 @@ class LabelledItem(Generic[PathT]):
     split: str
     video_id: str
 
-    def label_fields(self) -> tuple[int, int, str, str, str, str]:
-        """The fields after ``path``, in their order: ``(label, attack, domain, subject,
-        split, video_id)``.
+    def labels(self) -> dict[str, Any]:
+        """Every field of :class:`LabelledItem` but ``path``, by name (``label``, ``attack``,
+        ``domain``, ``subject``, ``split``, ``video_id``).
 
-        ``Other(path, *item.label_fields(), ...)`` carries an item's labels over to another
+        ``Other(path=..., **item.labels(), ...)`` carries an item's labels over to another
         kind of item (a record's to the manifest entry of one of its crops).
         """
-        return (self.label, self.attack, self.domain, self.subject, self.split, self.video_id)
+        return {f.name: getattr(self, f.name) for f in fields(LabelledItem) if f.name != "path"}
 
 
 @dataclass(frozen=True)

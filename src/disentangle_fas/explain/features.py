@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import torch
 from torch import Tensor
@@ -22,7 +22,7 @@ __all__ = [
 
 Representation = Literal["liveness", "content", "domain"]
 #: The three representations, in the order reports list them.
-REPRESENTATIONS: tuple[Representation, ...] = ("liveness", "content", "domain")
+REPRESENTATIONS: tuple[Representation, ...] = get_args(Representation)
 #: How reports write each representation (the paper's notation).
 SYMBOLS: dict[Representation, str] = {"liveness": "f_L", "content": "f_C", "domain": "f_D"}
 

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def protocol_main(argv: Sequence[str] | None = None) -> int:
     """Run every leave-one-out task for several variants (``disentangle-fas protocol``)."""
     from disentangle_fas.study import STUDY_PRESETS, run_study
-    from disentangle_fas.training.protocol import KeepCheckpoints, run_protocol
+    from disentangle_fas.training.protocol import KEEP_CHOICES, KeepCheckpoints, run_protocol
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
@@ -118,7 +118,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--keep-checkpoints",
-        choices=("all", "chosen", "none"),
+        choices=KEEP_CHOICES,
         default=None,
         help="weight files kept of each finished run: all (resumable state, last, best "
         "source-val and oracle checkpoints; about 560 MB per run of the main preset), "

@@ -13,7 +13,7 @@ import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -46,7 +46,12 @@ __all__ = [
 
 #: What :func:`run_protocol` keeps of each finished run's weight files.
 KeepCheckpoints = Literal["all", "chosen", "none"]
-KEEP_CHOICES: tuple[str, ...] = ("all", "chosen", "none")
+KEEP_CHOICES: tuple[str, ...] = get_args(KeepCheckpoints)
+
+
+def _check_keep(keep: str) -> None:
+    if keep not in KEEP_CHOICES:
+        raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
 
 
 @dataclass
@@ -205,8 +210,7 @@ def run_protocol(
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
-    if keep not in KEEP_CHOICES:
-        raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
+    _check_keep(keep)
     names = list(tasks) if tasks is not None else protocol_tasks()
     seed_list = [cfg.seed + i for i in range(seeds)]
     runs: dict[tuple[str, str], TrainResult] = {}
@@ -316,8 +320,7 @@ def prune_run(chosen: Path, keep: KeepCheckpoints) -> list[Path]:
     Raises:
         ValueError: an unknown ``keep``.
     """
-    if keep not in KEEP_CHOICES:
-        raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
+    _check_keep(keep)
     if keep == "all":
         return []
     removed = []
