@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
-from disentangle_fas.safas import SAFASConfig
-from disentangle_fas.ssan import SSANConfig
-from disentangle_fas.ssdg import SSDGConfig
+from disentangle_fas.safas import SAFAS, SAFASConfig, SAFASObjective
+from disentangle_fas.ssan import SSANR, SSANConfig, SSANObjective
+from disentangle_fas.ssdg import SSDGR, SSDGConfig, SSDGObjective
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,41 @@ def test_check_method_basics() -> None:
 def test_method_configs_refuse_negative_weights(cls: type, field: str) -> None:
     with pytest.raises(ValueError, match=f"{field} must be finite"):
         cls(num_domains=2, **{field: -1.0})
+
+
+def test_settings_for_takes_the_keyword_only_parameters_the_config_holds() -> None:
+    def target(a: float, *, b: float = 0.0, c: float = 0.0) -> None:  # c is not a field
+        del a, b, c
+
+    assert _Cfg(a=2.0, b=3.0).settings_for(target) == {"b": 3.0}
+
+
+@pytest.mark.parametrize(
+    ("config", "model_cls", "objective_cls", "expected"),
+    [
+        (
+            SAFASConfig(num_domains=3, supcon_weight=0.3, temperature=0.2, align=False),
+            SAFAS,
+            SAFASObjective,
+            {"supcon_weight": 0.3, "temperature": 0.2, "base_temperature": 0.07, "align": False},
+        ),
+        (
+            SSANConfig(num_domains=3, lambda_adv=0.4, grl_gamma=5.0, released_grl=True),
+            SSANR,
+            SSANObjective,
+            {"lambda_contrast": 1.0, "lambda_adv": 0.4, "grl_gamma": 5.0, "released_grl": True},
+        ),
+        (
+            SSDGConfig(num_domains=3, lambda_trip=0.25, triplet_reduction="valid"),
+            SSDGR,
+            SSDGObjective,
+            {"lambda_adv": 0.1, "lambda_trip": 0.25, "triplet_reduction": "valid"},
+        ),
+    ],
+)
+def test_objectives_from_model_take_every_loss_setting_of_the_config(
+    config: DictConfig, model_cls: Any, objective_cls: Any, expected: dict[str, object]
+) -> None:
+    objective = objective_cls.from_model(model_cls.from_config(config, warn_random=False))
+    for name, value in expected.items():
+        assert getattr(objective, name) == value, name

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, Self
 
 __all__ = ["DictConfig", "check_finite", "check_method_basics"]
@@ -21,6 +22,27 @@ class DictConfig:
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build from :meth:`to_dict` output; unknown keys raise ``TypeError``."""
         return cls(**data)
+
+    def settings_for(self, target: Callable[..., Any]) -> dict[str, Any]:
+        """The values of ``target``'s keyword-only parameters that this config holds.
+
+        A method's objective takes its loss settings as keyword-only arguments named as
+        the config's fields; ``Objective(parts, **config.settings_for(Objective))`` passes
+        each one once, by name.
+
+        Args:
+            target: a callable (a class passes its ``__init__``'s parameters).
+
+        Returns:
+            ``{parameter: value}`` for each keyword-only parameter that is a field here.
+        """
+        names = {f.name for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        params = inspect.signature(target).parameters.values()
+        return {
+            p.name: getattr(self, p.name)
+            for p in params
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name in names
+        }
 
 
 def check_method_basics(num_domains: int, depth: int, depths: Collection[int]) -> None:

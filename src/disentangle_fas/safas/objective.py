@@ -104,15 +104,7 @@ class SAFASObjective(nn.Module):
     def from_model(cls, model: SAFAS, config: SAFASConfig | None = None) -> SAFASObjective:
         """Build the objective for ``model`` with the settings of ``config`` (or its own)."""
         cfg = config or model.config or SAFASConfig(num_domains=model.heads.num_domains)
-        return cls(
-            model.heads,
-            supcon_weight=cfg.supcon_weight,
-            temperature=cfg.temperature,
-            base_temperature=cfg.base_temperature,
-            align=cfg.align,
-            align_alpha=cfg.align_alpha,
-            align_start=cfg.align_start,
-        )
+        return cls(model.heads, **cfg.settings_for(cls))
 
     @property
     def heads(self) -> DomainLogisticHeads:

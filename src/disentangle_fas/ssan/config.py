@@ -55,6 +55,13 @@ class SSANConfig(DictConfig):
             paper: two).
         adain_eps: AdaIN epsilon (official: 1e-5).
         adain_unbiased: AdaIN uses the unbiased variance (official ``torch.var``: True).
+        released_adain_block: reproduce the released ``ResnetAdaINBlock``, which computes
+            ``x + AdaIN(x)`` and never uses its convolutions (SSAN issue 17). Default
+            False: ``x + AdaIN(conv(ReLU(AdaIN(conv(x)))))``, as the paper describes.
+        assembly_stride: stride of the two convolutions that take layer3's resolution
+            (H/16) to the assembly's: the content path's strided conv and the style path's
+            last conv. Official: 2, so 256-px inputs assemble 8x8 maps. Instance statistics
+            need at least 2 positions, so inputs below 64 px need 1 (maps of H/16).
         disc_hidden: hidden width of the domain discriminator (official: 256).
         disc_dropout: its dropout (official: 0.5).
         lambda_contrast: weight of the contrastive loss (official: 1).
@@ -64,13 +71,6 @@ class SSANConfig(DictConfig):
             autograd never calls: the domain loss's gradient then reaches the content path
             unreversed, so the content features learn to *reveal* the domain (SSAN issue
             18). Default False: a working gradient reversal, as the paper describes.
-        released_adain_block: reproduce the released ``ResnetAdaINBlock``, which computes
-            ``x + AdaIN(x)`` and never uses its convolutions (SSAN issue 17). Default
-            False: ``x + AdaIN(conv(ReLU(AdaIN(conv(x)))))``, as the paper describes.
-        assembly_stride: stride of the two convolutions that take layer3's resolution
-            (H/16) to the assembly's: the content path's strided conv and the style path's
-            last conv. Official: 2, so 256-px inputs assemble 8x8 maps. Instance statistics
-            need at least 2 positions, so inputs below 64 px need 1 (maps of H/16).
         image_size: input side the model was trained at (stored for inference; optional).
     """
 
@@ -79,14 +79,14 @@ class SSANConfig(DictConfig):
     num_adain_blocks: int = 2
     adain_eps: float = DEFAULT_ADAIN_EPS
     adain_unbiased: bool = True
+    released_adain_block: bool = False
+    assembly_stride: int = 2
     disc_hidden: int = 256
     disc_dropout: float = 0.5
     lambda_contrast: float = DEFAULT_LAMBDA_CONTRAST
     lambda_adv: float = DEFAULT_LAMBDA_ADV
     grl_gamma: float = DEFAULT_GRL_GAMMA
     released_grl: bool = False
-    released_adain_block: bool = False
-    assembly_stride: int = 2
     image_size: int | None = None
 
     def __post_init__(self) -> None:

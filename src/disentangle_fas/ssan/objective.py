@@ -131,13 +131,7 @@ class SSANObjective(ScheduledReversal, nn.Module):
             The objective.
         """
         cfg = config or model.config or SSANConfig(num_domains=model.discriminator.num_domains)
-        return cls(
-            model.discriminator,
-            lambda_contrast=cfg.lambda_contrast,
-            lambda_adv=cfg.lambda_adv,
-            grl_gamma=cfg.grl_gamma,
-            released_grl=cfg.released_grl,
-        )
+        return cls(model.discriminator, **cfg.settings_for(cls))
 
     @property
     def discriminator(self) -> DomainClassifier:

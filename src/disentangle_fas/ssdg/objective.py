@@ -123,16 +123,7 @@ class SSDGObjective(ScheduledReversal, nn.Module):
             The objective.
         """
         cfg = config or model.config or SSDGConfig(num_domains=model.discriminator.num_domains)
-        reduction: TripletReduction = "valid" if cfg.triplet_reduction == "valid" else "positive"
-        return cls(
-            model.discriminator,
-            model.classifier,
-            lambda_adv=cfg.lambda_adv,
-            lambda_trip=cfg.lambda_trip,
-            triplet_margin=cfg.triplet_margin,
-            triplet_reduction=reduction,
-            grl_gamma=cfg.grl_gamma,
-        )
+        return cls(model.discriminator, model.classifier, **cfg.settings_for(cls))
 
     @property
     def discriminator(self) -> SingleSideDiscriminator:
