@@ -64,6 +64,30 @@ def test_summarize_seeds_matches_numpy() -> None:
     assert [r[3] for r in rows[:5]] == [3, 4, 5, "mean", "std"]
 
 
+def test_cell_and_pair_dicts_name_every_value() -> None:
+    per_seed = {
+        seed: {
+            "full": _report([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.65, 0.4], LABELS, "full"),
+            "baseline": _report([0.9, 0.3, 0.7, 0.6, 0.5, 0.2, 0.65, 0.4], LABELS, "baseline"),
+        }
+        for seed in (0, 1)
+    }
+    s = summarize_seeds(per_seed)
+    cell, pair = s.cells[0].to_dict(), s.pairs[0].to_dict()
+    assert list(cell) == [
+        "task", "variant", "hter_per_seed", "auc_per_seed", "hter", "auc", "hter_interval"
+    ]  # fmt: skip
+    assert cell["hter_per_seed"] == s.cells[0].hter
+    assert cell["hter"] == s.cells[0].hter_stats.to_dict()
+    assert list(pair) == [
+        "task", "a", "b", "hter_diff_per_seed", "auc_diff_per_seed", "hter_diff", "auc_diff"
+    ]  # fmt: skip
+    assert (pair["a"], pair["b"]) == ("full", "baseline")
+    assert pair["auc_diff"] == s.pairs[0].auc.to_dict()
+    assert s.to_dict()["pairs"] == [pair]
+    json.dumps(s.to_dict(), allow_nan=False)
+
+
 def test_single_seed_uses_a_paired_bootstrap() -> None:
     good = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1]
     bad = [0.2, 0.6, 0.3, 0.7, 0.4, 0.8, 0.5, 0.1]

@@ -76,6 +76,18 @@ class CellStats:
         """Mean ± std of :attr:`auc`."""
         return mean_std(self.auc)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict: per-seed values, their mean ± std, the interval if any."""
+        return {
+            "task": self.task,
+            "variant": self.variant,
+            "hter_per_seed": self.hter,
+            "auc_per_seed": self.auc,
+            "hter": self.hter_stats.to_dict(),
+            "auc": self.auc_stats.to_dict(),
+            "hter_interval": None if self.hter_interval is None else self.hter_interval.to_dict(),
+        }
+
 
 @dataclass(frozen=True)
 class PairStats:
@@ -98,6 +110,15 @@ class PairStats:
     auc: Interval
     hter_per_seed: list[float]
     auc_per_seed: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict: the two variants, per-seed differences, their intervals."""
+        per_seed = {
+            "hter_diff_per_seed": self.hter_per_seed,
+            "auc_diff_per_seed": self.auc_per_seed,
+        }
+        intervals = {"hter_diff": self.hter.to_dict(), "auc_diff": self.auc.to_dict()}
+        return {"task": self.task, "a": self.a, "b": self.b, **per_seed, **intervals}
 
 
 @dataclass
@@ -171,34 +192,11 @@ class SeedSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict with the per-seed values, aggregates and intervals."""
-
-        def cell(c: CellStats) -> dict[str, Any]:
-            return {
-                "task": c.task,
-                "variant": c.variant,
-                "hter_per_seed": c.hter,
-                "auc_per_seed": c.auc,
-                "hter": c.hter_stats.to_dict(),
-                "auc": c.auc_stats.to_dict(),
-                "hter_interval": None if c.hter_interval is None else c.hter_interval.to_dict(),
-            }
-
-        def pair(p: PairStats) -> dict[str, Any]:
-            return {
-                "task": p.task,
-                "a": p.a,
-                "b": p.b,
-                "hter_diff_per_seed": p.hter_per_seed,
-                "auc_diff_per_seed": p.auc_per_seed,
-                "hter_diff": p.hter.to_dict(),
-                "auc_diff": p.auc.to_dict(),
-            }
-
         return {
             "seeds": self.seeds,
             "protocol": self.protocol_line,
-            "cells": [cell(c) for c in self.cells],
-            "pairs": [pair(p) for p in self.pairs],
+            "cells": [c.to_dict() for c in self.cells],
+            "pairs": [p.to_dict() for p in self.pairs],
             "summary": self.summary_line(),
         }
 
