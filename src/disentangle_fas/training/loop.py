@@ -174,7 +174,7 @@ def train(
     t0 = time.perf_counter()
     info = init_distributed(cfg.device)
     run_dir = RunDirectory(
-        cfg.out,
+        out=cfg.out,
         resume=cfg.resume,
         overwrite=cfg.overwrite,
         allow_config_change=cfg.allow_config_change,
