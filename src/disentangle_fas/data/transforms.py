@@ -23,9 +23,13 @@ from torch import Tensor, nn
 
 from disentangle_fas.contracts import IMAGENET_MEAN, IMAGENET_STD
 
+#: Per-channel statistics (R, G, B).
+ChannelStats = Sequence[float]
+
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "ChannelStats",
     "ColorJitter",
     "Compose",
     "Normalize",
@@ -44,7 +48,7 @@ def _check(image: Tensor) -> None:
         raise ValueError(f"expected (3, H, W) or (B, 3, H, W), got shape {tuple(image.shape)}")
 
 
-def _stats(image: Tensor, mean: Sequence[float], std: Sequence[float]) -> tuple[Tensor, Tensor]:
+def _stats(image: Tensor, mean: ChannelStats, std: ChannelStats) -> tuple[Tensor, Tensor]:
     m = torch.as_tensor(mean, dtype=image.dtype, device=image.device).view(3, 1, 1)
     s = torch.as_tensor(std, dtype=image.dtype, device=image.device).view(3, 1, 1)
     if bool((s <= 0).any()):
@@ -53,9 +57,7 @@ def _stats(image: Tensor, mean: Sequence[float], std: Sequence[float]) -> tuple[
 
 
 def normalize(
-    image: Tensor,
-    mean: Sequence[float] = IMAGENET_MEAN,
-    std: Sequence[float] = IMAGENET_STD,
+    image: Tensor, mean: ChannelStats = IMAGENET_MEAN, std: ChannelStats = IMAGENET_STD
 ) -> Tensor:
     """``(image - mean) / std`` per channel.
 
@@ -80,9 +82,7 @@ def normalize(
 
 
 def denormalize(
-    image: Tensor,
-    mean: Sequence[float] = IMAGENET_MEAN,
-    std: Sequence[float] = IMAGENET_STD,
+    image: Tensor, mean: ChannelStats = IMAGENET_MEAN, std: ChannelStats = IMAGENET_STD
 ) -> Tensor:
     """Inverse of :func:`normalize`: ``image * std + mean``.
 
@@ -120,8 +120,8 @@ class Normalize(nn.Module):
 
     def __init__(
         self,
-        mean: Sequence[float] = IMAGENET_MEAN,
-        std: Sequence[float] = IMAGENET_STD,
+        mean: ChannelStats = IMAGENET_MEAN,
+        std: ChannelStats = IMAGENET_STD,
         *,
         persistent: bool = True,
     ) -> None:

@@ -12,13 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.types import FASSample
 
-__all__ = [
-    "REPRESENTATIONS",
-    "SYMBOLS",
-    "PooledFeatures",
-    "Representation",
-    "extract_features",
-]
+__all__ = ["REPRESENTATIONS", "SYMBOLS", "PooledFeatures", "Representation", "extract_features"]
 
 Representation = Literal["liveness", "content", "domain"]
 #: The three representations, in the order reports list them.
