@@ -41,6 +41,7 @@ def main() -> None:
     terms = objective(model(images), labels, domains, content_target)
     optimizer.zero_grad()
     terms.total.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=5.0)  # as the trainer does
     optimizer.step()
 
     for name, value in terms.as_floats().items():

@@ -16,39 +16,32 @@ import argparse
 
 import torch
 
+from disentangle_fas import ssdg
 from disentangle_fas.encoders import ResNetEncoder
 from disentangle_fas.heads import LMCLHead
 from disentangle_fas.model import normalize_layer
-from disentangle_fas.ssdg import (
-    OFFICIAL_LOSS_WEIGHTS,
-    SSDGR,
-    Embedding,
-    SingleSideDiscriminator,
-    SSDGConfig,
-    SSDGObjective,
-)
 from disentangle_fas.synthetic import SyntheticFAS
 
 
-def build(num_domains: int, target: str) -> tuple[SSDGR, SSDGObjective]:
-    config = SSDGConfig.official(target, num_domains=num_domains)
+def build(num_domains: int, target: str) -> tuple[ssdg.SSDGR, ssdg.SSDGObjective]:
+    config = ssdg.SSDGConfig.official(target, num_domains=num_domains)
     encoder = ResNetEncoder(18)
-    model = SSDGR(
+    model = ssdg.SSDGR(
         encoder,
-        Embedding(encoder.num_features, config.embed_dim, dropout=config.embed_dropout),
+        ssdg.Embedding(encoder.num_features, config.embed_dim, dropout=config.embed_dropout),
         LMCLHead(config.embed_dim, 2, scale=config.scale, margin=config.margin),
-        SingleSideDiscriminator(
+        ssdg.SingleSideDiscriminator(
             config.embed_dim, num_domains, config.disc_hidden, dropout=config.disc_dropout
         ),
         normalize=normalize_layer(),
     )
     model.config = config
-    return model, SSDGObjective.from_model(model, config)
+    return model, ssdg.SSDGObjective.from_model(model, config)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--target", default="M", choices=sorted(OFFICIAL_LOSS_WEIGHTS))
+    parser.add_argument("--target", default="M", choices=sorted(ssdg.OFFICIAL_LOSS_WEIGHTS))
     parser.add_argument("--image-size", type=int, default=64)
     args = parser.parse_args()
     torch.manual_seed(0)
