@@ -238,3 +238,11 @@ def test_errors() -> None:
         asymmetric_triplet_loss(f, y, d, -0.1)
     with pytest.raises(ValueError, match="reduction"):
         asymmetric_triplet_loss(f, y, d, reduction="mean")  # type: ignore[arg-type]
+
+
+def test_asymmetric_options_are_those_of_the_batch_all_loss() -> None:
+    f, y, d = torch.rand(4, 3), torch.tensor([1, 1, 0, 0]), torch.tensor([0, 1, 0, 1])
+    with pytest.raises(TypeError, match="hardest"):
+        asymmetric_triplet_loss(f, y, d, hardest=True)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="reduction"):
+        asymmetric_triplet_loss(f, y, d, reduction="mean")  # type: ignore[arg-type]

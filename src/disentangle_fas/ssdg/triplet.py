@@ -7,17 +7,19 @@ is the batch-all triplet loss with a margin.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, TypedDict
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import Unpack
 
 from disentangle_fas.ssdg._checks import check_features, check_index_vector, check_labels
 
 __all__ = [
     "DEFAULT_TRIPLET_MARGIN",
     "AsymmetricTripletLoss",
+    "TripletOptions",
     "TripletReduction",
     "asymmetric_classes",
     "asymmetric_triplet_loss",
@@ -33,6 +35,19 @@ DEFAULT_TRIPLET_MARGIN = 0.1
 #: of triplets whose loss is > 0 (the official code); ``"valid"`` by the number of valid
 #: triplets.
 TripletReduction = Literal["positive", "valid"]
+
+
+class TripletOptions(TypedDict, total=False):
+    """The keyword options of :func:`batch_all_triplet_loss` that its wrappers pass on.
+
+    Attributes:
+        squared: use squared Euclidean distances (default False, as the official code).
+        reduction: how the per-triplet losses are averaged (default ``"positive"``).
+    """
+
+    squared: bool
+    reduction: TripletReduction
+
 
 _POSITIVE_EPS = 1e-16  # the official code's threshold for "loss > 0"
 
@@ -147,9 +162,7 @@ def asymmetric_triplet_loss(
     labels: Tensor,
     domains: Tensor,
     margin: float = DEFAULT_TRIPLET_MARGIN,
-    *,
-    squared: bool = False,
-    reduction: TripletReduction = "positive",
+    **options: Unpack[TripletOptions],
 ) -> Tensor:
     r"""SSDG's asymmetric triplet loss.
 
@@ -177,8 +190,9 @@ def asymmetric_triplet_loss(
         labels: ``(B,)`` 1 = live, 0 = spoof.
         domains: ``(B,)`` non-negative source-domain indices.
         margin: the triplet margin ``m`` (official: 0.1).
-        squared: use squared Euclidean distances (official: no).
-        reduction: ``"positive"`` or ``"valid"``, see above.
+        **options: ``squared`` (use squared Euclidean distances; official: no) and
+            ``reduction`` (``"positive"`` or ``"valid"``, see above), passed on to
+            :func:`batch_all_triplet_loss` (:class:`TripletOptions`).
 
     Returns:
         Scalar tensor.
@@ -198,7 +212,7 @@ def asymmetric_triplet_loss(
     check_features("asymmetric_triplet_loss", features)
     check_labels("asymmetric_triplet_loss", labels, features.shape[0])
     classes = asymmetric_classes(labels, domains)
-    return batch_all_triplet_loss(features, classes, margin, squared=squared, reduction=reduction)
+    return batch_all_triplet_loss(features, classes, margin, **options)
 
 
 class AsymmetricTripletLoss(nn.Module):
