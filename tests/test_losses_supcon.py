@@ -68,6 +68,23 @@ def test_matches_pytorch_metric_learning(tau: float) -> None:
     torch.testing.assert_close(ours, _pml(f, y, tau, 0.07))
 
 
+@pytest.mark.parametrize("tau", [0.1, 0.5])
+def test_without_labels_is_nt_xent_of_pytorch_metric_learning(tau: float) -> None:
+    # Two views, one class per sample: each anchor has one positive, so SupContrast's
+    # denominator (every other view) is NT-Xent's (the positive and the negatives).
+    gen = torch.Generator().manual_seed(1)
+    f = torch.randn(10, 2, 16, generator=gen, dtype=torch.float64)
+    ours = supcon_loss(f, temperature=tau, base_temperature=tau)
+    flat = torch.cat(torch.unbind(f, dim=1), dim=0)
+    ref = pml_losses.NTXentLoss(temperature=tau)(flat, torch.arange(10).repeat(2))
+    torch.testing.assert_close(ours, ref)
+    torch.testing.assert_close(
+        ours, supcon_loss(f, torch.arange(10), temperature=tau, base_temperature=tau)
+    )
+    module = SupConLoss(temperature=tau, base_temperature=tau)
+    torch.testing.assert_close(module(f), ours)
+
+
 def test_matches_numpy_loop_and_the_official_code() -> None:
     gen = torch.Generator().manual_seed(1)
     f = torch.randn(6, 3, 5, generator=gen, dtype=torch.float64)

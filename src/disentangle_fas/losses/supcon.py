@@ -16,7 +16,9 @@ DEFAULT_TEMPERATURE = 0.1
 DEFAULT_BASE_TEMPERATURE = 0.07
 
 
-def _check(features: Tensor, labels: Tensor, temperature: float, base_temperature: float) -> None:
+def _check(
+    features: Tensor, labels: Tensor | None, temperature: float, base_temperature: float
+) -> None:
     if not isinstance(features, Tensor):
         raise TypeError(
             f"supcon_loss: expected a Tensor of features, got {type(features).__name__}"
@@ -29,23 +31,27 @@ def _check(features: Tensor, labels: Tensor, temperature: float, base_temperatur
         raise TypeError(f"supcon_loss: expected floating point features, got {features.dtype}")
     if features.shape[0] == 0:
         raise ValueError("supcon_loss: empty batch")
-    if not isinstance(labels, Tensor):
-        raise TypeError(f"supcon_loss: expected a Tensor of labels, got {type(labels).__name__}")
-    if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
-        raise ValueError(
-            f"supcon_loss: expected labels of shape ({features.shape[0]},), "
-            f"got {tuple(labels.shape)}"
-        )
-    if torch.is_floating_point(labels) or labels.dtype == torch.bool or labels.is_complex():
-        raise TypeError(f"supcon_loss: labels must be an integer tensor, got {labels.dtype}")
+    if labels is not None:
+        _check_labels(labels, features.shape[0])
     for name, value in (("temperature", temperature), ("base_temperature", base_temperature)):
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"supcon_loss: {name} must be finite and > 0, got {value}")
 
 
+def _check_labels(labels: Tensor, batch: int) -> None:
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"supcon_loss: expected a Tensor of labels, got {type(labels).__name__}")
+    if labels.ndim != 1 or labels.shape[0] != batch:
+        raise ValueError(
+            f"supcon_loss: expected labels of shape ({batch},), got {tuple(labels.shape)}"
+        )
+    if torch.is_floating_point(labels) or labels.dtype == torch.bool or labels.is_complex():
+        raise TypeError(f"supcon_loss: labels must be an integer tensor, got {labels.dtype}")
+
+
 def supcon_loss(
     features: Tensor,
-    labels: Tensor,
+    labels: Tensor | None = None,
     *,
     temperature: float = DEFAULT_TEMPERATURE,
     base_temperature: float = DEFAULT_BASE_TEMPERATURE,
@@ -63,13 +69,16 @@ def supcon_loss(
 
     with ``z`` the L2-normalised features, and the loss is the mean of ``ell_i`` over the
     anchors. SA-FAS calls it with ``labels = 10 * domain + liveness`` (one class per
-    (domain, liveness) pair). An anchor without any positive (a one-view batch with a
+    (domain, liveness) pair). Without ``labels`` every sample is its own class, so an
+    anchor's positives are its other views: SimCLR's NT-Xent loss (Chen et al. 2020), the
+    self-supervised case of SupContrast. An anchor without any positive (a one-view batch with a
     singleton label) has an undefined term: it is left out of the mean (SupContrast would
     return NaN); the loss is 0 when no anchor has a positive.
 
     Args:
         features: ``(B, n_views, D)`` features; L2-normalised here along ``D``.
-        labels: ``(B,)`` integer class of each sample (shared by its views).
+        labels: ``(B,)`` integer class of each sample (shared by its views); ``None``:
+            one class per sample.
         temperature: tau (SA-FAS: 0.1).
         base_temperature: tau_b; the loss is scaled by ``tau / tau_b`` (SupContrast and
             SA-FAS: 0.07).
@@ -82,7 +91,7 @@ def supcon_loss(
         ValueError: wrong shapes or temperatures.
 
     Shape:
-        - features: ``(B, n_views, D)``; labels: ``(B,)``; output ``()``.
+        - features: ``(B, n_views, D)``; labels: ``(B,)`` or ``None``; output ``()``.
 
     Example:
         >>> f = torch.randn(4, 2, 8)
@@ -91,6 +100,8 @@ def supcon_loss(
     """
     _check(features, labels, temperature, base_temperature)
     b, views, _ = features.shape
+    if labels is None:
+        labels = torch.arange(b, device=features.device)
     z = F.normalize(features, dim=-1)
     # View-major order, as SupContrast: rows 0..B-1 are view 0, B..2B-1 view 1, ...
     z = torch.cat(torch.unbind(z, dim=1), dim=0)
@@ -119,7 +130,7 @@ class SupConLoss(nn.Module):
         base_temperature: tau_b.
 
     Shape:
-        - Input: features ``(B, n_views, D)``, labels ``(B,)``; output ``()``.
+        - Input: features ``(B, n_views, D)``, labels ``(B,)`` or ``None``; output ``()``.
 
     Example:
         >>> loss = SupConLoss(temperature=0.1)
@@ -136,7 +147,7 @@ class SupConLoss(nn.Module):
         self.temperature = float(temperature)
         self.base_temperature = float(base_temperature)
 
-    def forward(self, features: Tensor, labels: Tensor) -> Tensor:
+    def forward(self, features: Tensor, labels: Tensor | None = None) -> Tensor:
         """Compute :func:`supcon_loss` with the module's temperatures."""
         return supcon_loss(
             features,
