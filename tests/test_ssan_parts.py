@@ -106,6 +106,17 @@ def test_paper_block_uses_its_convolutions_and_released_block_does_not() -> None
         AdaINResBlock(0)
 
 
+def test_block_passes_its_adain_options_to_both_layers() -> None:
+    x = torch.randn(2, 4, 3, 3)
+    g, b = torch.rand(2, 4) + 0.5, torch.randn(2, 4)
+    block = AdaINResBlock(4, released=True, eps=1e-2, unbiased=False)
+    assert (block.norm1.eps, block.norm2.eps) == (1e-2, 1e-2)
+    assert not block.norm1.unbiased and not block.norm2.unbiased
+    torch.testing.assert_close(block(x, g, b), x + adain(x, g, b, eps=1e-2, unbiased=False))
+    with pytest.raises(TypeError, match="momentum"):
+        AdaINResBlock(4, momentum=0.1)  # type: ignore[call-arg]
+
+
 def test_contrast_signs() -> None:
     signs = contrast_signs(torch.tensor([1, 0, 1, 0]), torch.tensor([1, 1, 0, 0]))
     assert signs.tolist() == [1, -1, -1, 1]

@@ -8,11 +8,13 @@ eq. 4-5) assembles content and style features with two residual AdaIN blocks.
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import torch
 from torch import Tensor, nn
+from typing_extensions import Unpack
 
-__all__ = ["DEFAULT_ADAIN_EPS", "AdaIN", "AdaINResBlock", "adain"]
+__all__ = ["DEFAULT_ADAIN_EPS", "AdaIN", "AdaINOptions", "AdaINResBlock", "adain"]
 
 #: ``adaIN(eps=1e-5)`` of the official code (``networks/pub_mod.py``).
 DEFAULT_ADAIN_EPS = 1e-5
@@ -96,6 +98,18 @@ class AdaIN(nn.Module):
         return f"eps={self.eps}, unbiased={self.unbiased}"
 
 
+class AdaINOptions(TypedDict, total=False):
+    """The settings of :class:`AdaIN` that a block passes on to its AdaIN layers.
+
+    Attributes:
+        eps: added to the variance (default :data:`DEFAULT_ADAIN_EPS`).
+        unbiased: unbiased variance (default True, as the official code).
+    """
+
+    eps: float
+    unbiased: bool
+
+
 class AdaINResBlock(nn.Module):
     r"""SSAN's residual AdaIN block: ``x + AdaIN(conv(ReLU(AdaIN(conv(x)))))``.
 
@@ -111,8 +125,8 @@ class AdaINResBlock(nn.Module):
     Args:
         dim: channels ``C``.
         released: reproduce the released code's block (see above).
-        eps: AdaIN epsilon.
-        unbiased: AdaIN unbiased variance (official).
+        **adain: ``eps`` and ``unbiased`` of both :class:`AdaIN` layers
+            (:class:`AdaINOptions`).
 
     Shape:
         - Input: x ``(B, C, h, w)``, gamma and beta ``(B, C)``; output ``(B, C, h, w)``.
@@ -123,23 +137,16 @@ class AdaINResBlock(nn.Module):
         torch.Size([2, 8, 4, 4])
     """
 
-    def __init__(
-        self,
-        dim: int,
-        *,
-        released: bool = False,
-        eps: float = DEFAULT_ADAIN_EPS,
-        unbiased: bool = True,
-    ) -> None:
+    def __init__(self, dim: int, *, released: bool = False, **adain: Unpack[AdaINOptions]) -> None:
         super().__init__()
         if dim <= 0:
             raise ValueError(f"AdaINResBlock: dim must be positive, got {dim}")
         self.released = bool(released)
         self.conv1 = nn.Conv2d(dim, dim, kernel_size=3, stride=1, padding=1, bias=False)
-        self.norm1 = AdaIN(eps, unbiased=unbiased)
+        self.norm1 = AdaIN(**adain)
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(dim, dim, kernel_size=3, stride=1, padding=1, bias=False)
-        self.norm2 = AdaIN(eps, unbiased=unbiased)
+        self.norm2 = AdaIN(**adain)
 
     def forward(self, x: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
         """Re-style ``x`` with ``gamma``, ``beta``; shapes in the class docstring."""
