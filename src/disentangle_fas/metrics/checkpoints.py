@@ -19,16 +19,11 @@ __all__ = ["CheckpointPolicy", "CheckpointScores", "select_checkpoint", "select_
 
 
 class CheckpointPolicy(NamedChoice):
-    """How the reported checkpoint was chosen among the evaluated ones.
-
-    ``is_oracle`` is true for the policy that looks at the target test labels;
-    ``description`` gives one line for reports; ``coerce`` accepts a string value.
-    """
+    """How the reported checkpoint was chosen among the evaluated ones."""
 
     ORACLE_BEST_TARGET = (
         "oracle_best_target",
-        "oracle: checkpoint with the lowest target test HTER at the oracle threshold; "
-        "uses the test labels",
+        "oracle: checkpoint with the lowest target test HTER; uses the test labels",
     )
     LAST = "last", "last checkpoint of training"
     BEST_SOURCE_VAL = (

@@ -21,7 +21,9 @@ class NamedChoice(str, Enum):  # noqa: UP042 (StrEnum formats members differentl
     Subclasses list their members as ``NAME = "value", "one-line description"``: the
     value is the member's string (``member.value``, ``str(member)`` comparisons, lookup
     by value), the description its :attr:`description`. :meth:`kind` (the noun used in
-    errors) comes from the class name.
+    errors) comes from the class name. :attr:`is_oracle` is true for a member that looks at
+    the target test labels (its value starts with ``oracle``); :meth:`coerce` accepts a
+    member or its string value.
     """
 
     _description: str

@@ -30,11 +30,7 @@ __all__ = [
 
 
 class ThresholdStrategy(NamedChoice):
-    """How the decision threshold was chosen.
-
-    ``is_oracle`` is true for the strategy that looks at the target test labels;
-    ``description`` gives one line for reports; ``coerce`` accepts a string value.
-    """
+    """How the decision threshold was chosen."""
 
     ORACLE_TARGET_EER = (
         "oracle_target_eer",
