@@ -146,16 +146,14 @@ class Expression:
         mouth_open: 0 (closed) to 1 (wide open).
         eye_open: eyelid opening, 0 (closed) to 1.
         brow_raise: -1 (frown) to 1 (raised).
-        gaze_x: horizontal gaze in eye half-widths.
-        gaze_y: vertical gaze in eye half-widths.
+        gaze: where the irises sit, ``(x, y)`` in eye half-widths from the centre.
     """
 
     smile: float = 0.0
     mouth_open: float = 0.0
     eye_open: float = 1.0
     brow_raise: float = 0.0
-    gaze_x: float = 0.0
-    gaze_y: float = 0.0
+    gaze: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -253,8 +251,7 @@ def sample_expression(rng: np.random.Generator) -> Expression:
         mouth_open=float(rng.uniform(0.0, 1.0) ** 3),
         eye_open=float(rng.uniform(0.55, 1.0)),
         brow_raise=float(rng.uniform(-0.5, 1.0)),
-        gaze_x=float(rng.normal(0.0, 0.12)),
-        gaze_y=float(rng.normal(0.0, 0.06)),
+        gaze=(float(rng.normal(0.0, 0.12)), float(rng.normal(0.0, 0.06))),
     )
 
 

@@ -161,8 +161,7 @@ def _jitter(rng: np.random.Generator, s: _Session) -> tuple[Pose, Expression, Fr
         mouth_open=0.7 * e.mouth_open + 0.3 * n.mouth_open,
         eye_open=n.eye_open if rng.random() < 0.3 else e.eye_open,
         brow_raise=0.8 * e.brow_raise + 0.2 * n.brow_raise,
-        gaze_x=0.5 * (e.gaze_x + n.gaze_x),
-        gaze_y=0.5 * (e.gaze_y + n.gaze_y),
+        gaze=(0.5 * (e.gaze[0] + n.gaze[0]), 0.5 * (e.gaze[1] + n.gaze[1])),
     )
     f = s.framing
     framing = Framing(

@@ -131,7 +131,8 @@ def _eye(
     soft = 0.06
     inside = smoothstep(upper + soft, upper - soft, ly) * smoothstep(lower - soft, lower + soft, ly)
     inside *= smoothstep(1.0, 0.92, np.abs(lx))
-    r = np.hypot(lx - expr.gaze_x, ly - expr.gaze_y)
+    gaze_x, gaze_y = expr.gaze
+    r = np.hypot(lx - gaze_x, ly - gaze_y)
     sclera = np.array([0.8, 0.77, 0.74], dtype=np.float32) * (1 - 0.25 * np.abs(lx))[:, None]
     col = _mix(sclera, iris_rgb, smoothstep(0.47, 0.42, r))
     col = _mix(col, (0.02, 0.02, 0.02), smoothstep(0.2, 0.16, r))

@@ -58,11 +58,11 @@ class TrainConfig:
         lmcl_scale, lmcl_margin: LMCL alpha and m.
         content_target: ``"auto"`` (synthetic ground-truth geometry on synthetic data,
             PRNet on real data), ``"geometry"``, or ``"prnet"``.
+        content_size: side of the content target map fed to the decoder.
         prnet_weights: local PRNet weights file (needed for ``prnet``).
         prnet_input_crop_scale: side of the stored crops in face-box sides (the
             preprocessing's ``crop_scale``, 1.2); when positive, crops are re-cut to PRNet's
             own square before the teacher sees them. 0 feeds them unchanged.
-        content_size: side of the content target map fed to the decoder.
 
     Loss weights: ``w_dom``, ``w_cont``, ``w_cont_cnf``, ``w_dom_cnf``, ``w_live_cnf``.
 
@@ -107,9 +107,9 @@ class TrainConfig:
     lmcl_scale: float = 16.0
     lmcl_margin: float = 0.35
     content_target: str = "auto"
+    content_size: int = 32
     prnet_weights: str = ""
     prnet_input_crop_scale: float = 0.0
-    content_size: int = 32
     # loss weights
     w_dom: float = 1.0
     w_cont: float = 1.0
