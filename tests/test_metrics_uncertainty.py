@@ -89,6 +89,15 @@ def test_interval_containing_zero_is_not_significant() -> None:
     assert one.method == "none" and not one.significant and one.to_dict()["low"] is None
 
 
+def test_a_zero_width_interval_is_not_significant() -> None:
+    # The same HTER difference on every seed: the formula's interval is one point.
+    iv = metrics.paired_difference([0.125, 0.25, 0.5], [0.15, 0.275, 0.525])
+    assert iv.low == pytest.approx(iv.high) and iv.high < 0
+    assert iv.method == "t" and not iv.significant and not iv.to_dict()["significant"]
+    varied = metrics.paired_difference([0.125, 0.25, 0.5], [0.15, 0.28, 0.52])
+    assert varied.high < 0 and varied.significant
+
+
 def test_bootstrap_is_seeded_stratified_and_covers_the_estimate() -> None:
     rng = np.random.default_rng(0)
     labels = np.r_[np.ones(30, dtype=np.int64), np.zeros(70, dtype=np.int64)]

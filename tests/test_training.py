@@ -51,6 +51,22 @@ def test_resume_is_bit_identical(tmp_path: Path) -> None:
     assert resumed.history == full.history
 
 
+@pytest.mark.filterwarnings("ignore:resnet10. no ImageNet weights")
+@pytest.mark.parametrize("method", ["ssdg-r", "ssan-r", "sa-fas"])
+def test_resume_of_a_compared_method_is_bit_identical(tmp_path: Path, method: str) -> None:
+    # Each method draws its own randomness (SSAN-R's style shuffle, SA-FAS's views): a
+    # resumed run must continue those streams, not restart them.
+    task = fake_task()
+    full = train(_cfg(tmp_path / "a", method=method, steps=4, eval_every=2), task)
+    part = _cfg(tmp_path / "b", method=method, steps=4, eval_every=2)
+    _train_until(part, task, stop_after=2)
+    resumed = train(part.replace(resume=True), task)
+    a = load_model(Path(full.checkpoint).parent / "last.safetensors").model.state_dict()
+    b = load_model(Path(resumed.checkpoint).parent / "last.safetensors").model.state_dict()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
 def _train_until(cfg: TrainConfig, task: object, stop_after: int) -> None:
     """Run the real loop and interrupt it right after the state of ``stop_after`` is saved."""
     import disentangle_fas.training.loop as loop
@@ -145,3 +161,19 @@ def test_ssdg_r_trains_in_the_same_loop(tmp_path: Path) -> None:
     assert {"cls", "adv", "trip"} <= set(rows[0])
     x = torch.rand(2, 3, 32, 32)
     assert loaded.model.live_score(x).shape == (2,)
+
+
+def test_a_method_generator_must_be_a_torch_generator(tmp_path: Path) -> None:
+    from disentangle_fas.losses import DisentanglementObjective
+    from disentangle_fas.model import DisentangledFAS
+    from disentangle_fas.training.methods import ObjectiveMethod
+
+    model = DisentangledFAS.build(
+        num_domains=3, variant="baseline", depth=10, image_size=32, warn_random=False
+    )
+    method = ObjectiveMethod(
+        model, DisentanglementObjective(model.liveness_head, None, variant="baseline")
+    )
+    method.generators = {"views": 7}  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="'views' is a int"):
+        train(_cfg(tmp_path, variant="baseline"), fake_task(), method=method)

@@ -315,7 +315,11 @@ class Losses(NamedTuple):
 class TrainingMethod(Protocol):
     """What the training loop needs from a method: a model and the objective that trains it.
 
-    The two attributes may be plain attributes or properties.
+    The two attributes may be plain attributes or properties. A method that draws from
+    random streams of its own (e.g. augmented views) may also have ``generators``, a
+    ``dict[str, torch.Generator]``: the loop saves their states with the training state
+    and restores them on resume, so a resumed run draws what an uninterrupted one would.
+    Draws from torch's global generator (dropout, ``torch.randperm``) are restored too.
     """
 
     @property

@@ -49,6 +49,10 @@ class MeanStd:
         return {"mean": self.mean, "std": None if math.isnan(self.std) else self.std, "n": self.n}
 
 
+#: Intervals narrower than this (relative to ``max(1, |estimate|)``) have zero width.
+_ZERO_WIDTH = 1e-9
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with a two-sided confidence interval.
@@ -70,8 +74,17 @@ class Interval:
 
     @property
     def significant(self) -> bool:
-        """Whether the interval excludes 0 (``False`` when there is no interval)."""
-        return bool(self.low > 0.0 or self.high < 0.0)
+        """Whether the interval excludes 0 and has a positive width.
+
+        ``False`` when there is no interval, and for a zero-width one: values that do not
+        vary at all (e.g. the same HTER difference on every seed, which discrete error rates
+        on a small test set can give) measure no spread, so they are no evidence that the
+        difference exceeds it.
+        """
+        excludes_zero = self.low > 0.0 or self.high < 0.0
+        # Rounding noise of equal values (0.125 - 0.15 vs 0.25 - 0.275) is no width.
+        width = self.high - self.low
+        return bool(excludes_zero and width > _ZERO_WIDTH * max(1.0, abs(self.estimate)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict (undefined ends as ``None``)."""

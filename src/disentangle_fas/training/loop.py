@@ -129,6 +129,15 @@ def _batches(
     )
 
 
+def _method_generators(method: TrainingMethod) -> dict[str, torch.Generator]:
+    """The method's own random streams (its optional ``generators``), named for the state."""
+    own: dict[str, torch.Generator] = getattr(method, "generators", {})
+    for name, gen in own.items():
+        if not isinstance(gen, torch.Generator):
+            raise TypeError(f"method generator {name!r} is a {type(gen).__name__}, not a Generator")
+    return {f"method.{name}": gen for name, gen in own.items()}
+
+
 def _step_loss(
     step_model: torch.nn.Module,
     method: TrainingMethod,
@@ -220,12 +229,13 @@ def _train(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
     )
     aug = torch.Generator().manual_seed(cfg.seed * 7919 + info.rank)
+    generators = {"aug": aug, **_method_generators(method)}
     history: list[dict[str, Any]] = []
     start = 0
     state_path = out / "state.safetensors"
     if cfg.resume and state_path.is_file():
         state = load_training_state(
-            state_path, model=model, optimizer=optimizer, generators={"aug": aug}
+            state_path, model=model, optimizer=optimizer, generators=generators
         )
         start, history = state.step, state.history
     step_model: torch.nn.Module = model
@@ -296,7 +306,7 @@ def _train(
                     step=done,
                     model=model,
                     optimizer=optimizer,
-                    generators={"aug": aug},
+                    generators=generators,
                     history=history,
                 )
                 run_dir.saved_step = done

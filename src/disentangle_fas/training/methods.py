@@ -240,7 +240,8 @@ class SAFASMethod(_ComparedMethod):
     The loop hands over one batch (after its own optional flip); :meth:`loss` draws two
     views of every image with the official training augmentation (rotation, random
     resized square crop, flip: :func:`~disentangle_fas.safas.random_views`) from a
-    generator seeded with ``cfg.seed``; :meth:`after_step` aligns the heads from
+    generator seeded with ``cfg.seed`` (in :attr:`generators`, so a resumed run continues
+    its stream); :meth:`after_step` aligns the heads from
     ``align_start`` on. Evaluation uses the model's deterministic centre crop. Its loss:
     per-domain logistic and supervised contrastive terms on the two views.
     """
@@ -257,6 +258,7 @@ class SAFASMethod(_ComparedMethod):
         self.model: SAFAS = self._build(SAFAS, self.config, cfg, warn_random)
         self.objective = SAFASObjective.from_model(self.model)
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
+        self.generators = {"views": self.generator}  # saved and restored with the run
 
     def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
         """The forward on two augmented views per image."""

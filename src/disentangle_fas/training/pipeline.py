@@ -220,12 +220,17 @@ class TrainInputs:
         self.transform = transform
         self.reads = BatchReads(dataset, content)
         self.pinned = device.type == "cuda"
+        # The loader draws its workers' base seed when its iterator starts: from a generator
+        # of its own, so that starting it (at step 0, or at the step a run resumes from)
+        # leaves torch's global stream, which dropout and the methods draw from, untouched.
+        loader_seed = generator.initial_seed() if generator is not None else 0
         self.loader: DataLoader[HostBatch] = DataLoader(
             self.reads,
             sampler=EpochBatches(sampler, start),
             batch_size=None,
             num_workers=num_workers,
             pin_memory=self.pinned,
+            generator=torch.Generator().manual_seed(loader_seed),
         )
         self._batches: Iterator[HostBatch] | None = None
 
