@@ -9,7 +9,6 @@ the attack held out as "unseen" by default).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -165,24 +164,35 @@ def sample_mask_look(
     paint = np.asarray(victim.skin) * rng.uniform(0.9, 1.1) + rng.normal(0.0, 0.03, 3)
     paint = 0.75 * paint + 0.25 * np.array([0.85, 0.75, 0.65]) * rng.uniform(0.8, 1.1)
     p = np.clip(paint, 0.0, 1.0)
+    # Drawn in this order (the generator's stream fixes every rendered mask).
+    gloss = float(rng.uniform(0.05, 0.35))
+    shininess = float(rng.uniform(15.0, 60.0))
+    top = float(victim.hairline - rng.uniform(0.0, 0.12))
+    hole = float(rng.uniform(0.95, 1.25))
+    paint_features = float(rng.uniform(0.3, 0.9))
+    relief = float(rng.uniform(0.3, 0.9))
+    wrap, printed = _material(rng, print_prob, cue)
     return MaskLook(
         colour=(float(p[0]), float(p[1]), float(p[2])),
-        gloss=float(rng.uniform(0.05, 0.35)),
-        shininess=float(rng.uniform(15.0, 60.0)),
-        top=float(victim.hairline - rng.uniform(0.0, 0.12)),
-        hole=float(rng.uniform(0.95, 1.25)),
+        gloss=gloss,
+        shininess=shininess,
+        top=top,
+        hole=hole,
         wearer_skin=wearer.skin,
         wearer_hair=wearer.hair,
         wearer_iris=wearer.iris,
-        paint_features=float(rng.uniform(0.3, 0.9)),
-        relief=float(rng.uniform(0.3, 0.9)),
-        **_material(rng, print_prob, cue),
+        paint_features=paint_features,
+        relief=relief,
+        wrap=wrap,
+        printed=printed,
     )
 
 
-def _material(rng: np.random.Generator, print_prob: float, cue: float) -> dict[str, Any]:
-    """:class:`MaskLook` fields of the material: subsurface scattering, and the printed
-    finish (dots, layer lines, ink tones) of a printed mask (``None`` for a painted one).
+def _material(
+    rng: np.random.Generator, print_prob: float, cue: float
+) -> tuple[float, PrintedFinish | None]:
+    """The material: its subsurface scattering (``wrap``), and the printed finish (dots,
+    layer lines, ink tones) of a printed mask (``None`` for a painted one).
     """
     printed = rng.random() < print_prob
     dots = cue * float(rng.uniform(0.45, 0.85))
@@ -197,7 +207,7 @@ def _material(rng: np.random.Generator, print_prob: float, cue: float) -> dict[s
         layer_period=float(rng.uniform(0.03, 0.06)),
         gamut=gamut,
     )
-    return {"wrap": wrap, "printed": finish if printed else None}
+    return wrap, finish if printed else None
 
 
 @dataclass(frozen=True)
