@@ -1,4 +1,4 @@
-"""Typed records shared across the library (samples, batches).
+"""Typed records shared across the library (samples, batches, listed items).
 
 Conventions used everywhere in ``disentangle_fas``:
 
@@ -13,11 +13,13 @@ Conventions used everywhere in ``disentangle_fas``:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from torch import Tensor
 
-__all__ = ["LIVE", "SPOOF", "Box", "FASSample"]
+__all__ = ["LIVE", "SPOOF", "Box", "FASSample", "LabelledItem"]
 
 LIVE = 1
 SPOOF = 0
@@ -51,3 +53,42 @@ class FASSample(NamedTuple):
     attack: int | Tensor
     index: int | Tensor  # type: ignore[assignment]  # field shadows tuple.index on purpose
     video_id: str | list[str]
+
+
+PathT = TypeVar("PathT", Path, str)
+
+
+@dataclass(frozen=True)
+class LabelledItem(Generic[PathT]):
+    """What every listed item of the library carries: where it is, what it shows, and
+    whose video it comes from. The leading fields of a dataset's
+    :class:`~disentangle_fas.data.records.Record`, a store's
+    :class:`~disentangle_fas.data.manifest.ManifestEntry` and the benchmark's
+    :class:`~disentangle_fas.synthetic.SyntheticRecord`.
+
+    Attributes:
+        path: the file (a :class:`~pathlib.Path` or a manifest's string).
+        label: 1 = live (bona fide), 0 = spoof.
+        attack: 0 for live, a positive attack id for spoof.
+        domain: dataset short name.
+        subject: person identifier.
+        split: ``"train"``, ``"dev"`` or ``"test"``.
+        video_id: id shared by the frames of one video.
+    """
+
+    path: PathT
+    label: int
+    attack: int
+    domain: str
+    subject: str
+    split: str
+    video_id: str
+
+    def labels(self) -> dict[str, Any]:
+        """Every field of :class:`LabelledItem` but ``path``, by name (``label``, ``attack``,
+        ``domain``, ``subject``, ``split``, ``video_id``).
+
+        ``Other(path=..., **item.labels(), ...)`` carries an item's labels over to another
+        kind of item (a record's to the manifest entry of one of its crops).
+        """
+        return {f.name: getattr(self, f.name) for f in fields(LabelledItem) if f.name != "path"}

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from disentangle_fas._io import atomic_write_text
-from disentangle_fas.data.records import LabelledItem
+from disentangle_fas.types import LabelledItem
 
 __all__ = ["ManifestEntry", "read_manifest", "write_manifest"]
 

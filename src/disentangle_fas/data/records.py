@@ -8,9 +8,10 @@ video.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+
+from disentangle_fas.types import LabelledItem
 
 __all__ = [
     "BOX_SOURCES",
@@ -66,43 +67,6 @@ def check_split(split: str | None, allowed: tuple[str, ...], dataset: str) -> No
             f"{dataset} has no split {split!r}: choose one of {', '.join(allowed)} "
             "(or None for all of them)"
         )
-
-
-PathT = TypeVar("PathT", Path, str)
-
-
-@dataclass(frozen=True)
-class LabelledItem(Generic[PathT]):
-    """What every listed item of the library carries: where it is, what it shows, and
-    whose video it comes from (the leading fields of :class:`Record` and of
-    :class:`~disentangle_fas.data.manifest.ManifestEntry`).
-
-    Attributes:
-        path: the file (a :class:`~pathlib.Path` or a manifest's string).
-        label: 1 = live (bona fide), 0 = spoof.
-        attack: 0 for live, a positive attack id for spoof.
-        domain: dataset short name.
-        subject: person identifier.
-        split: ``"train"``, ``"dev"`` or ``"test"``.
-        video_id: id shared by the frames of one video.
-    """
-
-    path: PathT
-    label: int
-    attack: int
-    domain: str
-    subject: str
-    split: str
-    video_id: str
-
-    def labels(self) -> dict[str, Any]:
-        """Every field of :class:`LabelledItem` but ``path``, by name (``label``, ``attack``,
-        ``domain``, ``subject``, ``split``, ``video_id``).
-
-        ``Other(path=..., **item.labels(), ...)`` carries an item's labels over to another
-        kind of item (a record's to the manifest entry of one of its crops).
-        """
-        return {f.name: getattr(self, f.name) for f in fields(LabelledItem) if f.name != "path"}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from disentangle_fas.encoders.backbones import (
 from disentangle_fas.encoders.factory import available_backbones, create_encoder
 from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder, Stem
 from disentangle_fas.encoders.shared import DisentangledEncoders, EncoderMaps, SharedStemEncoders
-from disentangle_fas.encoders.weights import RefusedPickleError, load_state_dict_file
+from disentangle_fas.weights import RefusedPickleError, load_state_dict_file
 
 __all__ = [
     "ENCODER_DEPTHS",

@@ -18,7 +18,7 @@ from torchvision import models as tvm
 
 from disentangle_fas.contracts import StemmedEncoder
 from disentangle_fas.encoders.resnet import check_images
-from disentangle_fas.encoders.weights import strict_load
+from disentangle_fas.weights import strict_load
 
 __all__ = ["TORCHVISION_BACKBONES", "ProjectedEncoder", "TimmEncoder", "TorchvisionEncoder"]
 

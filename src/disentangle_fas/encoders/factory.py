@@ -15,7 +15,7 @@ from disentangle_fas.encoders.backbones import (
     TorchvisionEncoder,
 )
 from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder
-from disentangle_fas.encoders.weights import load_state_dict_file
+from disentangle_fas.weights import load_state_dict_file
 
 __all__ = ["available_backbones", "create_encoder"]
 

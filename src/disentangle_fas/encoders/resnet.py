@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from torch import Tensor, nn
 from torchvision.models import resnet
 
-from disentangle_fas.encoders.weights import strict_load
+from disentangle_fas.weights import strict_load
 
 __all__ = ["ENCODER_DEPTHS", "ResNetEncoder", "Stem", "check_images"]
 

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import StemmedEncoder, num_features_of
 from disentangle_fas.encoders.factory import create_encoder
 from disentangle_fas.encoders.resnet import check_images
-from disentangle_fas.encoders.weights import load_state_dict_file
+from disentangle_fas.weights import load_state_dict_file
 
 __all__ = ["DisentangledEncoders", "EncoderMaps", "SharedStemEncoders"]
 

@@ -13,13 +13,12 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from disentangle_fas.data.records import LabelledItem
 from disentangle_fas.synthetic.domains import DOMAINS
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
 from disentangle_fas.synthetic.labels import LIVE
 from disentangle_fas.synthetic.selection import resolve_attacks, resolve_domains
 from disentangle_fas.synthetic.version import GENERATOR_VERSION
-from disentangle_fas.types import FASSample
+from disentangle_fas.types import FASSample, LabelledItem
 
 __all__ = ["DEFAULT_DOMAINS", "SPLIT_NAMES", "SyntheticFAS", "SyntheticRecord"]
 
@@ -34,7 +33,7 @@ _CACHE_SIZE = 16
 class SyntheticRecord(LabelledItem[str]):
     """Metadata of one synthetic sample, known without rendering it.
 
-    The first seven fields are :class:`~disentangle_fas.data.records.LabelledItem`'s, the
+    The first seven fields are :class:`~disentangle_fas.types.LabelledItem`'s, the
     labels of :class:`disentangle_fas.data.Record`.
 
     Attributes:

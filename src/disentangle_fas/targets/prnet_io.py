@@ -1,7 +1,7 @@
 """Load and save PRNet weights from local files (safetensors or weights-only state dicts).
 
 Nothing here downloads anything. Files are read by the library's one weights reader,
-:func:`~disentangle_fas.encoders.weights.load_state_dict_file`: pickled checkpoints go
+:func:`~disentangle_fas.weights.load_state_dict_file`: pickled checkpoints go
 through ``torch.load(path, weights_only=True)``, which refuses any pickle that would build
 objects other than tensors and plain containers, so a checkpoint cannot run code on load.
 
@@ -21,8 +21,8 @@ import torch
 from torch import Tensor
 
 from disentangle_fas._io import atomic_path, save_safetensors
-from disentangle_fas.encoders.weights import load_state_dict_file
 from disentangle_fas.targets.prnet import PRNet
+from disentangle_fas.weights import load_state_dict_file
 
 __all__ = ["convert_pytorchcv_state_dict", "load_prnet", "save_prnet"]
 

@@ -1,4 +1,4 @@
-"""Reading weights files without executing code."""
+"""Reading weights files without executing code: the encoders' ImageNet weights, PRNet's."""
 
 from __future__ import annotations
 
