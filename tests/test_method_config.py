@@ -89,19 +89,21 @@ def test_settings_for_takes_the_keyword_only_parameters_the_config_holds() -> No
             SAFASConfig(num_domains=3, supcon_weight=0.3, temperature=0.2, align=False),
             SAFAS,
             SAFASObjective,
-            {"supcon_weight": 0.3, "temperature": 0.2, "base_temperature": 0.07, "align": False},
+            {"supcon_weight": 0.3, "temperature": 0.2, "align": False},
         ),
         (
-            SSANConfig(num_domains=3, lambda_adv=0.4, grl_gamma=5.0, released_grl=True),
+            SSANConfig(
+                num_domains=3, lambda_contrast=0.5, lambda_adv=0.4, grl_gamma=5.0, released_grl=True
+            ),
             SSANR,
             SSANObjective,
-            {"lambda_contrast": 1.0, "lambda_adv": 0.4, "grl_gamma": 5.0, "released_grl": True},
+            {"lambda_contrast": 0.5, "lambda_adv": 0.4, "grl_gamma": 5.0, "released_grl": True},
         ),
         (
-            SSDGConfig(num_domains=3, lambda_trip=0.25, triplet_reduction="valid"),
+            SSDGConfig(num_domains=3, lambda_adv=0.3, lambda_trip=0.25, triplet_reduction="valid"),
             SSDGR,
             SSDGObjective,
-            {"lambda_adv": 0.1, "lambda_trip": 0.25, "triplet_reduction": "valid"},
+            {"lambda_adv": 0.3, "lambda_trip": 0.25, "triplet_reduction": "valid"},
         ),
     ],
 )
