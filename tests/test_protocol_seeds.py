@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from _fake_task import fake_task
 from disentangle_fas.errors import UsageError
@@ -196,6 +197,44 @@ def test_keep_prunes_the_weight_files_of_finished_runs(tmp_path: Path, keep: str
     assert (
         res.runs[("baseline", "fake A&B&C to D")].checkpoint.name == "best_source_val.safetensors"
     )
+
+
+def test_resume_evaluates_a_pruned_finished_run_again_without_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import disentangle_fas.training.loop as loop
+
+    steps: list[int] = []
+    real_step = loop._step_loss
+
+    def counted(*args: object, **kwargs: object) -> object:
+        steps.append(1)
+        return real_step(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "_step_loss", counted)
+    cfg = TrainConfig(out=str(tmp_path), steps=2, eval_every=1, batch_size=6, depth=10,
+                      image_size=32, warmup_steps=1, progress=False)  # fmt: skip
+    kw: dict = dict(tasks=["T1"], variants=["baseline"], seeds=1, echo=lambda _: None,
+                    task_builder=lambda c: fake_task(), keep="chosen")  # fmt: skip
+    first = run_protocol(cfg, **kw)
+    run = tmp_path / "baseline" / "T1"
+    log = (run / "log.jsonl").read_text()
+    assert len(steps) == 2
+    again = run_protocol(cfg.replace(resume=True), **kw)
+    assert len(steps) == 2  # not trained again
+    assert (run / "log.jsonl").read_text().count('"kind": "train"') == log.count('"kind": "train"')
+    assert sorted(p.name for p in run.glob("*.safetensors")) == ["best_source_val.safetensors"]
+    key = ("baseline", "fake A&B&C to D")
+    assert again.runs[key].metrics == first.runs[key].metrics
+    assert again.runs[key].history == first.runs[key].history
+    chosen = again.runs[key].chosen_model().state_dict()
+    for name, value in again.runs[key].model.state_dict().items():
+        assert torch.equal(value, chosen[name]), name  # the model is the chosen checkpoint's
+    # keep="none" leaves nothing to evaluate: such a run is trained again.
+    none_cfg = cfg.replace(out=str(tmp_path / "none"))
+    run_protocol(none_cfg, **{**kw, "keep": "none"})
+    run_protocol(none_cfg.replace(resume=True), **{**kw, "keep": "none"})
+    assert len(steps) == 2 + 2 + 2
 
 
 def test_prune_run_refuses_an_unknown_choice(tmp_path: Path) -> None:

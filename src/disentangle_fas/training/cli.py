@@ -123,7 +123,8 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         help="weight files kept of each finished run: all (resumable state, last, best "
         "source-val and oracle checkpoints; about 560 MB per run of the main preset), "
         "chosen (the checkpoint the policy chose) or none (default: chosen; none with "
-        "--preset). config.json, log.jsonl and result.json always stay",
+        "--preset). config.json, log.jsonl and result.json always stay; --resume "
+        "re-evaluates a finished run from its kept checkpoint instead of training it again",
     )
     add_config_arguments(parser)
     args = parser.parse_args(args_list)

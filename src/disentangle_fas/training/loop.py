@@ -138,6 +138,18 @@ def _method_generators(method: TrainingMethod) -> dict[str, torch.Generator]:
     return {f"method.{name}": gen for name, gen in own.items()}
 
 
+def _finished_history(out: Path, cfg: TrainConfig) -> list[dict[str, Any]] | None:
+    """The history of the finished run in ``out`` when its result and its chosen
+    checkpoint are there (its resumable state need not be), else ``None``.
+    """
+    result, chosen = out / "result.json", out / _POLICY_FILES[cfg.checkpoint_policy]
+    if not (result.is_file() and chosen.is_file()):
+        return None
+    history = json.loads(result.read_text()).get("history")
+    done = isinstance(history, list) and history and history[-1].get("step") == cfg.steps
+    return history if done else None
+
+
 def _step_loss(
     step_model: torch.nn.Module,
     method: TrainingMethod,
@@ -168,6 +180,11 @@ def train(
 
     Returns:
         The :class:`TrainResult` (on every rank; the metrics come from rank 0's files).
+
+    With ``cfg.resume`` the run continues from ``state.safetensors``; a finished run whose
+    state was pruned but whose chosen checkpoint and ``result.json`` remain is evaluated
+    again from that checkpoint without training (its :attr:`TrainResult.model` is then the
+    chosen checkpoint's model).
 
     The run folder is locked for the whole call and checked before anything is built
     (:class:`~disentangle_fas.training.rundir.RunDirectory`); it is changed only once every
@@ -238,6 +255,11 @@ def _train(
             state_path, model=model, optimizer=optimizer, generators=generators
         )
         start, history = state.step, state.history
+    elif cfg.resume and (finished := _finished_history(out, cfg)) is not None:
+        # A finished run whose state was pruned (run_protocol's keep): evaluated again
+        # from its chosen checkpoint, not trained again.
+        start, history = cfg.steps, finished
+        model = _load_chosen(out / _POLICY_FILES[cfg.checkpoint_policy], model, dev)[0]
     step_model: torch.nn.Module = model
     if info.distributed:
         step_model = DistributedDataParallel(

@@ -199,8 +199,9 @@ def run_protocol(
             writes about 560 MB of them): ``"all"`` (the resumable state, last, best
             source-validation and oracle checkpoints), ``"chosen"`` (only the checkpoint
             the policy chose) or ``"none"``; ``config.json``, ``log.jsonl`` and
-            ``result.json`` always stay. A run pruned this way is trained again, not
-            resumed, by a later ``--resume``.
+            ``result.json`` always stay. With ``cfg.resume`` a finished run whose chosen
+            checkpoint is kept (``"all"``, ``"chosen"``) is evaluated again from it, not
+            trained again; one pruned by ``"none"`` is trained again.
 
     Returns:
         The :class:`ProtocolResult`.
