@@ -71,9 +71,9 @@ def supcon_loss(
     anchors. SA-FAS calls it with ``labels = 10 * domain + liveness`` (one class per
     (domain, liveness) pair). Without ``labels`` every sample is its own class, so an
     anchor's positives are its other views: SimCLR's NT-Xent loss (Chen et al. 2020), the
-    self-supervised case of SupContrast. An anchor without any positive (a one-view batch with a
-    singleton label) has an undefined term: it is left out of the mean (SupContrast would
-    return NaN); the loss is 0 when no anchor has a positive.
+    self-supervised case of SupContrast. An anchor without any positive (a one-view batch
+    with a singleton label) has an undefined term: it is left out of the mean (SupContrast
+    would return NaN); the loss is 0 when no anchor has a positive.
 
     Args:
         features: ``(B, n_views, D)`` features; L2-normalised here along ``D``.
