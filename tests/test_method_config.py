@@ -113,3 +113,18 @@ def test_objectives_from_model_take_every_loss_setting_of_the_config(
     objective = objective_cls.from_model(model_cls.from_config(config, warn_random=False))
     for name, value in expected.items():
         assert getattr(objective, name) == value, name
+
+
+@pytest.mark.parametrize(
+    ("config_cls", "objective_cls"),
+    [(SAFASConfig, SAFASObjective), (SSANConfig, SSANObjective), (SSDGConfig, SSDGObjective)],
+)
+def test_objective_defaults_are_the_config_defaults(config_cls: Any, objective_cls: Any) -> None:
+    # An objective built by hand and one built from a default config train alike.
+    import inspect
+
+    config = config_cls(num_domains=3)
+    settings = config.settings_for(objective_cls)
+    assert settings  # the objective does take its loss settings from the config
+    params = inspect.signature(objective_cls).parameters
+    assert {name: params[name].default for name in settings} == settings
