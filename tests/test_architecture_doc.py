@@ -76,16 +76,14 @@ def _allowed(i: int, rows: list[tuple[list[str], str]]) -> list[str]:
     below = [n for names, _ in rows[i + 1 :] for n in names]
     if cell == "everything below":
         return below
+    models = _row_of("disentangle_fas.model", rows)
+    assert models is not None
     named: list[str] = []
     if cell != "nothing of the library":
         for token in re.sub(r"\(.*?\)", "", cell).split(","):
             token = token.strip().strip("`")
             # "models" is the row of the models; every other word names a package.
-            named += (
-                rows[_row_of("disentangle_fas.model", rows) or 0][0]
-                if token == "models"
-                else [f"disentangle_fas.{token}"]
-            )
+            named += rows[models][0] if token == "models" else [f"disentangle_fas.{token}"]
     return named + rows[-1][0]
 
 
@@ -104,11 +102,8 @@ def _imports(path: Path) -> set[str]:
             candidates = [a.name for a in node.names]
         else:
             continue
-        for name in candidates:
-            if name.startswith("disentangle_fas") and importlib.util.find_spec(
-                name.rsplit(".", 1)[0] if "." in name else name
-            ):
-                found.add(name if _is_module(name) else name.rsplit(".", 1)[0])
+        # ``from pkg import name`` imports ``pkg``, and ``pkg.name`` when that is a module.
+        found.update(n for n in candidates if n.startswith("disentangle_fas") and _is_module(n))
     return found
 
 

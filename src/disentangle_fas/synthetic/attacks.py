@@ -199,6 +199,7 @@ def _material(
     layers = cue * float(rng.uniform(0.1, 0.3))
     wrap = float(rng.uniform(0.0, 0.4))
     gamut = float(rng.uniform(0.5, 1.0))
+    # A painted cast draws the finish too, so that both kinds consume the same stream.
     finish = PrintedFinish(
         dots=dots,
         dot_period=float(rng.uniform(0.08, 0.14)),

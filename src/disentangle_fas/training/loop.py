@@ -240,6 +240,14 @@ def _train(
     model = method.model.to(dev)
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    state_path = out / "state.safetensors"
+    finished = _finished_history(out, cfg) if cfg.resume and not state_path.is_file() else None
+    if finished is not None:
+        # A finished run whose state was pruned (run_protocol's keep): evaluated again
+        # from its chosen checkpoint, not trained again.
+        run_dir.prepare(cfg.to_dict(), cfg.steps)
+        seconds = time.perf_counter() - t0
+        return _finish(cfg, task, out, finished, dev, seconds, info, model, trained=False)
     # Fused AdamW runs on CPU and CUDA; on 2 CPU cores it is ~13x faster than the default
     # per-tensor loop and ~3x faster than foreach (benchmarks/bench_train.py).
     optimizer = torch.optim.AdamW(
@@ -249,17 +257,11 @@ def _train(
     generators = {"aug": aug, **_method_generators(method)}
     history: list[dict[str, Any]] = []
     start = 0
-    state_path = out / "state.safetensors"
     if cfg.resume and state_path.is_file():
         state = load_training_state(
             state_path, model=model, optimizer=optimizer, generators=generators
         )
         start, history = state.step, state.history
-    elif cfg.resume and (finished := _finished_history(out, cfg)) is not None:
-        # A finished run whose state was pruned (run_protocol's keep): evaluated again
-        # from its chosen checkpoint, not trained again.
-        start, history = cfg.steps, finished
-        model = _load_chosen(out / _POLICY_FILES[cfg.checkpoint_policy], model, dev)[0]
     step_model: torch.nn.Module = model
     if info.distributed:
         step_model = DistributedDataParallel(
@@ -433,7 +435,14 @@ def _finish(
     seconds: float,
     info: DistInfo,
     model: LivenessModel,
+    *,
+    trained: bool = True,
 ) -> TrainResult:
+    """Evaluate the chosen checkpoint and write ``result.json``.
+
+    ``model`` is the trained model (``trained``), or, for a finished run evaluated again,
+    the untrained one its checkpoint is loaded into; the result then holds the chosen model.
+    """
     path = out / _POLICY_FILES[cfg.checkpoint_policy]
     chosen, step = _load_chosen(path, model, dev)
     result = evaluate_model(chosen, task.source_val, task.target_test, device=dev, step=step)
@@ -442,7 +451,8 @@ def _finish(
         (out / "result.json").write_text(
             json.dumps({"metrics": metrics.to_dict(), "history": history}, indent=2)
         )
-    return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds, model)
+    kept = model if trained else chosen.train()
+    return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds, kept)
 
 
 def _load_chosen(path: Path, model: LivenessModel, dev: torch.device) -> tuple[LivenessModel, Any]:

@@ -258,7 +258,11 @@ class SAFASMethod(_ComparedMethod):
         self.model: SAFAS = self._build(SAFAS, self.config, cfg, warn_random)
         self.objective = SAFASObjective.from_model(self.model)
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + 1)
-        self.generators = {"views": self.generator}  # saved and restored with the run
+
+    @property
+    def generators(self) -> dict[str, torch.Generator]:
+        """The views' generator, which the loop saves and restores with the run."""
+        return {"views": self.generator}
 
     def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
         """The forward on two augmented views per image."""
