@@ -75,7 +75,7 @@ class LoadedModel:
     threshold: float = 0.5
     threshold_strategy: str = "default-0.5"
     info: dict[str, Any] = field(default_factory=dict)
-    kind: str = "disentangled-fas"
+    kind: str = "disentangle"
     input_spec: InputSpec | None = None
 
 

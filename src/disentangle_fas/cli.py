@@ -26,6 +26,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "train and evaluate every task of a protocol and print the table",
     ),
     "evaluate": ("disentangle_fas.training.cli:evaluate_main", "evaluate a checkpoint"),
+    "methods": (
+        "disentangle_fas.methods.listing:main",
+        "list the methods and their settings (--set KEY=VALUE)",
+    ),
     "preprocess": (
         "disentangle_fas.data.preprocess_cli:main",
         "decode videos, crop faces, write 256x256 crops and a manifest",

@@ -16,7 +16,7 @@ Three kinds of parts meet at the harness (training loop, evaluation, checkpoints
   it, and whether it needs a content target.
 
 Types that several packages share (:class:`Variant`, :class:`DisentangledFeatures`,
-:class:`Losses`) live here too. This module imports ``torch`` only.
+:class:`Losses`) live here too. This module imports ``torch`` and :mod:`disentangle_fas.nn` only.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
 
 import torch
 from torch import Tensor, nn
+
+from disentangle_fas.nn import pool
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -109,19 +111,8 @@ def num_features_of(encoder: object) -> int:
     return value
 
 
-def pool_map(features: Tensor) -> Tensor:
-    """Global-average-pool a ``(B, d, h, w)`` map to ``(B, d)``; ``(B, d)`` passes through.
-
-    Raises:
-        ValueError: any other number of dimensions.
-    """
-    if features.ndim == 4:
-        return features.mean(dim=(2, 3))
-    if features.ndim == 2:
-        return features
-    raise ValueError(
-        f"expected features of shape (B, d) or (B, d, h, w), got {tuple(features.shape)}"
-    )
+#: Global average pooling of a map (:func:`disentangle_fas.nn.pool`; the same function).
+pool_map = pool
 
 
 @dataclass(frozen=True)

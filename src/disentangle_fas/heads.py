@@ -11,8 +11,9 @@ import math
 
 import torch
 import torch.nn.functional as F
-from einops import reduce
 from torch import Tensor, nn
+
+from disentangle_fas.nn import pool
 
 __all__ = [
     "DEFAULT_LMCL_MARGIN",
@@ -30,28 +31,6 @@ __all__ = [
 DEFAULT_LMCL_SCALE = 16.0
 #: Default LMCL margin m, CosFace's recommended 0.35 (the paper gives no value).
 DEFAULT_LMCL_MARGIN = 0.35
-
-
-def pool(features: Tensor) -> Tensor:
-    """Global-average-pool an encoder map to a vector; vectors pass through.
-
-    Args:
-        features: ``(B, d, h, w)`` or ``(B, d)``.
-
-    Returns:
-        ``(B, d)``.
-
-    Raises:
-        ValueError: any other number of dimensions.
-    """
-    if features.ndim == 4:
-        pooled: Tensor = reduce(features, "b c h w -> b c", "mean")
-        return pooled
-    if features.ndim == 2:
-        return features
-    raise ValueError(
-        f"expected features of shape (B, d) or (B, d, h, w), got {tuple(features.shape)}"
-    )
 
 
 class LMCLHead(nn.Module):

@@ -1,11 +1,13 @@
 """Model kinds: how a checkpoint names a model class and rebuilds it.
 
-A *model kind* is a name stored in a checkpoint (``"disentangled-fas"``, ``"ssdg-r"``, ...)
-with the model class and its config class. A kind is registered by the package that
-defines the model, through :func:`register_model_kind`; the checkpoint code never imports
-a module named in a file. The library's own kinds are found without the user importing
-their packages first (:data:`BUILTIN_KIND_MODULES` names the library module that
-registers each one).
+A *model kind* is a name stored in a checkpoint (``"disentangle"``, ``"ssdg-r"``, ...)
+with the model class and its config class. A kind is registered by the method folder that
+defines the model (``disentangle_fas/methods/<name>/``) or by an installed plugin, through
+:func:`register_model_kind`; the checkpoint code never imports a module named in a file.
+A kind not yet registered is looked for once by :func:`disentangle_fas.methods.load_methods`
+(every method folder of the library, then the ``disentangle_fas.methods`` entry points), so
+no user imports a method's package first. Names a kind had before may stay readable as
+``aliases`` (the paper's model was ``"disentangled-fas"``).
 
 A registered model class follows :class:`BuildableModel`; its config class follows
 :class:`ModelConfigLike`.
@@ -21,7 +23,6 @@ from typing import Any, Protocol
 from disentangle_fas.contracts import LivenessModel
 
 __all__ = [
-    "BUILTIN_KIND_MODULES",
     "BuildableModel",
     "ModelConfigLike",
     "ModelKind",
@@ -63,11 +64,13 @@ class ModelKind:
         model_cls: the model class (a :class:`~disentangle_fas.contracts.LivenessModel`
             subclass with ``from_config`` and a ``config`` attribute).
         config_cls: the config class (``to_dict`` / ``from_dict``).
+        aliases: older names of the kind that checkpoints may still hold.
     """
 
     name: str
     model_cls: type[LivenessModel]
     config_cls: type[Any]
+    aliases: tuple[str, ...] = ()
 
     def build(self, config: Mapping[str, Any]) -> LivenessModel:
         """Rebuild the architecture from a stored config dict (random weights, no warning)."""
@@ -76,19 +79,16 @@ class ModelKind:
         return model
 
 
-#: Library modules that register the library's own kinds when imported.
-BUILTIN_KIND_MODULES: dict[str, str] = {
-    "disentangled-fas": "disentangle_fas.model",
-    "ssdg-r": "disentangle_fas.ssdg",
-    "ssan-r": "disentangle_fas.ssan",
-    "sa-fas": "disentangle_fas.safas",
-}
-
 _KINDS: dict[str, ModelKind] = {}
 
 
 def register_model_kind(
-    name: str, model_cls: type[LivenessModel], config_cls: type[Any], *, replace: bool = False
+    name: str,
+    model_cls: type[LivenessModel],
+    config_cls: type[Any],
+    *,
+    aliases: tuple[str, ...] = (),
+    replace: bool = False,
 ) -> ModelKind:
     """Register a model class under a checkpoint kind name.
 
@@ -98,6 +98,8 @@ def register_model_kind(
             ``from_config(config, *, warn_random)`` classmethod and a ``config`` attribute
             whose ``to_dict()`` is JSON-serialisable.
         config_cls: the config class, with ``from_dict(dict)``.
+        aliases: older names of the kind; checkpoints that hold one load as this kind
+            (new checkpoints are written with ``name``).
         replace: allow replacing an existing registration of ``name``.
 
     Returns:
@@ -120,30 +122,33 @@ def register_model_kind(
         raise TypeError(f"{model_cls.__name__} needs a from_config(config, *, warn_random) method")
     if not callable(getattr(config_cls, "from_dict", None)):
         raise TypeError(f"{getattr(config_cls, '__name__', config_cls)!r} needs from_dict(dict)")
-    kind = ModelKind(name, model_cls, config_cls)
-    old = _KINDS.get(name)
-    if old is not None and old != kind and not replace:
-        raise ValueError(
-            f"model kind {name!r} is already registered for {old.model_cls.__name__}; "
-            "pass replace=True to replace it"
-        )
-    _KINDS[name] = kind
+    kind = ModelKind(name, model_cls, config_cls, tuple(aliases))
+    for key in (name, *aliases):
+        old = _KINDS.get(key)
+        if old is not None and old != kind and not replace:
+            raise ValueError(
+                f"model kind {key!r} is already registered for {old.model_cls.__name__}; "
+                "pass replace=True to replace it"
+            )
+    for key in (name, *aliases):
+        _KINDS[key] = kind
     return kind
 
 
-def _load_builtin(name: str) -> None:
-    module = BUILTIN_KIND_MODULES.get(name)
-    if module is not None and name not in _KINDS:
-        importlib.import_module(module)
+def _discover() -> None:
+    """Register every method folder's and plugin's kinds (once; cheap afterwards)."""
+    importlib.import_module("disentangle_fas.methods").load_methods()
 
 
 def model_kind(name: str) -> ModelKind:
-    """Return the registered kind ``name`` (the library's own kinds are loaded on demand).
+    """Return the registered kind ``name`` or the kind that has it as an alias (the
+    library's and the plugins' kinds are found on demand).
 
     Raises:
         ValueError: no such kind; the message lists the known ones.
     """
-    _load_builtin(name)
+    if name not in _KINDS:
+        _discover()
     if name not in _KINDS:
         raise ValueError(
             f"unknown model kind {name!r}; known kinds: {model_kinds()}. A kind of your own "
@@ -153,8 +158,11 @@ def model_kind(name: str) -> ModelKind:
 
 
 def model_kinds() -> list[str]:
-    """Return the names of every known kind (registered or built in), sorted."""
-    return sorted(set(_KINDS) | set(BUILTIN_KIND_MODULES))
+    """Return the names of every known kind (the library's, the plugins' and any registered
+    by hand; aliases left out), sorted.
+    """
+    _discover()
+    return sorted({kind.name for kind in _KINDS.values()})
 
 
 def kind_of(model: LivenessModel) -> ModelKind | None:
@@ -164,6 +172,6 @@ def kind_of(model: LivenessModel) -> ModelKind | None:
     existing instance, so nothing is imported here.
     """
     for kind in _KINDS.values():
-        if type(model) is kind.model_cls:
+        if type(model) is kind.model_cls:  # the same kind under its name and its aliases
             return kind
     return None

@@ -312,6 +312,7 @@ def _run(args: argparse.Namespace) -> int:
     report = ExplainReport(
         checkpoint=str(args.checkpoint),
         config=config,
+        kind=loaded.kind,
         threshold=loaded.threshold,
         threshold_strategy=loaded.threshold_strategy,
         cam_data=f"{len(cam_part.samples)} synthetic `{data.split}` images of "

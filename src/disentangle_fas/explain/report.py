@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from disentangle_fas.explain.disentanglement import DisentanglementProbes
-from disentangle_fas.model import ModelConfig
-from disentangle_fas.safas.config import SAFASConfig
-from disentangle_fas.ssan.config import SSANConfig
-from disentangle_fas.ssdg.config import SSDGConfig
 
-__all__ = ["CamSample", "DomainScore", "ExplainReport"]
+__all__ = ["CamSample", "DomainScore", "ExplainReport", "describe_model"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +47,35 @@ class DomainScore:
     accuracy: float
 
 
+def describe_model(kind: str, config: Any) -> str:
+    """One line on a checkpoint's model, from whatever its config holds (any method).
+
+    Args:
+        kind: the checkpoint kind (the method's name), ``""`` when unknown.
+        config: the model's config object, a dict (custom models) or ``None``.
+
+    Example:
+        >>> describe_model("ssdg-r", {"depth": 18, "num_domains": 3})
+        '`ssdg-r`, ResNet-18 trunk, 3 source domains'
+    """
+
+    def get(name: str) -> Any:
+        return config.get(name) if isinstance(config, dict) else getattr(config, name, None)
+
+    parts = [f"`{kind}`" if kind else "model"]
+    if get("variant") is not None:
+        parts.append(f"variant `{get('variant')}`")
+    if get("backbone"):
+        parts.append(f"{get('backbone')} trunk")
+    elif get("depth") is not None:
+        parts.append(f"ResNet-{get('depth')} trunk")
+    if get("image_size") is not None:
+        parts.append(f"{get('image_size')} px input")
+    if get("num_domains") is not None:
+        parts.append(f"{get('num_domains')} source domains")
+    return ", ".join(parts)
+
+
 def _cls(value: int) -> str:
     return "live" if value == 1 else "spoof"
 
@@ -60,7 +86,7 @@ class ExplainReport:
 
     Attributes:
         checkpoint: the checkpoint's path as given.
-        config: the model's configuration.
+        config: the model's configuration (any method's config, or a custom model's dict).
         threshold: decision threshold on P(live).
         threshold_strategy: how it was chosen.
         cam_data: which samples the Grad-CAM picture shows.
@@ -79,7 +105,7 @@ class ExplainReport:
     """
 
     checkpoint: str
-    config: ModelConfig | SSDGConfig | SSANConfig | SAFASConfig
+    config: Any
     threshold: float
     threshold_strategy: str
     cam_data: str
@@ -95,18 +121,11 @@ class ExplainReport:
     classifier: Sequence[DomainScore] = ()
     compared: Sequence[str] = ()
     info: dict[str, object] = field(default_factory=dict)
+    kind: str = ""
 
     def to_markdown(self) -> str:
         """Render the report."""
-        c = self.config
-        compared = {SSDGConfig: "SSDG-R", SSANConfig: "SSAN-R", SAFASConfig: "SA-FAS"}
-        if not isinstance(c, ModelConfig):
-            model = f"{compared[type(c)]}, ResNet-{c.depth} trunk, {c.num_domains} source domains"
-        else:
-            model = (
-                f"variant `{c.variant}`, ResNet-{c.depth} encoders, {c.image_size} px input, "
-                f"{c.num_domains} source domains"
-            )
+        model = describe_model(self.kind, self.config)
         lines = [
             "# Explainability report",
             "",

@@ -8,23 +8,22 @@ function / module                 eq.     meaning
 :func:`domain_loss` / DomainLoss  3       domain cross-entropy
 :func:`confusion_loss` / ...      2,4,6   softmax pushed to uniform
 :func:`supcon_loss` / SupConLoss  --      supervised contrastive loss (SA-FAS)
-DisentanglementObjective          all     weighted sum with ablation switches
+DisentanglementObjective          all     the paper's objective (methods.disentangle)
 ================================  ======  =============================================
 
-All losses are batch means.
+All losses are batch means. The paper's six-term objective lives in its method folder
+(:mod:`disentangle_fas.methods.disentangle`); ``DisentanglementObjective``, ``LossWeights``,
+``ObjectiveTerms``, ``DisentangledFeatures`` and ``Variant`` still import from here, resolved
+on first use.
 """
+
+import importlib
+from typing import Any
 
 from disentangle_fas.losses.confusion import ConfusionLoss, confusion_loss, frozen_call
 from disentangle_fas.losses.content import ContentLoss, content_loss
 from disentangle_fas.losses.domain import DomainLoss, domain_loss
 from disentangle_fas.losses.lmcl import LMCLLoss, lmcl_loss
-from disentangle_fas.losses.objective import (
-    DisentangledFeatures,
-    DisentanglementObjective,
-    LossWeights,
-    ObjectiveTerms,
-    Variant,
-)
 from disentangle_fas.losses.supcon import SupConLoss, supcon_loss
 
 __all__ = [
@@ -45,3 +44,18 @@ __all__ = [
     "lmcl_loss",
     "supcon_loss",
 ]
+
+_MOVED = frozenset(
+    {"DisentangledFeatures", "DisentanglementObjective", "LossWeights", "ObjectiveTerms", "Variant"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The moved names, from :mod:`disentangle_fas.methods.disentangle.objective` (lazily:
+    the losses sit below the methods).
+    """
+    if name in _MOVED:
+        return getattr(
+            importlib.import_module("disentangle_fas.methods.disentangle.objective"), name
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

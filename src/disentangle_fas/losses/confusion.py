@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from disentangle_fas.losses._checks import check_logits
+from disentangle_fas.checks import check_logits
 
 __all__ = ["ConfusionLoss", "confusion_loss", "frozen_call"]
 

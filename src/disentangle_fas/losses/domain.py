@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disentangle_fas.losses._checks import check_logits, check_targets
+from disentangle_fas.checks import check_logits, check_targets
 
 __all__ = ["DomainLoss", "domain_loss"]
 

@@ -7,8 +7,8 @@ import math
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from disentangle_fas.checks import check_logits, check_targets
 from disentangle_fas.heads import DEFAULT_LMCL_MARGIN, DEFAULT_LMCL_SCALE
-from disentangle_fas.losses._checks import check_logits, check_targets
 
 __all__ = ["LMCLLoss", "lmcl_loss"]
 

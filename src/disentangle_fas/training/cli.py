@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
@@ -28,12 +28,33 @@ __all__ = [
 PROTOCOL_SEEDS = 3
 
 
-def _base_for(argv: Sequence[str], synthetic_base: TrainConfig) -> TrainConfig:
-    """Pick the preset by the ``--data`` flag before parsing the rest."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--data", default="synthetic")
-    known, _ = pre.parse_known_args(list(argv))
-    return synthetic_base if known.data == "synthetic" else PAPER_PRESET
+def _preset(synthetic_base: TrainConfig) -> Callable[[str], TrainConfig]:
+    """The defaults of a run on ``data``: ``synthetic_base`` on the built-in benchmark, the
+    paper's preset on a store (chosen after the config file is read: ``--data``, else the
+    file's ``data``).
+    """
+
+    def base(data: str) -> TrainConfig:
+        return synthetic_base if data == "synthetic" else PAPER_PRESET
+
+    return base
+
+
+def _checked(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` once its method and method settings are known good (before any work)."""
+    from disentangle_fas.training.methods import check_method_settings
+
+    check_method_settings(cfg)
+    return cfg
+
+
+def _methods_epilog(argv: Sequence[str]) -> str | None:
+    """The method settings listing, built only for ``--help`` (it imports every method)."""
+    if not {"-h", "--help"} & set(argv):
+        return None
+    from disentangle_fas.methods.listing import describe_methods
+
+    return "method settings (--set KEY=VALUE):\n\n" + describe_methods()
 
 
 def check_run_options(cfg: TrainConfig) -> None:
@@ -62,12 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
         prog="disentangle-fas train",
-        description="Train the disentanglement model on one task. Without --data it uses the "
-        "built-in synthetic benchmark; with a training store directory it uses real data.",
+        description="Train one method (the paper's model by default) on one task. Without "
+        "--data it uses the built-in synthetic benchmark; with a training store directory it "
+        "uses real data.",
+        epilog=_methods_epilog(args_list),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_arguments(parser)
-    cfg = config_from_args(parser.parse_args(args_list), _base_for(args_list, TrainConfig()))
+    cfg = config_from_args(parser.parse_args(args_list), _preset(TrainConfig()))
     check_run_options(cfg)
+    _checked(cfg)
     res = train(cfg)
     print(res.metrics.task, f"HTER {100 * res.metrics.hter:.2f}%  AUC {100 * res.metrics.auc:.2f}%")
     print(
@@ -89,6 +114,8 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         description="Train and evaluate every task of a protocol and print a Table 1-style "
         "summary. With no arguments: the synthetic leave-one-domain-out protocol, full model "
         "against the baseline, 3 seeds each, with mean ± std and paired-difference intervals.",
+        epilog=_methods_epilog(args_list),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--preset",
@@ -105,8 +132,9 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--variants",
         default=None,
-        help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or the "
-        "compared methods ssdg-r, ssan-r, sa-fas (default: full,baseline; a preset's)",
+        help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or "
+        "registered methods: ssdg-r, ssan-r, sa-fas, a plugin's (default: full,baseline; a "
+        "preset's)",
     )
     parser.add_argument(
         "--seeds",
@@ -131,7 +159,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: must be a positive integer (1, 2, 3, ...)")
     preset = STUDY_PRESETS[args.preset] if args.preset else None
-    base = preset.config if preset else _base_for(args_list, SYNTHETIC_PROTOCOL_PRESET)
+    base = preset.config if preset else _preset(SYNTHETIC_PROTOCOL_PRESET)
     cfg = config_from_args(args, base)
     if preset is not None and cfg.data != "synthetic":
         raise UsageError(f"--preset {preset.name} runs on the built-in synthetic data: drop --data")
@@ -139,16 +167,17 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     default_variants = ",".join(preset.variants) if preset else "full,baseline"
     args.variants = default_variants if args.variants is None else args.variants
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    from disentangle_fas.contracts import Variant
-    from disentangle_fas.training.methods import available_methods
+    from disentangle_fas.methods import variant_names
+    from disentangle_fas.training.protocol import check_variants
 
-    known = [v.value for v in Variant] + [m for m in available_methods() if m != "disentangle"]
+    known = variant_names()
     unknown = [v for v in variants if v not in known]
     if unknown or not variants:
         raise UsageError(
             f"--variants {args.variants!r}: unknown {unknown}; choose from {', '.join(known)}"
         )
     check_run_options(cfg)
+    check_variants(cfg, variants, tasks)
     if preset is not None:
         study = run_study(
             preset,
@@ -192,7 +221,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     loaded = load_model(args.checkpoint)
     stored = loaded.info
-    base = _base_for(args_list, TrainConfig())
+    base = _preset(TrainConfig())(args.data or "synthetic")
     if stored.get("task") and args.task is None:
         base = base.replace(task=str(stored["task"]))
     size = getattr(loaded.config, "image_size", None)

@@ -2,7 +2,9 @@
 
 A :class:`TrainConfig` is built from its defaults, optionally updated from a TOML or YAML
 file (:func:`load_config`), then from command-line flags (:func:`config_from_args`): one
-flag per field, ``--lr 3e-4``, ``--variant baseline``, ``--no-compile``.
+flag per field, ``--lr 3e-4``, ``--no-compile``. The method's own settings are not fields:
+they are its config's (``--set key=value``, repeatable, or the file's ``[method]`` table),
+checked against the method's config by :func:`check_method_settings` before any work.
 
 The ``source`` of each default (paper, common practice, or our choice) is documented in
 ``docs/training.md``.
@@ -15,17 +17,39 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from disentangle_fas.contracts import Variant
+from disentangle_fas.methods.common.settings import parse_assignment
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy
 from disentangle_fas.metrics.thresholds import ThresholdStrategy
 
-__all__ = ["TrainConfig", "add_config_arguments", "config_from_args", "load_config", "parse_config"]
+__all__ = [
+    "SETTING_SHORTHANDS",
+    "TrainConfig",
+    "add_config_arguments",
+    "config_from_args",
+    "data_of",
+    "load_config",
+    "parse_config",
+    "settings_for",
+]
+
+#: Fields that are shorthands for a method setting (they were fields before methods had
+#: settings of their own): ``--variant baseline`` is ``--set variant=baseline``.
+SETTING_SHORTHANDS: dict[str, str] = {
+    "variant": "variant",
+    "lmcl_scale": "scale",
+    "lmcl_margin": "margin",
+    "w_dom": "w_dom",
+    "w_cont": "w_cont",
+    "w_cont_cnf": "w_cont_cnf",
+    "w_dom_cnf": "w_dom_cnf",
+    "w_live_cnf": "w_live_cnf",
+}
 
 
 @dataclass
@@ -46,16 +70,21 @@ class TrainConfig:
             right for depth maps, so keep it off with position-map targets).
 
     Model:
-        method: a registered method: ``disentangle`` (the paper's model), ``ssdg-r`` (the
-            SSDG-R baseline), or one registered with
-            :func:`~disentangle_fas.training.register_method`.
-        variant: ``full``, ``baseline``, ``content`` or ``domain`` (Table 3).
+        method: a registered method (``disentangle-fas methods`` lists them):
+            ``disentangle`` (the paper's model), ``ssdg-r``, ``ssan-r``, ``sa-fas``, or one
+            registered with :func:`~disentangle_fas.methods.register_method` (a plugin's).
+        method_settings: the method's settings that differ from its defaults, by name
+            (``--set key=value``; the file's ``[method]`` table). ``other.key`` sets a
+            setting of method ``other`` (for ``protocol --variants``).
+        variant, lmcl_scale, lmcl_margin, w_dom, w_cont, w_cont_cnf, w_dom_cnf, w_live_cnf:
+            shorthands for the settings ``variant``, ``scale``, ``margin``, ``w_dom``, ...
+            of the method (:data:`SETTING_SHORTHANDS`); folded into ``method_settings``
+            when the config is built, and ``None`` afterwards.
         depth: ResNet depth of the encoders (when ``backbone`` is empty).
         backbone: the encoders' backbone, any name of
             :func:`~disentangle_fas.encoders.create_encoder` (``mobilenet_v3_small``,
             ``efficientnet_b0``, ``resnet50``, ``timm:<model>``); empty: ``resnet<depth>``.
         imagenet_weights: local torchvision ResNet state dict ('' = random init).
-        lmcl_scale, lmcl_margin: LMCL alpha and m.
         content_target: ``"auto"`` (synthetic ground-truth geometry on synthetic data,
             PRNet on real data), ``"geometry"``, or ``"prnet"``.
         content_size: side of the content target map fed to the decoder.
@@ -63,8 +92,6 @@ class TrainConfig:
         prnet_input_crop_scale: side of the stored crops in face-box sides (the
             preprocessing's ``crop_scale``, 1.2); when positive, crops are re-cut to PRNet's
             own square before the teacher sees them. 0 feeds them unchanged.
-
-    Loss weights: ``w_dom``, ``w_cont``, ``w_cont_cnf``, ``w_dom_cnf``, ``w_live_cnf``.
 
     Optimisation:
         steps: optimizer steps.
@@ -100,22 +127,23 @@ class TrainConfig:
     hflip: bool = True
     # model
     method: str = "disentangle"
-    variant: Variant = Variant.FULL
+    method_settings: dict[str, Any] = field(default_factory=dict)
     depth: int = 18
     backbone: str = ""
     imagenet_weights: str = ""
-    lmcl_scale: float = 16.0
-    lmcl_margin: float = 0.35
     content_target: str = "auto"
     content_size: int = 32
     prnet_weights: str = ""
     prnet_input_crop_scale: float = 0.0
-    # loss weights
-    w_dom: float = 1.0
-    w_cont: float = 1.0
-    w_cont_cnf: float = 1.0
-    w_dom_cnf: float = 1.0
-    w_live_cnf: float = 1.0
+    # shorthands for method settings (folded into method_settings)
+    variant: str | None = None
+    lmcl_scale: float | None = None
+    lmcl_margin: float | None = None
+    w_dom: float | None = None
+    w_cont: float | None = None
+    w_cont_cnf: float | None = None
+    w_dom_cnf: float | None = None
+    w_live_cnf: float | None = None
     # optimisation
     steps: int = 300
     batch_size: int = 24
@@ -142,9 +170,16 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        # Shorthands become method settings; the dict is copied (replace() shares it).
+        settings = dict(self.method_settings)
+        for name, key in SETTING_SHORTHANDS.items():
+            value = getattr(self, name)
+            if value is not None:
+                settings[key] = getattr(value, "value", value)  # a Variant member: its name
+                setattr(self, name, None)
+        self.method_settings = settings
         # The vocabulary fields accept their string values (TOML, flags, Python callers)
         # and hold enum members from here on.
-        self.variant = _member("variant", self.variant, Variant)
         self.threshold = _member("threshold", self.threshold, ThresholdStrategy)
         self.checkpoint_policy = _member(
             "checkpoint_policy", self.checkpoint_policy, CheckpointPolicy
@@ -174,10 +209,13 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a plain dict (JSON/TOML serialisable).
 
-        Enum fields are written as their string values.
+        Enum fields are written as their string values; the (folded) shorthands are left
+        out.
         """
         return {
-            k: v.value if isinstance(v, Enum) else v for k, v in dataclasses.asdict(self).items()
+            k: v.value if isinstance(v, Enum) else v
+            for k, v in dataclasses.asdict(self).items()
+            if k not in SETTING_SHORTHANDS
         }
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -190,7 +228,6 @@ _E = typing.TypeVar("_E", bound=Enum)
 #: The accepted members of each vocabulary field (a fixed threshold is not a training
 #: choice: the run reports the honest and the oracle ones).
 _CHOICES: dict[str, tuple[Enum, ...]] = {
-    "variant": tuple(Variant),
     "threshold": (ThresholdStrategy.SOURCE_VAL_EER, ThresholdStrategy.ORACLE_TARGET_EER),
     "checkpoint_policy": tuple(CheckpointPolicy),
 }
@@ -211,9 +248,12 @@ def _member(name: str, value: _E | str, kind: type[_E]) -> _E:
 
 
 def _field_types() -> dict[str, type]:
+    """The flag-like fields and their types (``method_settings`` is a table of its own)."""
     hints = typing.get_type_hints(TrainConfig)
     out: dict[str, type] = {}
     for f in fields(TrainConfig):
+        if f.name == "method_settings":
+            continue
         hint = hints[f.name]
         if isinstance(hint, types.UnionType):  # X | None
             hint = next(a for a in typing.get_args(hint) if a is not type(None))
@@ -237,24 +277,8 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     return value
 
 
-def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
-    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file over ``base``.
-
-    The file is a flat table of :class:`TrainConfig` fields. Unknown keys are errors.
-
-    Args:
-        path: the file.
-        base: configuration to update (defaults when ``None``).
-
-    Returns:
-        The updated configuration.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: unknown keys or an unsupported suffix.
-        TypeError: a value of the wrong type.
-    """
-    p = Path(path)
+def _read_table(p: Path) -> dict[str, Any]:
+    """The TOML or YAML file ``p`` as a dict."""
     if not p.is_file():
         raise FileNotFoundError(f"config file not found: {p}")
     if p.suffix == ".toml":
@@ -277,31 +301,109 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
         raise ValueError(f"unsupported config file type {p.suffix!r}: use .toml, .yaml or .yml")
     if not isinstance(data, dict):
         raise ValueError(f"{p}: expected a table of config fields")
+    return data
+
+
+def _file_changes(p: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`TrainConfig` changes a config file's table asks for.
+
+    The method's settings come from a ``[method]`` table (``name`` in it is the method) or a
+    ``[method_settings]`` table; ``method = "name"`` alone names the method.
+    """
+    data = dict(data)
+    settings: dict[str, Any] = {}
+    method = data.pop("method", None)
+    if isinstance(method, dict):
+        settings.update(method)
+        method = settings.pop("name", None)
+    table = data.pop("method_settings", {})
+    if not isinstance(table, dict):
+        raise TypeError(f"{p}: method_settings must be a table, got {table!r}")
+    settings.update(table)
     kinds = _field_types()
     unknown = sorted(set(data) - set(kinds))
     if unknown:
-        raise ValueError(f"{p}: unknown config fields {unknown}; known: {sorted(kinds)}")
+        raise ValueError(
+            f"{p}: unknown config fields {unknown}; known: {sorted(kinds)} (a method's own "
+            "settings go in a [method] table)"
+        )
     changes = {k: _coerce(k, v, kinds[k]) for k, v in data.items()}
-    return (base or TrainConfig()).replace(**changes)
+    if method is not None:
+        changes["method"] = _coerce("method", method, str)
+    if settings:
+        changes["method_settings"] = settings
+    return changes
+
+
+def _merged(base: TrainConfig, changes: Mapping[str, Any]) -> TrainConfig:
+    """``base`` with ``changes``; method settings are added to the base's, not replaced."""
+    changes = dict(changes)
+    if "method_settings" in changes:
+        changes["method_settings"] = {**base.method_settings, **changes["method_settings"]}
+    return base.replace(**changes)
+
+
+def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file over ``base``.
+
+    The file is a flat table of :class:`TrainConfig` fields, and optionally a ``[method]``
+    table of the method's settings (``name = "ssdg-r"`` in it names the method). Unknown
+    fields are errors; the method's settings are checked by :func:`check_method_settings`.
+
+    Args:
+        path: the file.
+        base: configuration to update (defaults when ``None``).
+
+    Returns:
+        The updated configuration.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unknown keys or an unsupported suffix.
+        TypeError: a value of the wrong type.
+    """
+    p = Path(path)
+    return _merged(base or TrainConfig(), _file_changes(p, _read_table(p)))
+
+
+def data_of(path: str | Path | None, default: str = "synthetic") -> str:
+    """The ``data`` a config file names (``default`` when it names none or there is no file)."""
+    if path is None:
+        return default
+    value = _read_table(Path(path)).get("data", default)
+    return value if isinstance(value, str) else default
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config`` and one flag per :class:`TrainConfig` field to ``parser``.
+    """Add ``--config``, ``--set`` and one flag per :class:`TrainConfig` field to ``parser``.
 
     Flags default to ``None`` (meaning: keep the file's or the dataclass's value).
     """
     parser.add_argument("--config", type=Path, default=None, help="TOML or YAML config file")
+    parser.add_argument(
+        "--set",
+        dest="method_set",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="a setting of the method (repeatable): --set lambda_trip=0.5; METHOD.KEY=VALUE "
+        "sets one of another method (protocol --variants); disentangle-fas methods lists them",
+    )
     defaults = TrainConfig()
     for name, kind in _field_types().items():
         flag = "--" + name.replace("_", "-")
         default = getattr(defaults, name)
+        if name in SETTING_SHORTHANDS:
+            help_text = f"shorthand for --set {SETTING_SHORTHANDS[name]}=VALUE"
+        else:
+            help_text = f"(default: {default.value if isinstance(default, Enum) else default!r})"
         if kind is bool:
             parser.add_argument(
                 flag,
                 dest=name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
-                help=f"(default: {default})",
+                help=help_text,
             )
         elif name in _CHOICES:
             values = [str(m.value) for m in _CHOICES[name]]
@@ -310,25 +412,42 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                 dest=name,
                 choices=values,
                 default=None,
-                help=f"one of {', '.join(values)} (default: {default.value})",
+                help=f"one of {', '.join(values)} {help_text}",
             )
         else:
-            parser.add_argument(
-                flag, dest=name, type=kind, default=None, help=f"(default: {default!r})"
-            )
+            parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
 
 
-def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
-    """Build the configuration: defaults, then ``--config`` file, then explicit flags."""
-    cfg = base or TrainConfig()
-    if getattr(args, "config", None) is not None:
-        cfg = load_config(args.config, cfg)
-    changes = {
+def config_from_args(
+    args: argparse.Namespace,
+    base: TrainConfig | Callable[[str], TrainConfig] | None = None,
+) -> TrainConfig:
+    """Build the configuration: defaults, then ``--config`` file, then explicit flags, then
+    ``--set``.
+
+    Args:
+        args: parsed flags.
+        base: the defaults, or a function of the run's ``data`` that gives them (the
+            preset is then chosen after the file is read: ``--data`` first, else the
+            file's ``data``, else ``"synthetic"``).
+    """
+    config = getattr(args, "config", None)
+    if callable(base):
+        data = getattr(args, "data", None) or data_of(config)
+        cfg = base(data)
+    else:
+        cfg = base or TrainConfig()
+    if config is not None:
+        cfg = load_config(config, cfg)
+    changes: dict[str, Any] = {
         name: getattr(args, name)
         for name in _field_types()
         if getattr(args, name, None) is not None
     }
-    return cfg.replace(**changes) if changes else cfg
+    assignments = getattr(args, "method_set", None) or []
+    if assignments:
+        changes["method_settings"] = dict(parse_assignment(a) for a in assignments)
+    return _merged(cfg, changes) if changes else cfg
 
 
 def parse_config(argv: Sequence[str], base: TrainConfig | None = None) -> TrainConfig:
@@ -336,3 +455,18 @@ def parse_config(argv: Sequence[str], base: TrainConfig | None = None) -> TrainC
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)
     return config_from_args(parser.parse_args(list(argv)), base)
+
+
+def settings_for(cfg: TrainConfig, method: str | None = None) -> dict[str, Any]:
+    """The settings ``cfg`` gives method ``method`` (``cfg.method`` by default): the
+    unqualified ones when it is ``cfg.method``, and every ``method.key``.
+    """
+    name = cfg.method if method is None else method
+    out: dict[str, Any] = {}
+    for key, value in cfg.method_settings.items():
+        owner, dot, rest = key.rpartition(".")
+        if not dot and name == cfg.method:
+            out[key] = value
+        elif dot and owner == name:
+            out[rest] = value
+    return out

@@ -33,6 +33,7 @@ from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, CheckpointScores, select_index
+from disentangle_fas.seeds import derive_seed
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import (
@@ -43,7 +44,7 @@ from disentangle_fas.training.distributed import (
 )
 from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
-from disentangle_fas.training.methods import build_method
+from disentangle_fas.training.methods import build_method, check_method_settings
 from disentangle_fas.training.pipeline import DeviceBatch, TrainInputs, configure_device
 from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.scoring import evaluate_model
@@ -228,6 +229,8 @@ def _train(
 ) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
+    if given is None:
+        check_method_settings(cfg)  # before any data is rendered or read
     task = task if task is not None else build_task(cfg)
     # Seed after building the data (parallel rendering draws from torch's generator), so a
     # model starts from the same weights whether the task was built here or by the caller.
@@ -236,7 +239,11 @@ def _train(
         raise ValueError(
             f"batch_size {cfg.batch_size} must be divisible by {info.world_size} processes"
         )
-    method = given if given is not None else build_method(cfg, task, warn_random=info.is_main)
+    method = (
+        given
+        if given is not None
+        else build_method(cfg, task, warn_random=info.is_main, rank=info.rank)
+    )
     model = method.model.to(dev)
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -253,7 +260,7 @@ def _train(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
     )
-    aug = torch.Generator().manual_seed(cfg.seed * 7919 + info.rank)
+    aug = torch.Generator().manual_seed(derive_seed(cfg.seed, "aug", info.rank))
     generators = {"aug": aug, **_method_generators(method)}
     history: list[dict[str, Any]] = []
     start = 0

@@ -18,13 +18,13 @@ from typing import Any, Literal, get_args
 import numpy as np
 import torch
 
-from disentangle_fas.contracts import Variant
+from disentangle_fas.methods import resolve_variant
 from disentangle_fas.metrics import Report, video_level
-from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.config import TrainConfig, settings_for
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult, train
-from disentangle_fas.training.methods import available_methods
+from disentangle_fas.training.methods import check_method_settings
 from disentangle_fas.training.protocol_stats import (
     SeedSummary,
     TargetScores,
@@ -38,6 +38,7 @@ __all__ = [
     "KEEP_CHOICES",
     "KeepCheckpoints",
     "ProtocolResult",
+    "check_variants",
     "combined_markdown",
     "environment",
     "prune_run",
@@ -184,11 +185,12 @@ def run_protocol(
     from a t-interval over the per-seed paired differences.
 
     Args:
-        cfg: the base configuration (its ``task``, ``variant`` and ``seed`` are replaced
-            per run).
+        cfg: the base configuration (its ``task``, ``method``, method settings and
+            ``seed`` are replaced per run).
         tasks: task names; all leave-one-out tasks of ``cfg.data`` when ``None``.
-        variants: what to compare: Table 3 variants of the paper's method (``"full"``,
-            ``"baseline"``, ``"content"``, ``"domain"``) and/or ``"ssdg-r"``.
+        variants: what to compare: registered methods (``"ssdg-r"``, a plugin's) and/or
+            named presets of a method's settings (the paper's Table 3 rows ``"full"``,
+            ``"baseline"``, ``"content"``, ``"domain"``).
         seeds: how many seeds (at least 1).
         task_builder: builds the data of one task.
         echo: where progress lines go.
@@ -208,6 +210,7 @@ def run_protocol(
 
     Raises:
         ValueError: ``seeds < 1``, an unknown variant or an unknown ``keep``.
+        SettingsError: a bad method setting (checked before any training).
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
@@ -219,8 +222,7 @@ def run_protocol(
     per_seed_oracle: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
     scores: dict[tuple[str, str], TargetScores] = {}
     root = Path(cfg.out)
-    for variant in variants:  # refuse an unknown name before any training
-        _run_config(cfg, variant, names[0] if names else "", root)
+    check_variants(cfg, variants, names)  # refuse an unknown name before any training
     built: dict[str, TaskData] = {}  # task name -> its data, built with a content target
     for variant in variants:
         results: dict[int, dict[str, Any]] = {s: {} for s in seed_list}
@@ -352,21 +354,40 @@ def _shared_task(
     return task if needs_content else dataclasses.replace(task, content=None)
 
 
-def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
-    """``variant`` is a Table 3 variant of the paper's method or a registered method name.
+def check_variants(
+    cfg: TrainConfig, variants: Sequence[str], tasks: Sequence[str] | None = None
+) -> None:
+    """Check every variant's method and settings as :func:`run_protocol` will use them,
+    before any work.
 
     Raises:
-        ValueError: neither.
+        ValueError: an unknown variant or method.
+        SettingsError: a bad method setting.
     """
-    out = str(root / variant / _slug(task))
-    if variant in {v.value for v in Variant}:
-        return cfg.replace(task=task, method="disentangle", variant=variant, out=out)
-    if variant in available_methods():
-        return cfg.replace(task=task, method=variant, out=out)
-    raise ValueError(
-        f"unknown variant {variant!r}: use a Table 3 variant ({[v.value for v in Variant]}) "
-        f"or a method name ({available_methods()})"
+    names = list(tasks) if tasks else protocol_tasks()
+    for variant in variants:
+        _run_config(cfg, variant, names[0] if names else cfg.task, Path(cfg.out))
+
+
+def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
+    """The configuration of one run of ``variant`` on ``task``.
+
+    ``variant`` is a registered method, or a named preset of a method's settings (the
+    paper's Table 3 rows: :func:`~disentangle_fas.methods.resolve_variant`). The run gets
+    the settings ``cfg`` gives that method (``--set`` for ``cfg.method``, ``--set
+    method.key`` for any) with the preset's on top, and they are checked here.
+
+    Raises:
+        ValueError: an unknown variant.
+        SettingsError: a bad setting.
+    """
+    method, preset = resolve_variant(variant)
+    settings = {**settings_for(cfg, method), **preset}
+    run = cfg.replace(
+        task=task, method=method, method_settings=settings, out=str(root / variant / _slug(task))
     )
+    check_method_settings(run)
+    return run
 
 
 def _slug(name: str) -> str:

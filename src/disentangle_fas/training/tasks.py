@@ -13,6 +13,7 @@ from disentangle_fas.data.protocols import TABLE1_TASKS
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.content import ContentSpec
 from disentangle_fas.training.data import TaskData
+from disentangle_fas.training.methods import uses_content
 from disentangle_fas.training.store_task import store_task
 from disentangle_fas.training.synthetic_task import synthetic_task
 
@@ -33,12 +34,13 @@ def protocol_tasks() -> list[str]:
 
 
 def content_spec(cfg: TrainConfig) -> ContentSpec | None:
-    """The content target ``cfg`` asks for, or ``None`` when its variant has no E_C.
+    """The content target ``cfg`` asks for, or ``None`` when its method trains without one
+    (the paper's baseline and domain variants have no E_C).
 
     ``content_target="auto"`` is the ground-truth depth on synthetic data and PRNet on a
     store.
     """
-    if not cfg.variant.uses_content:
+    if not uses_content(cfg):
         return None
     kind = cfg.content_target
     if kind == "auto":

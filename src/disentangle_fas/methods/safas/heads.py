@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disentangle_fas.ssdg._checks import check_features, check_index_vector, check_labels
+from disentangle_fas.checks import check_features, check_index_vector, check_labels
 
 __all__ = ["DomainLogisticHeads", "per_domain_bce"]
 

@@ -7,18 +7,14 @@ from typing import NamedTuple, Self
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import (
-    LivenessPath,
-    num_features_of,
-    pool_map,
-)
-from disentangle_fas.heads import pool
-from disentangle_fas.method_model import MethodModel, check_in_features
-from disentangle_fas.model_config import normalize_layer
+from disentangle_fas.contracts import LivenessPath, num_features_of
+from disentangle_fas.methods.common.inputs import normalize_layer
+from disentangle_fas.methods.common.model import MethodModel, check_in_features
+from disentangle_fas.methods.safas.config import SAFASConfig
+from disentangle_fas.methods.safas.heads import DomainLogisticHeads
+from disentangle_fas.methods.safas.views import CenterCrop
+from disentangle_fas.nn import pool
 from disentangle_fas.registry import register_model_kind
-from disentangle_fas.safas.config import SAFASConfig
-from disentangle_fas.safas.heads import DomainLogisticHeads
-from disentangle_fas.safas.views import CenterCrop
 
 __all__ = ["SAFAS", "MeanSigmoidLogits", "SAFASOutput"]
 
@@ -168,7 +164,7 @@ class MeanSigmoidLogits(nn.Module):
 
     def logits(self, features: Tensor) -> Tensor:
         """Return the two-class logits of the heads' mean sigmoid."""
-        return self.two_class(self.heads.live_score(pool_map(features)))
+        return self.two_class(self.heads.live_score(pool(features)))
 
     def forward(self, features: Tensor) -> Tensor:
         """Same as :meth:`logits`."""

@@ -11,12 +11,12 @@ from torch import Tensor, nn
 from disentangle_fas.contracts import LivenessPath, num_features_of
 from disentangle_fas.encoders import ResNetEncoder
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.method_model import MethodModel, check_in_features
-from disentangle_fas.model_config import normalize_layer
+from disentangle_fas.methods.common.inputs import normalize_layer
+from disentangle_fas.methods.common.model import MethodModel, check_in_features
+from disentangle_fas.methods.ssdg.config import SSDGConfig
+from disentangle_fas.methods.ssdg.discriminator import SingleSideDiscriminator
+from disentangle_fas.methods.ssdg.embedding import Embedding
 from disentangle_fas.registry import register_model_kind
-from disentangle_fas.ssdg.config import SSDGConfig
-from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
-from disentangle_fas.ssdg.embedding import Embedding
 
 __all__ = ["SSDGR", "SSDGOutput"]
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from disentangle_fas.safas.heads import DomainLogisticHeads
+from disentangle_fas.methods.safas.heads import DomainLogisticHeads
 
 __all__ = ["AlignmentResult", "align_heads", "align_heads_"]
 

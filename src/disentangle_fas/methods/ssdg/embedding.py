@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from disentangle_fas.heads import pool
+from disentangle_fas.nn import pool
 
 __all__ = ["DEFAULT_EMBED_DIM", "DEFAULT_EMBED_DROPOUT", "Embedding"]
 

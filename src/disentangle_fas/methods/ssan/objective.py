@@ -8,18 +8,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from disentangle_fas.checks import check_index_vector, check_labels
 from disentangle_fas.heads import DomainClassifier
-from disentangle_fas.method_config import check_finite
-from disentangle_fas.ssan.config import (
+from disentangle_fas.methods.common.config import check_finite
+from disentangle_fas.methods.ssan.config import (
     DEFAULT_GRL_GAMMA,
     DEFAULT_LAMBDA_ADV,
     DEFAULT_LAMBDA_CONTRAST,
     SSANConfig,
 )
-from disentangle_fas.ssan.contrast import assembly_contrast_loss, contrast_signs
-from disentangle_fas.ssan.model import SSANR, SSANOutput
-from disentangle_fas.ssdg._checks import check_index_vector, check_labels
-from disentangle_fas.ssdg.grl import ScheduledReversal, grad_reverse
+from disentangle_fas.methods.ssan.contrast import assembly_contrast_loss, contrast_signs
+from disentangle_fas.methods.ssan.model import SSANR, SSANOutput
+from disentangle_fas.nn import ScheduledReversal, grad_reverse
 
 __all__ = ["SSANObjective", "SSANTerms", "shuffle_styles"]
 
@@ -90,7 +90,7 @@ class SSANObjective(ScheduledReversal, nn.Module):
         discriminator: the model's domain discriminator.
         lambda_contrast: weight of ``contrast``.
         lambda_adv: weight of ``adv``.
-        grl_gamma: steepness of :func:`~disentangle_fas.ssdg.grl.grl_schedule`.
+        grl_gamma: steepness of :func:`~disentangle_fas.nn.grl_schedule`.
         released_grl: pass the content features to the discriminator without reversal.
 
     Example:

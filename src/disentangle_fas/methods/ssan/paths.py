@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disentangle_fas.ssan.adain import DEFAULT_ADAIN_EPS, AdaINResBlock
+from disentangle_fas.methods.ssan.adain import DEFAULT_ADAIN_EPS, AdaINResBlock
 
 __all__ = ["Assembly", "StylePath", "content_block"]
 

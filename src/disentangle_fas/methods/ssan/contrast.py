@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disentangle_fas.ssdg._checks import check_features, check_labels
+from disentangle_fas.checks import check_features, check_labels
 
 __all__ = ["AssemblyContrastLoss", "assembly_contrast_loss", "contrast_signs"]
 

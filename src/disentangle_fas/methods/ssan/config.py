@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
-from disentangle_fas.ssan.adain import DEFAULT_ADAIN_EPS
+from disentangle_fas.methods.common.config import DictConfig, check_finite, check_method_basics
+from disentangle_fas.methods.ssan.adain import DEFAULT_ADAIN_EPS
 
 __all__ = [
     "DEFAULT_GRL_GAMMA",

@@ -7,14 +7,15 @@ from typing import NamedTuple, Self
 import torch
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import LivenessPath, pool_map
+from disentangle_fas.contracts import LivenessPath
 from disentangle_fas.encoders import ResNetEncoder
-from disentangle_fas.heads import DomainClassifier, pool
-from disentangle_fas.method_model import MethodModel
-from disentangle_fas.model_config import normalize_layer
+from disentangle_fas.heads import DomainClassifier
+from disentangle_fas.methods.common.inputs import normalize_layer
+from disentangle_fas.methods.common.model import MethodModel
+from disentangle_fas.methods.ssan.config import SSAN_DEPTHS, SSANConfig
+from disentangle_fas.methods.ssan.paths import Assembly, StylePath, content_block
+from disentangle_fas.nn import pool
 from disentangle_fas.registry import register_model_kind
-from disentangle_fas.ssan.config import SSAN_DEPTHS, SSANConfig
-from disentangle_fas.ssan.paths import Assembly, StylePath, content_block
 
 __all__ = ["SSANR", "LinearLogits", "SSANOutput", "SelfAssembly"]
 
@@ -227,7 +228,7 @@ class LinearLogits(nn.Module):
 
     def logits(self, features: Tensor) -> Tensor:
         """Return ``linear(pool(features))``."""
-        out: Tensor = self.linear(pool_map(features))
+        out: Tensor = self.linear(pool(features))
         return out
 
     def forward(self, features: Tensor) -> Tensor:

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disentangle_fas.ssdg._checks import check_features, check_index_vector, check_labels
-from disentangle_fas.ssdg.grl import GradientReversal
+from disentangle_fas.checks import check_features, check_index_vector, check_labels
+from disentangle_fas.nn import GradientReversal
 
 __all__ = [
     "DEFAULT_DISCRIMINATOR_DROPOUT",
@@ -107,7 +107,7 @@ class SingleSideDiscriminator(nn.Module):
     """Domain discriminator fed only the real faces' features, through a GRL.
 
     ``forward`` selects the real rows (label 1), reverses their gradient with
-    :class:`~disentangle_fas.ssdg.grl.GradientReversal` and classifies their source domain
+    :class:`~disentangle_fas.nn.GradientReversal` and classifies their source domain
     with an MLP (official: ``Linear(d, 512)``, ReLU, ``Dropout(0.5)``, ``Linear(512, S)``;
     weights initialised ``N(0, 0.01)`` and ``N(0, 0.3)``, biases 0, as in the official
     ``models/DGFAS.py``). Fake rows never enter it, so their features get no adversarial
@@ -119,7 +119,7 @@ class SingleSideDiscriminator(nn.Module):
         num_domains: number of source domains ``S`` (>= 2).
         hidden: hidden width; ``None`` for a single linear layer.
         dropout: dropout probability of the hidden layer.
-        coeff: initial GRL coefficient (see :func:`~disentangle_fas.ssdg.grl.grl_schedule`);
+        coeff: initial GRL coefficient (see :func:`~disentangle_fas.nn.grl_schedule`);
             also settable as ``disc.grl.coeff`` or per call.
 
     Attributes:

@@ -1,4 +1,5 @@
-"""Gradient reversal (Ganin & Lempitsky, 2015) and its warm-up schedule.
+"""Neutral building blocks shared by the methods: gradient reversal (Ganin & Lempitsky,
+2015) with its warm-up schedule, and global average pooling of encoder maps.
 
 The gradient reversal layer (GRL) is the identity in the forward pass and multiplies the
 incoming gradient by ``-coeff`` in the backward pass. Placed between a feature generator
@@ -14,7 +15,32 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["GradientReversal", "ScheduledReversal", "grad_reverse", "grl_schedule"]
+__all__ = ["GradientReversal", "ScheduledReversal", "grad_reverse", "grl_schedule", "pool"]
+
+
+def pool(features: Tensor) -> Tensor:
+    """Global-average-pool an encoder map to a vector; vectors pass through.
+
+    Args:
+        features: ``(B, d, h, w)`` or ``(B, d)``.
+
+    Returns:
+        ``(B, d)``.
+
+    Raises:
+        ValueError: any other number of dimensions.
+
+    Example:
+        >>> pool(torch.ones(2, 5, 3, 3)).shape
+        torch.Size([2, 5])
+    """
+    if features.ndim == 4:
+        return features.mean(dim=(2, 3))
+    if features.ndim == 2:
+        return features
+    raise ValueError(
+        f"expected features of shape (B, d) or (B, d, h, w), got {tuple(features.shape)}"
+    )
 
 
 def _check_coeff(coeff: float) -> float:

@@ -7,13 +7,13 @@ from typing import Any
 
 from disentangle_fas.encoders import ENCODER_DEPTHS
 from disentangle_fas.heads import DEFAULT_LMCL_SCALE
-from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
-from disentangle_fas.ssdg.discriminator import (
+from disentangle_fas.methods.common.config import DictConfig, check_finite, check_method_basics
+from disentangle_fas.methods.ssdg.discriminator import (
     DEFAULT_DISCRIMINATOR_DROPOUT,
     DEFAULT_DISCRIMINATOR_HIDDEN,
 )
-from disentangle_fas.ssdg.embedding import DEFAULT_EMBED_DIM, DEFAULT_EMBED_DROPOUT
-from disentangle_fas.ssdg.triplet import DEFAULT_TRIPLET_MARGIN
+from disentangle_fas.methods.ssdg.embedding import DEFAULT_EMBED_DIM, DEFAULT_EMBED_DROPOUT
+from disentangle_fas.methods.ssdg.triplet import DEFAULT_TRIPLET_MARGIN
 
 __all__ = [
     "DEFAULT_GRL_GAMMA",

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from typing_extensions import Unpack
 
-from disentangle_fas.ssdg._checks import check_features, check_index_vector, check_labels
+from disentangle_fas.checks import check_features, check_index_vector, check_labels
 
 __all__ = [
     "DEFAULT_TRIPLET_MARGIN",

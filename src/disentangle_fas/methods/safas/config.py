@@ -12,7 +12,7 @@ from typing import Any
 
 from disentangle_fas.encoders import ENCODER_DEPTHS
 from disentangle_fas.losses.supcon import DEFAULT_BASE_TEMPERATURE, DEFAULT_TEMPERATURE
-from disentangle_fas.method_config import DictConfig, check_finite, check_method_basics
+from disentangle_fas.methods.common.config import DictConfig, check_finite, check_method_basics
 
 __all__ = ["OFFICIAL_OPTIMIZER", "SAFASConfig"]
 

@@ -7,14 +7,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from disentangle_fas.checks import check_index_vector, check_labels
 from disentangle_fas.losses.supcon import supcon_loss
-from disentangle_fas.method_config import check_finite
-from disentangle_fas.safas.align import align_heads_
-from disentangle_fas.safas.config import SAFASConfig
-from disentangle_fas.safas.heads import DomainLogisticHeads, per_domain_bce
-from disentangle_fas.safas.model import SAFAS, SAFASOutput
-from disentangle_fas.safas.views import random_views
-from disentangle_fas.ssdg._checks import check_index_vector, check_labels
+from disentangle_fas.methods.common.config import check_finite
+from disentangle_fas.methods.safas.align import align_heads_
+from disentangle_fas.methods.safas.config import SAFASConfig
+from disentangle_fas.methods.safas.heads import DomainLogisticHeads, per_domain_bce
+from disentangle_fas.methods.safas.model import SAFAS, SAFASOutput
+from disentangle_fas.methods.safas.views import random_views
 
 __all__ = ["SAFASObjective", "SAFASTerms", "supcon_classes"]
 

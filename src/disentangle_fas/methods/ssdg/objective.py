@@ -8,21 +8,21 @@ from torch import Tensor, nn
 
 from disentangle_fas.heads import LMCLHead
 from disentangle_fas.losses import lmcl_loss
-from disentangle_fas.method_config import check_finite
-from disentangle_fas.ssdg.config import (
+from disentangle_fas.methods.common.config import check_finite
+from disentangle_fas.methods.ssdg.config import (
     DEFAULT_GRL_GAMMA,
     DEFAULT_LAMBDA_ADV,
     DEFAULT_LAMBDA_TRIP,
     SSDGConfig,
 )
-from disentangle_fas.ssdg.discriminator import SingleSideDiscriminator
-from disentangle_fas.ssdg.grl import ScheduledReversal
-from disentangle_fas.ssdg.model import SSDGR, SSDGOutput
-from disentangle_fas.ssdg.triplet import (
+from disentangle_fas.methods.ssdg.discriminator import SingleSideDiscriminator
+from disentangle_fas.methods.ssdg.model import SSDGR, SSDGOutput
+from disentangle_fas.methods.ssdg.triplet import (
     DEFAULT_TRIPLET_MARGIN,
     TripletReduction,
     asymmetric_triplet_loss,
 )
+from disentangle_fas.nn import ScheduledReversal
 
 __all__ = ["SSDGObjective", "SSDGTerms"]
 
@@ -77,7 +77,7 @@ class SSDGObjective(ScheduledReversal, nn.Module):
         triplet_margin: margin of the triplet loss.
         triplet_reduction: ``"positive"`` or ``"valid"``
             (:func:`~disentangle_fas.ssdg.triplet.asymmetric_triplet_loss`).
-        grl_gamma: steepness of :func:`~disentangle_fas.ssdg.grl.grl_schedule`.
+        grl_gamma: steepness of :func:`~disentangle_fas.nn.grl_schedule`.
 
     Example:
         >>> import torch

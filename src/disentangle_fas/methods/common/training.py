@@ -1,0 +1,129 @@
+"""The bases of a method's training adapter: what the loop builds and minimises, behind the
+:class:`~disentangle_fas.contracts.TrainingMethod` contract.
+
+* :class:`ObjectiveMethod` -- any liveness model and any objective (a custom model passed to
+  :func:`~disentangle_fas.training.train`, or a method folder's adapter).
+* :class:`ComparedMethod` -- the base of the compared methods' adapters (no content target,
+  ImageNet trunk from the context).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, Self, TypeVar
+
+from torch import Tensor, nn
+
+from disentangle_fas.contracts import LivenessModel, Losses
+from disentangle_fas.methods.common.context import MethodContext
+
+__all__ = ["ComparedMethod", "ObjectiveMethod"]
+
+
+class _FromConfig(Protocol):
+    @classmethod
+    def from_config(cls, config: Any, *, weights: str | None, warn_random: bool) -> Self: ...
+
+
+_M = TypeVar("_M", bound=_FromConfig)
+
+
+class _FloatTerms:
+    """A bare loss tensor dressed as a terms tuple (``as_floats`` for logs)."""
+
+    def __init__(self, total: Tensor) -> None:
+        self.total = total
+
+    def as_floats(self) -> dict[str, float]:
+        return {"total": float(self.total.detach())}
+
+
+class ObjectiveMethod:
+    """Any liveness model and any objective, as a training method.
+
+    Each step computes ``objective(step_model(images), labels, domains, content_target)``.
+    The objective returns a tensor (the total loss) or a NamedTuple-like object with a
+    ``total`` tensor (and ``as_floats()`` for logging, like
+    :class:`~disentangle_fas.losses.ObjectiveTerms`).
+
+    Args:
+        model: the model to train.
+        objective: the loss function.
+        uses_content: whether the objective needs the content target (the task's content
+            target provider is then called every step).
+
+    Example:
+        >>> from disentangle_fas.methods.disentangle import DisentangledFAS
+        >>> from disentangle_fas.losses import DisentanglementObjective
+        >>> model = DisentangledFAS.build(num_domains=3, variant="baseline", depth=10,
+        ...                               image_size=32, warn_random=False)
+        >>> obj = DisentanglementObjective(model.liveness_head, None, variant="baseline")
+        >>> method = ObjectiveMethod(model, obj)
+    """
+
+    def __init__(
+        self, model: LivenessModel, objective: Callable[..., Any], *, uses_content: bool = False
+    ) -> None:
+        if not isinstance(model, LivenessModel):
+            raise TypeError(
+                f"the model ({type(model).__name__}) must derive from "
+                "disentangle_fas.contracts.LivenessModel"
+            )
+        self.model = model
+        self.objective = objective
+        self.uses_content = uses_content
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """Forward through ``step_model`` and apply the objective (``progress`` unused)."""
+        del progress
+        terms = self.objective(step_model(images), labels, domains, content_target)
+        if isinstance(terms, Tensor):
+            return Losses(terms, _FloatTerms(terms))
+        total = getattr(terms, "total", None)
+        if not isinstance(total, Tensor):
+            raise TypeError("the objective must return a tensor or an object with a `total` tensor")
+        return Losses(total, terms if hasattr(terms, "as_floats") else _FloatTerms(total))
+
+    def after_step(self, progress: float) -> None:
+        """Nothing to do after an optimizer step."""
+
+
+class ComparedMethod:
+    """What the compared methods' training adapters share: no content target, the model
+    built from the context's ImageNet weights, a loss from the objective's terms on
+    :meth:`_forward`'s outputs, nothing after a step.
+    """
+
+    uses_content = False
+
+    @staticmethod
+    def _build(model_cls: type[_M], config: Any, context: MethodContext) -> _M:
+        """``model_cls.from_config(config)`` with the run's ImageNet weights, if any."""
+        return model_cls.from_config(
+            config, weights=context.imagenet_weights or None, warn_random=context.warn_random
+        )
+
+    #: the objective: ``objective(outputs, labels, domains[, progress]) -> terms``.
+    objective: Any
+    #: whether the objective takes the training progress in ``[0, 1]`` (GRL schedules).
+    objective_takes_progress = True
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """The objective's terms on :meth:`_forward`'s outputs, and their total."""
+        del content_target
+        extra = (progress,) if self.objective_takes_progress else ()
+        terms = self.objective(self._forward(step_model, images), labels, domains, *extra)
+        return Losses(terms.total, terms)
+
+    def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
+        """The model's outputs on one batch: a plain forward."""
+        return step_model(images)
+
+    def after_step(self, progress: float) -> None:
+        """Nothing to do after an optimizer step."""
