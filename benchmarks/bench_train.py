@@ -46,9 +46,9 @@ import torchvision
 from _common import cpu_model, load_average
 from torch import Tensor, nn
 
+from disentangle_fas.methods.disentangle import DisentanglementMethod
 from disentangle_fas.training.config import TrainConfig
-from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.methods import DisentanglementMethod
+from disentangle_fas.training.methods import method_context
 
 SOURCE_DOMAINS = ["O", "C", "I"]
 
@@ -74,13 +74,6 @@ CUDA_OPTIMISED = Setting("bf16+CL+fused", amp=True, channels_last=True, optimize
 # cuts the optimizer's share. channels_last, CPU bf16 autocast, foreach AdamW at one
 # thread and torch.compile measured no faster there.
 CPU_OPTIMISED = Setting("1 thread+fused", optimizer="fused", threads=1)
-
-
-class _TaskShape(NamedTuple):
-    """The two fields of ``TaskData`` that ``DisentanglementMethod`` reads."""
-
-    source_names: list[str]
-    content_shape: tuple[int, int, int]
 
 
 class Batch(NamedTuple):
@@ -145,8 +138,8 @@ def _make_step(
 
 
 def build_full(setting: Setting, cfg: TrainConfig, data: Batch, device: torch.device) -> Variant:
-    task = _TaskShape(SOURCE_DOMAINS, (1, cfg.content_size, cfg.content_size))
-    method = DisentanglementMethod(cfg, cast(TaskData, task), warn_random=False)
+    context = method_context(cfg.replace(task=f"{''.join(SOURCE_DOMAINS)}->M"), warn_random=False)
+    method = DisentanglementMethod(context)
     model = method.model.to(device)
 
     def loss(step_model: nn.Module, images: Tensor) -> Tensor:

@@ -86,14 +86,14 @@ def test_checkpoints_of_another_backbone_round_trip(tmp_path: Path) -> None:
     model = _mobile()
     path = save_model(tmp_path / "m.safetensors", model, threshold=0.4)
     meta = read_metadata(path)
-    assert meta["kind"] == "disentangled-fas" and meta["config"]["backbone"] == "mobilenet_v3_small"
+    assert meta["kind"] == "disentangle" and meta["config"]["backbone"] == "mobilenet_v3_small"
     assert meta["input"] == {
         "image_size": SIZE,
         "mean": list(InputSpec(1).mean),
         "std": list(InputSpec(1).std),
     }
     loaded = load_model(path)
-    assert loaded.input_spec == InputSpec(SIZE) and loaded.kind == "disentangled-fas"
+    assert loaded.input_spec == InputSpec(SIZE) and loaded.kind == "disentangle"
     with torch.no_grad():
         torch.testing.assert_close(loaded.model.live_score(X), model.live_score(X))
     det = LivenessDetector.from_checkpoint(path, face_detector=None)
@@ -240,7 +240,7 @@ def test_a_registered_kind_rebuilds_without_a_builder(tmp_path: Path) -> None:
 def test_protocol_names_are_variants_or_registered_methods(tmp_path: Path) -> None:
     cfg = tiny_config(str(tmp_path))
     assert _run_config(cfg, "ssdg-r", "T", tmp_path).method == "ssdg-r"
-    assert _run_config(cfg, "content", "T", tmp_path).variant == "content"
+    assert _run_config(cfg, "content", "T", tmp_path).method_settings == {"variant": "content"}
     assert {"disentangle", "ssdg-r"} <= set(available_methods())
     with pytest.raises(ValueError, match="unknown variant 'fulll'"):
         _run_config(cfg, "fulll", "T", tmp_path)

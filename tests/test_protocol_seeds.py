@@ -19,6 +19,7 @@ from disentangle_fas.training import TrainConfig, run_protocol
 from disentangle_fas.training.cli import protocol_main
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.loop import TrainResult
+from disentangle_fas.training.methods import uses_content
 from disentangle_fas.training.protocol import prune_run
 from disentangle_fas.training.protocol_stats import TargetScores, summarize_seeds
 
@@ -168,9 +169,9 @@ def test_a_content_variant_after_a_content_free_one_rebuilds_the_task(tmp_path: 
     calls: list[bool] = []
 
     def builder(c: TrainConfig) -> TaskData:
-        calls.append(c.variant.uses_content)
+        calls.append(uses_content(c))
         task = fake_task()
-        return task if c.variant.uses_content else dataclasses.replace(task, content=None)
+        return task if uses_content(c) else dataclasses.replace(task, content=None)
 
     run_protocol(cfg, tasks=["T1"], variants=["baseline", "full", "content"], seeds=1,
                  task_builder=builder, echo=lambda _: None)  # fmt: skip

@@ -12,11 +12,12 @@ import torch
 from _fake_task import fake_task, tiny_config
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.cli import main as cli_main
+from disentangle_fas.methods.safas import SAFASMethod
 from disentangle_fas.safas import SAFAS
 from disentangle_fas.ssan import SSANR
 from disentangle_fas.training import TrainConfig, train
 from disentangle_fas.training.cli import protocol_main
-from disentangle_fas.training.methods import SAFASMethod, build_method
+from disentangle_fas.training.methods import build_method
 from disentangle_fas.training.protocol import run_protocol
 
 pytestmark = [

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from disentangle_fas.heads import DomainClassifier, LMCLHead
+from disentangle_fas.nn import ScheduledReversal
 from disentangle_fas.ssan import SSANObjective
 from disentangle_fas.ssdg import (
     GradientReversal,
@@ -18,7 +19,6 @@ from disentangle_fas.ssdg import (
     grad_reverse,
     grl_schedule,
 )
-from disentangle_fas.ssdg.grl import ScheduledReversal
 
 
 @pytest.mark.parametrize("coeff", [0.0, 0.25, 1.0, 3.5])

@@ -105,9 +105,9 @@ def test_config_file_and_flags(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text('variant = "baseline"\nlr = 2\nsteps = 7\n')
     cfg = load_config(toml)
-    assert (cfg.variant, cfg.lr, cfg.steps) == ("baseline", 2.0, 7)
+    assert (cfg.method_settings["variant"], cfg.lr, cfg.steps) == ("baseline", 2.0, 7)
     cfg2 = parse_config(["--config", str(toml), "--steps", "9", "--no-amp"])
-    assert (cfg2.variant, cfg2.steps, cfg2.amp) == ("baseline", 9, False)
+    assert (cfg2.method_settings["variant"], cfg2.steps, cfg2.amp) == ("baseline", 9, False)
     yml = tmp_path / "c.yaml"
     yml.write_text("depth: 34\n")
     assert load_config(yml).depth == 34

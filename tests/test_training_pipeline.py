@@ -255,14 +255,16 @@ def test_nan_at_step_k_stops_the_run_with_the_last_evaluation_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from _fake_task import fake_task, tiny_config
-    from disentangle_fas.training import NonFiniteLossError, methods, train
+    from disentangle_fas.contracts import Losses
+    from disentangle_fas.methods.disentangle import DisentanglementMethod
+    from disentangle_fas.training import NonFiniteLossError, train
 
     out = tmp_path / "run"
-    real = methods.DisentanglementMethod.loss
+    real = DisentanglementMethod.loss
     calls: list[int] = []
     saved: dict[str, bytes] = {}
 
-    def poisoned(self: methods.DisentanglementMethod, *args: object) -> methods.Losses:
+    def poisoned(self: DisentanglementMethod, *args: object) -> Losses:
         losses = real(self, *args)  # type: ignore[arg-type]
         calls.append(len(calls))
         if len(calls) == 4:  # step 3; the evaluation of step 3 (done) is on disk now
@@ -271,7 +273,7 @@ def test_nan_at_step_k_stops_the_run_with_the_last_evaluation_intact(
             return losses._replace(total=losses.total * float("nan"))
         return losses
 
-    monkeypatch.setattr(methods.DisentanglementMethod, "loss", poisoned)
+    monkeypatch.setattr(DisentanglementMethod, "loss", poisoned)
     cfg = tiny_config(str(out), steps=8, eval_every=3, log_every=5)
     with pytest.raises(NonFiniteLossError, match="non-finite loss at step 3 "):
         train(cfg, fake_task())

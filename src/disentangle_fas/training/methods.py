@@ -91,20 +91,21 @@ def method_context(
 
     Args:
         cfg: the run's configuration.
-        task: its data; ``None`` before it is built (``content_shape`` is then the one
-            the run will have).
+        task: its data; ``None`` before it is built (the domains are then read from the
+            task name, three placeholders when it is none (a custom task builder's), and
+            ``content_shape`` is the one the run will have).
         rank: this process's rank.
         warn_random: warn about random trunks.
         method: whose settings to take (default ``cfg.method``).
-
-    Raises:
-        ValueError: ``cfg.task`` is not a task name (only without ``task``).
     """
     if task is not None:
         sources, target = list(task.source_names), task.target_name
         shape: tuple[int, int, int] | None = task.content_shape
     else:
-        sources, target = parse_task(cfg.task)
+        try:
+            sources, target = parse_task(cfg.task)
+        except ValueError:  # a custom task builder's name: placeholders, for the checks
+            sources, target = ["S1", "S2", "S3"], ""
         shape = (1, cfg.content_size, cfg.content_size)
     return MethodContext(
         source_names=tuple(sources),

@@ -82,7 +82,11 @@ class ModelConfig:
     w_live_cnf: float = DEFAULT_LOSS_WEIGHT
 
     def __post_init__(self) -> None:
-        Variant(self.variant)  # validates
+        if self.variant not in {v.value for v in Variant}:
+            raise ValueError(
+                f"variant must be one of {', '.join(v.value for v in Variant)}, "
+                f"got {self.variant!r}"
+            )
         object.__setattr__(self, "content_shape", tuple(int(v) for v in self.content_shape))
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
         object.__setattr__(self, "std", tuple(float(v) for v in self.std))
