@@ -5,10 +5,25 @@ All follow the encoder contract (:class:`~disentangle_fas.contracts.Encoder`): `
 returns the last feature map ``(B, num_features, h, w)``. The torchvision ones are also
 :class:`~disentangle_fas.contracts.StemmedEncoder`\\ s (their first convolution block is the
 ``stem``, shareable between encoders), as is a :class:`ProjectedEncoder` around one.
+
+Batch norm of the torchvision mobile families. As torchvision builds them, a randomly
+initialised MobileNet / EfficientNet scores every input the same in eval mode after a
+short training: its depthwise convolutions are initialised with a fan-out that counts
+every output channel (PyTorch's ``kaiming_normal_(mode="fan_out")`` ignores ``groups``,
+pytorch/pytorch#23854), so their outputs have a variance near ``2 / channels`` (1e-4 to
+1e-2), while batch norm's running variance starts at 1 and forgets that start only as
+``(1 - momentum) ** updates`` (MobileNetV3 uses momentum 0.01: 0.99 ** 300 = 0.05). In eval
+mode each such layer then shrinks the per-sample signal several times, and the shrinkage
+compounds over the 15 to 50 layers to 1e-9 and below. :class:`TorchvisionEncoder` therefore
+re-initialises grouped convolutions on their true fan-out (:func:`init_grouped_convs`, as
+timm and the TensorFlow originals do) and gives every batch norm ResNet's momentum 0.1
+(:func:`set_batchnorm_momentum`). timm's own initialisation already counts groups and its
+batch norms use 0.1, so :class:`TimmEncoder` needs neither.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +35,19 @@ from disentangle_fas.contracts import StemmedEncoder
 from disentangle_fas.encoders.resnet import check_images
 from disentangle_fas.weights import strict_load
 
-__all__ = ["TORCHVISION_BACKBONES", "ProjectedEncoder", "TimmEncoder", "TorchvisionEncoder"]
+__all__ = [
+    "BN_MOMENTUM",
+    "TORCHVISION_BACKBONES",
+    "ProjectedEncoder",
+    "TimmEncoder",
+    "TorchvisionEncoder",
+    "init_grouped_convs",
+    "set_batchnorm_momentum",
+]
+
+#: Batch-norm momentum of the torchvision mobile backbones built here: torchvision ResNets'
+#: (and PyTorch's default), instead of MobileNetV3's 0.01 (see the module docstring).
+BN_MOMENTUM = 0.1
 
 #: torchvision backbones whose ``features`` module is used as an encoder.
 TORCHVISION_BACKBONES: dict[str, Callable[..., nn.Module]] = {
@@ -32,6 +59,55 @@ TORCHVISION_BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "efficientnet_b2": tvm.efficientnet_b2,
     "efficientnet_b3": tvm.efficientnet_b3,
 }
+
+
+def init_grouped_convs(module: nn.Module) -> int:
+    """Re-initialise every grouped (e.g. depthwise) 2-D convolution of ``module`` on its true
+    fan-out: He-normal with ``std = sqrt(2 / (out_channels / groups * kh * kw))``, bias 0.
+
+    This is torchvision's own initialisation of these backbones with the fan-out corrected:
+    ``kaiming_normal_(mode="fan_out")`` counts all output channels of a grouped convolution
+    (pytorch/pytorch#23854), which makes a depthwise convolution's output ``channels`` times
+    too small for batch norm's initial running variance of 1 (see the module docstring).
+    timm's initialisation divides by ``groups`` the same way.
+
+    Args:
+        module: any module; only ``nn.Conv2d`` with ``groups > 1`` change.
+
+    Returns:
+        How many convolutions were re-initialised.
+    """
+    count = 0
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d) and m.groups > 1:
+            kh, kw = m.kernel_size
+            fan_out = m.out_channels // m.groups * kh * kw
+            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+            count += 1
+    return count
+
+
+def set_batchnorm_momentum(module: nn.Module, momentum: float | None) -> int:
+    """Set the running-statistics momentum of every batch norm in ``module``.
+
+    Args:
+        module: any module; every ``nn.modules.batchnorm._BatchNorm`` (``BatchNorm1d/2d/3d``,
+            ``SyncBatchNorm``, subclasses such as timm's ``BatchNormAct2d``) changes.
+        momentum: the new momentum (``None``: PyTorch's cumulative average).
+
+    Returns:
+        How many batch norms were changed.
+    """
+    if momentum is not None and not 0.0 < momentum <= 1.0:
+        raise ValueError(f"batch-norm momentum must be in (0, 1] or None, got {momentum}")
+    count = 0
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.momentum = momentum
+            count += 1
+    return count
 
 
 def _out_channels(module: nn.Module) -> int:
@@ -47,10 +123,19 @@ class TorchvisionEncoder(nn.Module):
     The first block of ``features`` (a strided 3x3 convolution, batch norm and activation)
     is the ``stem``; the rest is the trunk. The output is the last block's map (stride 32).
 
+    Two changes from torchvision keep eval-mode scores meaningful after short training
+    (module docstring): grouped convolutions are initialised on their true fan-out
+    (:func:`init_grouped_convs`; ImageNet weights loaded later replace them anyway) and
+    every batch norm gets momentum ``bn_momentum`` (MobileNetV3 otherwise uses 0.01). Batch
+    norm's ``eps`` stays torchvision's (1e-3 for MobileNetV3), which its ImageNet weights
+    were trained with.
+
     Args:
         name: a key of :data:`TORCHVISION_BACKBONES`.
         stem: a stem module to use instead of a new one (shared with other encoders of the
             same backbone).
+        bn_momentum: batch-norm momentum of the whole backbone (:data:`BN_MOMENTUM`);
+            ``None`` keeps torchvision's per-family value.
 
     Attributes:
         num_features: channels of the output map (576 for ``mobilenet_v3_small``, 960 for
@@ -66,7 +151,9 @@ class TorchvisionEncoder(nn.Module):
         torch.Size([2, 576, 2, 2])
     """
 
-    def __init__(self, name: str, *, stem: nn.Module | None = None) -> None:
+    def __init__(
+        self, name: str, *, stem: nn.Module | None = None, bn_momentum: float | None = BN_MOMENTUM
+    ) -> None:
         super().__init__()
         if name not in TORCHVISION_BACKBONES:
             raise ValueError(
@@ -76,6 +163,9 @@ class TorchvisionEncoder(nn.Module):
         net = TORCHVISION_BACKBONES[name](weights=None)
         features = net.features
         assert isinstance(features, nn.Sequential)
+        init_grouped_convs(features)
+        if bn_momentum is not None:
+            set_batchnorm_momentum(features, bn_momentum)
         blocks = list(features)
         if stem is not None:
             _check_same_architecture(stem, blocks[0], name)

@@ -41,11 +41,10 @@ def _preset(synthetic_base: TrainConfig) -> Callable[[str], TrainConfig]:
 
 
 def _checked(cfg: TrainConfig) -> TrainConfig:
-    """``cfg`` once its method and method settings are known good (before any work)."""
+    """``cfg`` with its method settings checked and typed (before any work)."""
     from disentangle_fas.training.methods import check_method_settings
 
-    check_method_settings(cfg)
-    return cfg
+    return check_method_settings(cfg)
 
 
 def _methods_epilog(argv: Sequence[str]) -> str | None:
@@ -92,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_config_arguments(parser)
     cfg = config_from_args(parser.parse_args(args_list), _preset(TrainConfig()))
     check_run_options(cfg)
-    _checked(cfg)
+    cfg = _checked(cfg)
     res = train(cfg)
     print(res.metrics.task, f"HTER {100 * res.metrics.hter:.2f}%  AUC {100 * res.metrics.auc:.2f}%")
     print(

@@ -199,6 +199,8 @@ def train(
             is set, or ``resume`` with a changed configuration.
     """
     t0 = time.perf_counter()
+    if method is None:
+        cfg = check_method_settings(cfg)  # typed, before any data is rendered or read
     info = init_distributed(cfg.device)
     run_dir = RunDirectory(
         out=cfg.out,
@@ -229,8 +231,6 @@ def _train(
 ) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
-    if given is None:
-        check_method_settings(cfg)  # before any data is rendered or read
     task = task if task is not None else build_task(cfg)
     # Seed after building the data (parallel rendering draws from torch's generator), so a
     # model starts from the same weights whether the task was built here or by the caller.

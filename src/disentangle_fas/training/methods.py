@@ -23,7 +23,7 @@ from disentangle_fas.methods import (
     method_builder,
 )
 from disentangle_fas.methods import register_method as _register
-from disentangle_fas.methods.common import ComparedMethod, ObjectiveMethod
+from disentangle_fas.methods.common import ComparedMethod, ObjectiveMethod, coerce_settings
 from disentangle_fas.training.config import TrainConfig, settings_for
 from disentangle_fas.training.data import TaskData
 
@@ -122,35 +122,50 @@ def method_context(
     )
 
 
-def method_config(cfg: TrainConfig, task: TaskData | None = None) -> Any:
-    """The config ``cfg``'s method will use (its defaults with ``cfg``'s settings), or
-    ``None`` for a method without one.
+def method_config(
+    cfg: TrainConfig, task: TaskData | None = None, *, method: str | None = None
+) -> Any:
+    """The config a method (``cfg.method`` by default) will use: its defaults with the
+    settings ``cfg`` gives it; ``None`` for a method without one.
 
     Raises:
         ValueError: an unknown method.
         SettingsError: an unknown setting, or a bad value.
     """
-    if cfg.method in _LEGACY:
-        if settings_for(cfg):
-            raise SettingsError(f"method {cfg.method!r} takes no settings")
+    name = cfg.method if method is None else method
+    if name in _LEGACY:
+        if settings_for(cfg, name):
+            raise SettingsError(f"method {name!r} takes no settings")
         return None
-    return method_builder(cfg.method).config(method_context(cfg, task), name=cfg.method)
+    context = method_context(cfg, task, method=name)
+    return method_builder(name).config(context, name=name)
 
 
-def check_method_settings(cfg: TrainConfig) -> None:
-    """Check ``cfg``'s method and every method setting before any work.
+def check_method_settings(cfg: TrainConfig) -> TrainConfig:
+    """Check ``cfg``'s method and every method setting before any work, and type them.
 
     Settings of another method (``other.key``) are checked against that method.
+
+    Returns:
+        ``cfg`` with its settings typed (``--set`` strings become the config fields'
+        types), as the run's ``config.json`` records them.
 
     Raises:
         ValueError: an unknown method (the message lists the registered ones).
         SettingsError: an unknown setting (the message lists the valid ones), a wrong type
             or a bad value.
     """
-    method_config(cfg)
-    others = {k.rpartition(".")[0] for k in cfg.method_settings if "." in k}
-    for other in sorted(others - {cfg.method}):
-        method_config(cfg.replace(method=other))
+    typed: dict[str, Any] = {}
+    others = (k.rpartition(".")[0] for k in cfg.method_settings if "." in k)
+    for name in dict.fromkeys([cfg.method, *others]):
+        method_config(cfg, method=name)
+        own = settings_for(cfg, name)
+        spec = None if name in _LEGACY else method_builder(name)
+        if spec is not None and spec.config_cls is not None and own:
+            own = coerce_settings(spec.config_cls, own, method=name)
+        prefix = "" if name == cfg.method else f"{name}."
+        typed.update({f"{prefix}{k}": v for k, v in own.items()})
+    return cfg.replace(method_settings=typed)
 
 
 def uses_content(cfg: TrainConfig) -> bool:

@@ -386,8 +386,7 @@ def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainC
     run = cfg.replace(
         task=task, method=method, method_settings=settings, out=str(root / variant / _slug(task))
     )
-    check_method_settings(run)
-    return run
+    return check_method_settings(run)
 
 
 def _slug(name: str) -> str:
