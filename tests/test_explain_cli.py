@@ -89,7 +89,7 @@ def test_explain_ssdg_r_checkpoint(tmp_path: Path) -> None:
     argv += ["--probe-samples", "6", "--projection", "none"]
     assert main(argv) == 0
     report = (out / "report.md").read_text()
-    assert "SSDG-R, ResNet-10 trunk" in report
+    assert "`ssdg-r`, ResNet-10 trunk" in report
     assert "| f_L |" in report and "| f_C |" not in report
     assert "domain (3 classes)" in report
 
