@@ -55,7 +55,7 @@ def test_gradcam_explains_the_path(index: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("index", "name"), [(0, "SSAN-R"), (1, "SA-FAS")])
+@pytest.mark.parametrize(("index", "name"), [(0, "ssan-r"), (1, "sa-fas")])
 def test_explain_command_on_a_checkpoint(index: int, name: str, tmp_path: Path) -> None:
     ck = save_model(tmp_path / "m.safetensors", _model(index), info={"sources": ["O", "C", "I"]})
     out = tmp_path / "out"
@@ -63,4 +63,4 @@ def test_explain_command_on_a_checkpoint(index: int, name: str, tmp_path: Path) 
     argv += ["--probe-samples", "6", "--projection", "none"]
     assert explain_main(argv) == 0
     report = (out / "report.md").read_text()
-    assert f"{name}, ResNet-10 trunk" in report and "| f_L |" in report
+    assert f"`{name}`, ResNet-10 trunk" in report and "| f_L |" in report

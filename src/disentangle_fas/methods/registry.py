@@ -151,7 +151,9 @@ def register_method(
 
     Example:
         >>> from disentangle_fas.methods import method_builder, register_method
-        >>> _ = register_method("my-erm", method_builder("disentangle"), replace=True)
+        >>> register_method("my-erm", method_builder("disentangle"))  # doctest: +SKIP
+        >>> "variant" in method_builder("disentangle").settings()
+        True
     """
     if not name or not isinstance(name, str):
         raise ValueError(f"a method needs a non-empty name, got {name!r}")
