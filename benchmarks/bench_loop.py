@@ -3,7 +3,7 @@
 Part 1, input pipeline (``--skip-pipeline`` to leave it out): a temporary store of random
 crops at ``--size`` px (256 by default, written directly in the store format) and a
 float16 target cache of its content targets (filled before timing, as after the first
-epoch); then ``TrainInputs``, the object the training loop takes its batches from, with
+epoch); then ``DeviceBatches``, the object the training loop takes its batches from, with
 the model step replaced by a no-op: the balanced batch sampler, one uint8 gather per batch
 with the cache rows read alongside (``BatchReads``), the transfer to the device, the
 conversion to float32, the flips of images and targets. Two figures, in images per second
@@ -57,8 +57,8 @@ from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.data.store import StoreDataset
 from disentangle_fas.targets import ModuleTarget, TargetCache, make_fingerprint
 from disentangle_fas.training import TrainConfig, train
+from disentangle_fas.training.batches import BatchReads, DeviceBatches
 from disentangle_fas.training.data import IndexedSubset
-from disentangle_fas.training.pipeline import BatchReads, TrainInputs
 
 PIPELINE_TARGET = 1500.0  # images/s per core at 256 px
 LOOP_TARGET = 0.95  # loop images/s >= this x the bare step's
@@ -99,7 +99,7 @@ def bench_pipeline(args: argparse.Namespace, tmp: Path) -> None:
         f"model step replaced by a no-op; set up in {time.perf_counter() - t0:.1f} s"
     )
     reads = BatchReads(train_set, cache)
-    inputs = TrainInputs(train_set, sampler, torch.device("cpu"), content=cache, hflip=True,
+    inputs = DeviceBatches(train_set, sampler, torch.device("cpu"), content=cache, hflip=True,
                          generator=torch.Generator().manual_seed(0))  # fmt: skip
     batches = iter(sampler)
 
@@ -135,7 +135,7 @@ def bench_pipeline(args: argparse.Namespace, tmp: Path) -> None:
     for name, values in rates.items():
         print(f"| {name} | {statistics.median(values):.0f} | {min(values):.0f}-{max(values):.0f} |")
     if args.workers > 0:
-        with_workers = TrainInputs(train_set, sampler, torch.device("cpu"), content=cache,
+        with_workers = DeviceBatches(train_set, sampler, torch.device("cpu"), content=cache,
                                    hflip=True, generator=torch.Generator().manual_seed(0),
                                    num_workers=args.workers)  # fmt: skip
         for _ in range(2 * args.workers):

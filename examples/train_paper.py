@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.checkpoint import save_model
 from disentangle_fas.contracts import Variant
@@ -75,17 +75,25 @@ def synthetic_data(args: argparse.Namespace) -> tuple[Dataset[FASSample], ...]:
 
 
 def store_data(args: argparse.Namespace) -> tuple[Dataset[FASSample], ...]:
-    """A store written by ``disentangle-fas pack``: 10 % of source videos held out."""
-    from disentangle_fas.data.store import StoreDataset
+    """A store written by ``disentangle-fas pack``, split as the harness splits it: about
+    10 % of the source videos held out (by a hash of their ids), every image resized to
+    ``--image-size``.
+    """
+    from disentangle_fas.data.store import StoreDataset, read_store_meta
+    from disentangle_fas.data.subsets import IndexedSubset, Resize, split_by_video
 
     proto = leave_one_out(args.task)
     src, tgt = proto.selection("source"), proto.selection("target")
+    meta = read_store_meta(args.data)
+    same = (meta["height"], meta["width"]) == (args.image_size, args.image_size)
+    resize = None if same else Resize(args.image_size)
     sources = StoreDataset(args.data, splits=src.splits, domains=src.domains, attacks=src.attacks)
-    target = StoreDataset(args.data, splits=tgt.splits, domains=tgt.domains, attacks=tgt.attacks)
-    videos = sorted(set(sources.video_ids))
-    held = set(np.random.default_rng(args.seed).permutation(videos)[: max(1, len(videos) // 10)])
-    is_val = np.array([v in held for v in sources.video_ids])
-    return Subset(sources, np.flatnonzero(~is_val)), Subset(sources, np.flatnonzero(is_val)), target
+    target = StoreDataset(
+        args.data, splits=tgt.splits, domains=tgt.domains, attacks=tgt.attacks, transform=resize
+    )
+    held = split_by_video(sources.video_ids, 0.1)
+    train = IndexedSubset(sources, np.flatnonzero(~held), resize)
+    return train, IndexedSubset(sources, np.flatnonzero(held), resize), target
 
 
 def labels_and_domains(ds: Dataset[FASSample]) -> tuple[np.ndarray, np.ndarray]:

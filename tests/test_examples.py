@@ -78,3 +78,41 @@ def test_custom_model_example_runs_through_the_harness(
     assert "onnx:" in out and "grad-cam: maps (2, 32, 32)" in out
     diff = float(out.split("max |ONNX - PyTorch| = ")[1].split(")")[0])
     assert diff < 1e-4
+
+
+def test_the_plain_scripts_store_split_is_the_harness_split(tmp_path: Path) -> None:
+    import argparse
+    import json
+
+    import numpy as np
+
+    from disentangle_fas.data.manifest import ManifestEntry, write_manifest
+    from disentangle_fas.data.subsets import split_by_video
+    from disentangle_fas.training.tasks import store_task
+
+    n, size = 48, 16
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        pixels = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+        np.save(tmp_path / f"{split}.npy", pixels)
+        entries = [
+            ManifestEntry(
+                path=f"crops/{split}{i}.png", label=i % 2, attack=1 - i % 2,
+                domain="OCIM"[(i // 2) % 4], subject=f"{split}{i}", split=split,
+                video_id=f"{split}-v{i}", frame=0,
+            )
+            for i in range(n)
+        ]  # fmt: skip
+        write_manifest(tmp_path / f"{split}.jsonl", entries)
+    meta = {"format": "disentangle-fas-store", "version": 1, "height": size, "width": size}
+    (tmp_path / "store.json").write_text(json.dumps({**meta, "splits": {"train": n, "test": n}}))
+    script = runpy.run_path(str(EXAMPLES / "train_paper.py"), run_name="example")
+    args = argparse.Namespace(data=str(tmp_path), task="OCI->M", image_size=24)
+    train, val, target = script["store_data"](args)
+    task = store_task(tmp_path, "OCI->M", image_size=24, content=None)
+    assert list(train.indices) == list(task.train.indices)  # type: ignore[attr-defined]
+    assert list(val.indices) == list(task.source_val.indices)  # type: ignore[attr-defined]
+    assert len(target) == len(task.target_test) > 0
+    assert train[0].image.shape == (3, 24, 24) and target[0].image.shape == (3, 24, 24)
+    held = split_by_video([f"train-v{i}" for i in range(n)], 0.1)
+    assert held.any() and not held.all()

@@ -18,18 +18,18 @@ from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.data.manifest import ManifestEntry, write_manifest
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.data.store import StoreDataset
+from disentangle_fas.data.subsets import DomainConcat
 from disentangle_fas.synthetic import SyntheticFAS
 from disentangle_fas.targets import PrecomputedTarget, TargetCache, make_fingerprint
-from disentangle_fas.training.data import IndexedSubset, Resize
-from disentangle_fas.training.guards import NonFiniteGuard
-from disentangle_fas.training.pipeline import (
+from disentangle_fas.training.batches import (
     BatchReads,
+    DeviceBatches,
     EpochBatches,
-    TrainInputs,
     configure_device,
     reads_uint8,
 )
-from disentangle_fas.training.synthetic_task import DomainConcat
+from disentangle_fas.training.data import IndexedSubset, Resize
+from disentangle_fas.training.guards import NonFiniteGuard
 
 
 class DeviceRecordingTeacher:
@@ -144,13 +144,13 @@ def test_teacher_runs_on_the_training_device_before_the_flip() -> None:
     ds = TensorFAS(24, [0, 1, 2], 8, 0)
     teacher = DeviceRecordingTeacher()
     meta = torch.device("meta")  # any device other than the loader's CPU
-    inputs = TrainInputs(ds, _sampler(ds), meta, content=IndexedTeacher(teacher),
+    inputs = DeviceBatches(ds, _sampler(ds), meta, content=IndexedTeacher(teacher),
                          hflip=True, generator=torch.Generator().manual_seed(0))  # fmt: skip
     batch = next(inputs)
     assert teacher.calls == [(meta, torch.float32, (6, 3, 8, 8))]
     assert {t.device for t in (batch.images, batch.labels, batch.domains, batch.target)} == {meta}
     # On the CPU, values: the target is computed from the un-flipped image and flipped with it.
-    cpu = TrainInputs(ds, _sampler(ds), torch.device("cpu"), content=IndexedTeacher(teacher),
+    cpu = DeviceBatches(ds, _sampler(ds), torch.device("cpu"), content=IndexedTeacher(teacher),
                       hflip=True, generator=torch.Generator().manual_seed(1))  # fmt: skip
     flips = torch.rand(6, generator=torch.Generator().manual_seed(1)) < 0.5
     b = next(cpu)
@@ -169,7 +169,7 @@ def test_cache_rows_are_read_with_the_batch_and_misses_filled_on_the_device(
     cache = TargetCache(tmp_path / "cache", teacher, num_items=len(store), image_size=(16, 16),
                         dataset_fingerprint=make_fingerprint("store"))  # fmt: skip
     sampler = _sampler(store)
-    inputs = TrainInputs(store, sampler, torch.device("cpu"), content=cache)
+    inputs = DeviceBatches(store, sampler, torch.device("cpu"), content=cache)
     epoch = [next(inputs) for _ in range(len(sampler))]
     seen_first = teacher.images_seen
     assert 0 < seen_first <= len(sampler) * 6 and all(c[0].type == "cpu" for c in teacher.calls)
@@ -184,7 +184,7 @@ def test_cache_rows_are_read_with_the_batch_and_misses_filled_on_the_device(
     before = teacher.images_seen
     host = BatchReads(store, cache)[[0, 1, 2]]
     assert host.filled is not None and bool(host.filled.all())
-    b = TrainInputs(store, sampler, torch.device("cpu"), content=cache).to_device(host)
+    b = DeviceBatches(store, sampler, torch.device("cpu"), content=cache).to_device(host)
     assert teacher.images_seen == before and b.target is not None
     assert torch.equal(b.target, cache.lookup(torch.tensor([0, 1, 2])))
 
@@ -195,7 +195,7 @@ def test_cache_reader_in_a_worker_sees_entries_stored_later(tmp_path: Path) -> N
     cache = TargetCache(tmp_path / "cache", teacher, num_items=len(store), image_size=(16, 16),
                         dataset_fingerprint=make_fingerprint("store"))  # fmt: skip
     sampler = _sampler(store)
-    inputs = TrainInputs(store, sampler, torch.device("cpu"), content=cache, num_workers=1)
+    inputs = DeviceBatches(store, sampler, torch.device("cpu"), content=cache, num_workers=1)
     batches = [next(inputs) for _ in range(3 * len(sampler))]
     inputs.close()
     assert teacher.images_seen < 3 * len(sampler) * 6  # later epochs read stored rows
@@ -210,7 +210,7 @@ def test_precomputed_targets_are_read_with_the_batch() -> None:
     host = BatchReads(ds, table)[[4, 1, 7]]
     assert host.filled is None and host.target is not None
     assert torch.equal(host.target, ds.geometry[[4, 1, 7]])
-    b = TrainInputs(ds, _sampler(ds), torch.device("cpu"), content=table).to_device(host)
+    b = DeviceBatches(ds, _sampler(ds), torch.device("cpu"), content=table).to_device(host)
     assert b.target is not None and torch.equal(b.target, ds.geometry[[4, 1, 7]])
     assert b.images.is_contiguous()
 
@@ -218,7 +218,7 @@ def test_precomputed_targets_are_read_with_the_batch() -> None:
 def test_hflip_needs_a_generator() -> None:
     ds = TensorFAS(12, [0, 1, 2], 8, 0)
     with pytest.raises(ValueError, match="generator"):
-        TrainInputs(ds, _sampler(ds), torch.device("cpu"), hflip=True)
+        DeviceBatches(ds, _sampler(ds), torch.device("cpu"), hflip=True)
 
 
 def test_configure_device_leaves_cpu_runs_alone() -> None:
@@ -291,7 +291,7 @@ def test_uint8_flips_equal_flipping_the_float_images(tmp_path: Path, resize: int
     cache = TargetCache(tmp_path / "cache", teacher, num_items=len(store), image_size=(side, side),
                         dataset_fingerprint=make_fingerprint("store", side))  # fmt: skip
     sampler = _sampler(store, seed=2)
-    inputs = TrainInputs(subset, sampler, torch.device("cpu"), content=cache, hflip=True,
+    inputs = DeviceBatches(subset, sampler, torch.device("cpu"), content=cache, hflip=True,
                          generator=torch.Generator().manual_seed(1))  # fmt: skip
     coins = torch.Generator().manual_seed(1)
     for indices in list(iter(sampler))[:3]:

@@ -34,6 +34,7 @@ from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, CheckpointScores, select_index
 from disentangle_fas.seeds import derive_seed
+from disentangle_fas.training.batches import DeviceBatch, DeviceBatches, configure_device
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import (
@@ -45,7 +46,6 @@ from disentangle_fas.training.distributed import (
 from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method, check_method_settings
-from disentangle_fas.training.pipeline import DeviceBatch, TrainInputs, configure_device
 from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.scoring import evaluate_model
 from disentangle_fas.training.state import load_training_state, save_training_state
@@ -114,10 +114,10 @@ def _batches(
     dev: torch.device,
     method: TrainingMethod,
     aug: torch.Generator,
-) -> TrainInputs:
+) -> DeviceBatches:
     """Device batches forever, epoch by epoch, starting at global batch ``start``."""
     configure_device(dev)
-    return TrainInputs(
+    return DeviceBatches(
         task.train,
         sampler,
         dev,

@@ -1,21 +1,38 @@
-"""A training configuration's task: :func:`build_task` reads a :class:`TrainConfig` and calls
-the explicit builders (:func:`~disentangle_fas.training.synthetic_task.synthetic_task`,
-:func:`~disentangle_fas.training.store_task.store_task`). This is where the training
-configuration stops: nothing below takes it.
+"""A training configuration's task, and the builders that make one.
+
+:func:`build_task` reads a :class:`TrainConfig` and calls the explicit builders:
+:func:`synthetic_task` (the built-in benchmark, the default data of every command) and
+:func:`store_task` (a training store written by ``disentangle-fas pack``). This is where the
+training configuration stops: nothing below takes it.
+
+The synthetic benchmark has the paper's five domains (``O``, ``C``, ``I``, ``M``, ``Cb``;
+see ``docs/synthetic.md``), so the task names are the paper's: ``"OCI->M"`` and the other
+leave-one-out tasks of Table 1, and ``"OCI->Cb"`` and the others of Table 2, whose target
+holds live faces and the unseen attack (the rigid mask). Renders are cached per
+``(domain, split, count, size, seed)`` within the process, so a protocol renders each
+domain once.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import os
+from functools import lru_cache
 from pathlib import Path
 
-from disentangle_fas.data.protocols import TABLE1_TASKS
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from disentangle_fas.data.protocols import TABLE1_TASKS, leave_one_out
+from disentangle_fas.data.store import StoreDataset, read_store_meta
+from disentangle_fas.data.subsets import DomainConcat, IndexedSubset, Resize, split_by_video
+from disentangle_fas.synthetic import UNSEEN_ATTACKS, SyntheticFAS
+from disentangle_fas.targets import PrecomputedTarget
 from disentangle_fas.training.config import TrainConfig
-from disentangle_fas.training.content import ContentSpec
+from disentangle_fas.training.content import ContentSpec, prnet_provider
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.methods import uses_content
-from disentangle_fas.training.store_task import store_task
-from disentangle_fas.training.synthetic_task import synthetic_task
 
 __all__ = [
     "build_store_task",
@@ -23,7 +40,207 @@ __all__ = [
     "build_task",
     "content_spec",
     "protocol_tasks",
+    "store_task",
+    "synthetic_domain",
+    "synthetic_task",
 ]
+
+
+@lru_cache(maxsize=32)
+def synthetic_domain(
+    domain: str,
+    split: str,
+    count: int,
+    size: int,
+    seed: int,
+    attacks: tuple[int, ...] | None = None,
+    render_workers: int | None = None,
+) -> SyntheticFAS:
+    """One pre-rendered single-domain split (cached within the process).
+
+    ``render_workers``: rendering processes (``None``: one per core for large splits, at
+    most 4; 0 renders in this process). The images do not depend on it.
+    """
+    return SyntheticFAS(
+        [domain],
+        samples_per_domain=count,
+        image_size=size,
+        split=split,
+        seed=seed,
+        attacks=None if attacks is None else list(attacks),
+        pre_render=True,
+        num_workers=_render_workers(count) if render_workers is None else render_workers,
+    )
+
+
+def _render_workers(count: int) -> int:
+    """Render large splits in worker processes (one per core, at most 4)."""
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
+    return 0 if count < 64 or cores < 2 else min(4, cores)
+
+
+def _depth_targets(ds: DomainConcat, size: int) -> Tensor:
+    maps = torch.stack([ds.depth(i) for i in range(len(ds))])
+    if maps.shape[-1] != size:
+        maps = F.interpolate(maps, size=(size, size), mode="area")
+    out: Tensor = maps
+    return out
+
+
+def synthetic_task(
+    task: str,
+    *,
+    image_size: int,
+    train_per_domain: int,
+    eval_per_domain: int,
+    seed: int = 0,
+    content: ContentSpec | None = None,
+    render_workers: int | None = None,
+    content_size: int = 32,
+) -> TaskData:
+    """The synthetic task ``task`` (e.g. ``"OCI->M"``, ``"ICM->Cb"``).
+
+    Sources: ``train_per_domain`` training images per source domain (split ``train``) and
+    ``eval_per_domain`` held-out images per source domain (split ``dev``, other people) for
+    the honest threshold. Target: ``eval_per_domain`` images of the target domain (split
+    ``test``); a ``Cb`` target holds live faces and masks only, the attack no source has.
+
+    Args:
+        task: the task name.
+        image_size: rendered side length.
+        train_per_domain: training images per source domain.
+        eval_per_domain: validation images per source domain and target test images.
+        seed: the benchmark's seed (which people, poses and captures).
+        content: the content target: ``"geometry"`` is the ground-truth depth map,
+            ``"prnet"`` the teacher; ``None`` for models without a content branch.
+        render_workers: see :func:`synthetic_domain`.
+        content_size: side of the content target map (``content_shape`` without one).
+
+    Raises:
+        ValueError: an unknown task, or a PRNet target without weights.
+    """
+    protocol = leave_one_out(task)
+    w = render_workers
+    train_parts = [
+        synthetic_domain(d, "train", train_per_domain, image_size, seed, None, w)
+        for d in protocol.sources
+    ]
+    val_parts = [
+        synthetic_domain(d, "dev", eval_per_domain, image_size, seed, None, w)
+        for d in protocol.sources
+    ]
+    target_attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
+    target = synthetic_domain(
+        protocol.target, "test", eval_per_domain, image_size, seed, target_attacks, w
+    )
+    train = DomainConcat(train_parts)
+    provider = None
+    if content is not None:
+        if content.kind == "prnet":
+            provider = prnet_provider(content)
+        else:
+            provider = PrecomputedTarget(_depth_targets(train, content.size))
+    return TaskData(
+        name=protocol.name,
+        train=train,
+        train_labels=train.labels,
+        train_domains=train.domains,
+        source_val=DomainConcat(val_parts),
+        target_test=target,
+        source_names=list(protocol.sources),
+        target_name=protocol.target,
+        content=provider,
+        content_shape=(1, content_size, content_size) if content is None else content.shape,
+    )
+
+
+def store_task(
+    root: str | Path,
+    task: str,
+    *,
+    image_size: int,
+    content: ContentSpec | None,
+    scratch_dir: Path | None = None,
+    val_fraction: float = 0.1,
+    content_size: int = 32,
+) -> TaskData:
+    """A leave-one-out task over a training store written by ``disentangle-fas pack``.
+
+    Source training uses the protocol's source splits minus about ``val_fraction`` of the
+    source videos, which are held out as source validation (chosen by a hash of the video
+    id); the target test set is the protocol's target splits. Images are resized to
+    ``image_size`` (training batches on the device, after reading them as uint8).
+
+    Args:
+        root: the store directory.
+        task: the task name, e.g. ``"OCI->M"``.
+        image_size: model input side.
+        content: the content target (PRNet on real data), or ``None``.
+        scratch_dir: where the target cache goes when the store's folder is read-only.
+        val_fraction: fraction of source videos held out for validation.
+        content_size: side of the content target map (``content_shape`` without one).
+
+    Raises:
+        FileNotFoundError: no store at ``root``.
+        ValueError: a ``"geometry"`` content target (real data has no ground truth).
+    """
+    root = Path(root)
+    if not (root / "store.json").is_file():
+        raise FileNotFoundError(
+            f"{root} is not a training store (no store.json). Preprocess and pack your data "
+            "first: disentangle-fas preprocess ... && disentangle-fas pack ... (see docs/datasets.md)"
+        )
+    protocol = leave_one_out(task)
+    meta = read_store_meta(root)
+    same = (meta["height"], meta["width"]) == (image_size, image_size)
+    resize = None if same else Resize(image_size)
+    src_sel, tgt_sel = protocol.selection("source"), protocol.selection("target")
+    # No transform on the sources: training reads them as uint8 batches and resizes them
+    # on the device; the subsets resize the images they give one by one.
+    sources = StoreDataset(
+        root, splits=src_sel.splits, domains=src_sel.domains, attacks=src_sel.attacks
+    )
+    target = StoreDataset(
+        root,
+        splits=tgt_sel.splits,
+        domains=tgt_sel.domains,
+        attacks=tgt_sel.attacks,
+        transform=resize,
+    )
+    held = split_by_video(sources.video_ids, val_fraction)
+    train_idx, val_idx = np.flatnonzero(~held), np.flatnonzero(held)
+    provider = None
+    shape = (1, content_size, content_size) if content is None else content.shape
+    if content is not None:
+        if content.kind == "geometry":
+            raise ValueError(
+                "content_target='geometry' exists only for synthetic data; use 'prnet'"
+            )
+        fingerprint = (
+            (root / "store.json").read_bytes(),
+            src_sel.splits,
+            sorted(src_sel.domains.items()),
+            None if src_sel.attacks is None else sorted(src_sel.attacks),
+            image_size,
+        )
+        every = IndexedSubset(sources, np.arange(len(sources)), resize)
+        provider = prnet_provider(
+            content, cache=(every, fingerprint, root / "target_cache"), scratch_dir=scratch_dir
+        )
+    return TaskData(
+        name=protocol.name,
+        train=IndexedSubset(sources, train_idx, resize),
+        train_labels=sources.labels[train_idx],
+        train_domains=sources.domains[train_idx],
+        source_val=IndexedSubset(sources, val_idx, resize),
+        target_test=target,
+        source_names=list(protocol.sources),
+        target_name=protocol.target,
+        content=provider,
+        content_shape=shape,
+    )
 
 
 def protocol_tasks() -> list[str]:
@@ -54,14 +271,14 @@ def content_spec(cfg: TrainConfig) -> ContentSpec | None:
 
 
 def build_synthetic_task(cfg: TrainConfig, *, render_workers: int | None = None) -> TaskData:
-    """:func:`~disentangle_fas.training.synthetic_task.synthetic_task` with ``cfg``'s sizes.
+    """:func:`synthetic_task` with ``cfg``'s sizes.
 
     Args:
         cfg: task name, image size, images per domain, seed and content target.
         render_workers: rendering processes (``None``: one per core for large splits;
             ``0``: in this process).
     """
-    task = synthetic_task(
+    return synthetic_task(
         cfg.task,
         image_size=cfg.image_size,
         train_per_domain=cfg.synthetic_train_per_domain,
@@ -69,21 +286,21 @@ def build_synthetic_task(cfg: TrainConfig, *, render_workers: int | None = None)
         seed=cfg.seed,
         content=content_spec(cfg),
         render_workers=render_workers,
+        content_size=cfg.content_size,
     )
-    return dataclasses.replace(task, content_shape=(1, cfg.content_size, cfg.content_size))
 
 
 def build_store_task(cfg: TrainConfig, *, val_fraction: float = 0.1) -> TaskData:
-    """:func:`~disentangle_fas.training.store_task.store_task` on the store ``cfg.data``."""
-    task = store_task(
+    """:func:`store_task` on the store ``cfg.data``."""
+    return store_task(
         cfg.data,
         cfg.task,
         image_size=cfg.image_size,
         content=content_spec(cfg),
         scratch_dir=Path(cfg.out) / "target_cache",
         val_fraction=val_fraction,
+        content_size=cfg.content_size,
     )
-    return dataclasses.replace(task, content_shape=(1, cfg.content_size, cfg.content_size))
 
 
 def build_task(cfg: TrainConfig) -> TaskData:

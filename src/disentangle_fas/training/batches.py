@@ -13,7 +13,7 @@ per batch:
   :class:`~disentangle_fas.targets.PrecomputedTarget`'s rows;
 * on CUDA the loader pins the batch, so the copies below are asynchronous.
 
-Device side (main process), :class:`TrainInputs`: a non-blocking copy, the conversion to
+Device side (main process), :class:`DeviceBatches`: a non-blocking copy, the conversion to
 float32 (bit-identical to the datasets' own, as :func:`~disentangle_fas.data.uint8_to_float`),
 the dataset's ``batch_transform`` (a store task's resize), the content teacher on the
 device for the rows that have no stored target (a cache stores them: lazy filling on the
@@ -43,6 +43,7 @@ from disentangle_fas.types import FASSample
 __all__ = [
     "BatchReads",
     "DeviceBatch",
+    "DeviceBatches",
     "EpochBatches",
     "HostBatch",
     "TrainInputs",
@@ -179,7 +180,7 @@ def configure_device(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
-class TrainInputs:
+class DeviceBatches:
     """Training batches on the device, forever (see the module docstring).
 
     Args:
@@ -330,3 +331,7 @@ class TrainInputs:
             stored = self.content.put(index[missing], values)
             target[rows] = stored.to(self.device, target.dtype)
         return target
+
+
+#: The former name of :class:`DeviceBatches`.
+TrainInputs = DeviceBatches
