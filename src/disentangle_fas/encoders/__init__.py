@@ -4,14 +4,20 @@ Every encoder follows :class:`~disentangle_fas.contracts.Encoder` (as in timm): 
 returns the last feature map ``(B, num_features, h, w)`` and ``num_features`` gives its
 channel count. Heads pool the map themselves (:func:`disentangle_fas.heads.pool`).
 :func:`create_encoder` builds ResNets, torchvision MobileNets / EfficientNets, timm models
-(``"timm:<name>"``) or passes a user's module through.
+(``"timm:<name>"``) or passes a user's module through. The torchvision MobileNets /
+EfficientNets get a corrected depthwise initialisation and batch-norm momentum 0.1
+(:func:`init_grouped_convs`, :func:`set_batchnorm_momentum`; why in
+:mod:`disentangle_fas.encoders.backbones`).
 """
 
 from disentangle_fas.encoders.backbones import (
+    BN_MOMENTUM,
     TORCHVISION_BACKBONES,
     ProjectedEncoder,
     TimmEncoder,
     TorchvisionEncoder,
+    init_grouped_convs,
+    set_batchnorm_momentum,
 )
 from disentangle_fas.encoders.factory import available_backbones, create_encoder
 from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder, Stem
@@ -19,6 +25,7 @@ from disentangle_fas.encoders.shared import DisentangledEncoders, EncoderMaps, S
 from disentangle_fas.weights import RefusedPickleError, load_state_dict_file
 
 __all__ = [
+    "BN_MOMENTUM",
     "ENCODER_DEPTHS",
     "TORCHVISION_BACKBONES",
     "DisentangledEncoders",
@@ -32,5 +39,7 @@ __all__ = [
     "TorchvisionEncoder",
     "available_backbones",
     "create_encoder",
+    "init_grouped_convs",
     "load_state_dict_file",
+    "set_batchnorm_momentum",
 ]

@@ -52,7 +52,12 @@ def create_encoder(
         **kwargs: passed to ``timm.create_model`` for timm backbones.
 
     Returns:
-        The encoder (``num_features`` set; ``backbone`` names how to rebuild it).
+        The encoder (``num_features`` set; ``backbone`` names how to rebuild it). The
+        torchvision MobileNets / EfficientNets come with their depthwise convolutions
+        initialised on the true fan-out and batch-norm momentum 0.1 (torchvision's own
+        choices left every eval-mode score the same after short training; see
+        :class:`~disentangle_fas.encoders.TorchvisionEncoder`); ResNets, timm models and
+        modules passed in are left as they are.
 
     Raises:
         ValueError: unknown name, a module without an integer ``num_features``, or options

@@ -15,11 +15,19 @@ sequences. Metrics are computed in numpy (no scikit-learn needed).
   :func:`select_checkpoint`.
 * Everything at once: :func:`evaluate_scores` -> :class:`EvaluationResult`; tables:
   :class:`Report` (Markdown, CSV, JSON, ROC PNG).
+* Degenerate scores: :func:`check_score_spread` raises :class:`DegenerateScoresError`
+  for (nearly) constant scores, on which every metric would rank rounding noise.
 * Uncertainty: :func:`mean_std`, :func:`t_interval`, :func:`paired_difference`,
   :func:`bootstrap_interval` (and :func:`t_quantile`, :func:`t_cdf`).
 """
 
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, select_checkpoint
+from disentangle_fas.metrics.degenerate import (
+    DEFAULT_SPREAD_TOL,
+    DegenerateScoresError,
+    check_score_spread,
+    score_spread,
+)
 from disentangle_fas.metrics.evaluate import (
     EvaluationResult,
     OperatingPoint,
@@ -61,7 +69,9 @@ from disentangle_fas.metrics.uncertainty import (
 from disentangle_fas.metrics.video import VideoScores, video_level
 
 __all__ = [
+    "DEFAULT_SPREAD_TOL",
     "CheckpointPolicy",
+    "DegenerateScoresError",
     "EvaluationResult",
     "Interval",
     "MeanStd",
@@ -79,6 +89,7 @@ __all__ = [
     "auc",
     "bootstrap_interval",
     "bpcer",
+    "check_score_spread",
     "eer",
     "evaluate_scores",
     "far_frr",
@@ -90,6 +101,7 @@ __all__ = [
     "paired_difference",
     "roc_curve",
     "save_roc_png",
+    "score_spread",
     "select_checkpoint",
     "select_threshold",
     "source_val_threshold",

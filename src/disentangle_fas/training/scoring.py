@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from torch.utils.data import DataLoader, Dataset
 
 from disentangle_fas.contracts import LivenessModel
-from disentangle_fas.metrics import EvaluationResult, evaluate_scores
+from disentangle_fas.metrics import EvaluationResult, check_score_spread, evaluate_scores
 from disentangle_fas.types import FASSample
 
 __all__ = ["ScoredSet", "evaluate_model", "score_dataset"]
@@ -114,6 +114,11 @@ def evaluate_model(
 
     Returns:
         The :class:`~disentangle_fas.metrics.EvaluationResult`.
+
+    Raises:
+        DegenerateScoresError: the source-val or target-test scores are (nearly) constant
+            (:func:`~disentangle_fas.metrics.check_score_spread`): the metrics would rank
+            rounding noise, so none are made.
     """
     src = score_dataset(
         model, source_val, device=device, batch_size=batch_size, channels_last=channels_last
@@ -121,6 +126,8 @@ def evaluate_model(
     tgt = score_dataset(
         model, target_test, device=device, batch_size=batch_size, channels_last=channels_last
     )
+    check_score_spread(src.scores, what="source-val scores")
+    check_score_spread(tgt.scores, what="target-test scores")
     return evaluate_scores(
         tgt.scores,
         tgt.labels,
