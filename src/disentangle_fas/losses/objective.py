@@ -2,18 +2,7 @@
 ``methods/disentangle/objective.py``; these names keep importing from here.
 """
 
-from disentangle_fas.methods.disentangle.objective import (
-    DisentangledFeatures,
-    DisentanglementObjective,
-    LossWeights,
-    ObjectiveTerms,
-    Variant,
-)
+from disentangle_fas.methods.disentangle import objective as _moved
+from disentangle_fas.methods.disentangle.objective import *  # noqa: F403
 
-__all__ = [
-    "DisentangledFeatures",
-    "DisentanglementObjective",
-    "LossWeights",
-    "ObjectiveTerms",
-    "Variant",
-]
+__all__ = list(_moved.__all__)

@@ -2,42 +2,7 @@
 (:mod:`disentangle_fas.methods.safas`); its names keep importing from here.
 """
 
-from disentangle_fas.methods.safas import (
-    OFFICIAL_OPTIMIZER,
-    SAFAS,
-    AlignmentResult,
-    CenterCrop,
-    DomainLogisticHeads,
-    MeanSigmoidLogits,
-    SAFASConfig,
-    SAFASMethod,
-    SAFASObjective,
-    SAFASOutput,
-    SAFASTerms,
-    align_heads,
-    align_heads_,
-    center_crop_resize,
-    per_domain_bce,
-    random_views,
-    supcon_classes,
-)
+from disentangle_fas.methods import safas as _moved
+from disentangle_fas.methods.safas import *  # noqa: F403
 
-__all__ = [
-    "OFFICIAL_OPTIMIZER",
-    "SAFAS",
-    "AlignmentResult",
-    "CenterCrop",
-    "DomainLogisticHeads",
-    "MeanSigmoidLogits",
-    "SAFASConfig",
-    "SAFASMethod",
-    "SAFASObjective",
-    "SAFASOutput",
-    "SAFASTerms",
-    "align_heads",
-    "align_heads_",
-    "center_crop_resize",
-    "per_domain_bce",
-    "random_views",
-    "supcon_classes",
-]
+__all__ = [name for name in _moved.__all__ if name != "BUILDER"]

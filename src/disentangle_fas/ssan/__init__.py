@@ -2,48 +2,7 @@
 (:mod:`disentangle_fas.methods.ssan`); its names keep importing from here.
 """
 
-from disentangle_fas.methods.ssan import (
-    OFFICIAL_OPTIMIZER,
-    SSAN_DEPTHS,
-    SSANR,
-    AdaIN,
-    AdaINResBlock,
-    Assembly,
-    AssemblyContrastLoss,
-    LinearLogits,
-    SelfAssembly,
-    SSANConfig,
-    SSANMethod,
-    SSANObjective,
-    SSANOutput,
-    SSANTerms,
-    StylePath,
-    adain,
-    assembly_contrast_loss,
-    content_block,
-    contrast_signs,
-    shuffle_styles,
-)
+from disentangle_fas.methods import ssan as _moved
+from disentangle_fas.methods.ssan import *  # noqa: F403
 
-__all__ = [
-    "OFFICIAL_OPTIMIZER",
-    "SSANR",
-    "SSAN_DEPTHS",
-    "AdaIN",
-    "AdaINResBlock",
-    "Assembly",
-    "AssemblyContrastLoss",
-    "LinearLogits",
-    "SSANConfig",
-    "SSANMethod",
-    "SSANObjective",
-    "SSANOutput",
-    "SSANTerms",
-    "SelfAssembly",
-    "StylePath",
-    "adain",
-    "assembly_contrast_loss",
-    "content_block",
-    "contrast_signs",
-    "shuffle_styles",
-]
+__all__ = [name for name in _moved.__all__ if name != "BUILDER"]

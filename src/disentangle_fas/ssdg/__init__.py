@@ -2,48 +2,7 @@
 (:mod:`disentangle_fas.methods.ssdg`); its names keep importing from here.
 """
 
-from disentangle_fas.methods.ssdg import (
-    OFFICIAL_LOSS_WEIGHTS,
-    SSDGR,
-    AsymmetricTripletLoss,
-    DiscriminatorOutput,
-    Embedding,
-    GradientReversal,
-    SingleSideDiscriminator,
-    SSDGConfig,
-    SSDGMethod,
-    SSDGObjective,
-    SSDGOutput,
-    SSDGTerms,
-    asymmetric_classes,
-    asymmetric_triplet_loss,
-    batch_all_triplet_loss,
-    grad_reverse,
-    grl_schedule,
-    pairwise_distances,
-    select_real,
-    single_side_domain_loss,
-)
+from disentangle_fas.methods import ssdg as _moved
+from disentangle_fas.methods.ssdg import *  # noqa: F403
 
-__all__ = [
-    "OFFICIAL_LOSS_WEIGHTS",
-    "SSDGR",
-    "AsymmetricTripletLoss",
-    "DiscriminatorOutput",
-    "Embedding",
-    "GradientReversal",
-    "SSDGConfig",
-    "SSDGMethod",
-    "SSDGObjective",
-    "SSDGOutput",
-    "SSDGTerms",
-    "SingleSideDiscriminator",
-    "asymmetric_classes",
-    "asymmetric_triplet_loss",
-    "batch_all_triplet_loss",
-    "grad_reverse",
-    "grl_schedule",
-    "pairwise_distances",
-    "select_real",
-    "single_side_domain_loss",
-]
+__all__ = [name for name in _moved.__all__ if name != "BUILDER"]

@@ -105,6 +105,21 @@ _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
 
+def _number(name: str, value: Any, kind: type) -> Any:
+    """``value`` as an ``int`` or a ``float`` (an int is a float; a bool is neither)."""
+    what = "an integer" if kind is int else "a number"
+    if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    if isinstance(value, int | float):
+        return kind(value)
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    raise TypeError(f"{name} must be {what}, got {value!r}")
+
+
 def _coerce_one(name: str, value: Any, hint: Any) -> Any:
     """``value`` (a string from ``--set`` or a TOML value) as the field type ``hint``."""
     args = typing.get_args(hint)
@@ -142,28 +157,8 @@ def _coerce_one(name: str, value: Any, hint: Any) -> Any:
         if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
             return value.lower() in _TRUE
         raise TypeError(f"{name} must be true or false, got {value!r}")
-    if hint is int:
-        if isinstance(value, bool):
-            raise TypeError(f"{name} must be an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if hint is float:
-        if isinstance(value, bool):
-            raise TypeError(f"{name} must be a number, got {value!r}")
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise TypeError(f"{name} must be a number, got {value!r}")
+    if hint is int or hint is float:
+        return _number(name, value, hint)
     if hint is str:
         if isinstance(value, str):
             return value
