@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_SPREAD_TOL", "DegenerateScoresError", "check_score_spread", 
 DEFAULT_SPREAD_TOL = 1e-4
 
 
-class DegenerateScoresError(ValueError):
+class DegenerateScoresError(RuntimeError):
     """The scores are (nearly) constant, so no metric computed from them means anything.
 
     Attributes:
