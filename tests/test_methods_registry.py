@@ -340,3 +340,56 @@ def test_a_plugin_package_adds_a_method_usable_everywhere(tmp_path: Path) -> Non
     )  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert 0.0 <= json.loads(predicted.stdout.splitlines()[0])["p_live"] <= 1.0
+
+
+ENTRY_MODULE = """
+from disentangle_fas.methods import method_builder, register_method
+from disentangle_fas.methods.disentangle import DisentanglementMethod
+
+def builder(context):
+    return method_builder("disentangle")(context)
+
+def hook():
+    register_method("ep-hooked", builder)
+
+Method = DisentanglementMethod
+register_method("ep-on-import", builder)
+"""
+
+
+def test_each_kind_of_entry_point_registers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from disentangle_fas.methods import registry
+
+    (tmp_path / "ep_mod.py").write_text(ENTRY_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    group = registry.ENTRY_POINT_GROUP
+    names = ["ep-on-import", "ep-builder", "ep-hooked", "ep-class", "ep-broken"]
+    try:
+        registry._load_entry_point(EntryPoint("ep-on-import", "ep_mod", group))
+        registry._load_entry_point(EntryPoint("ep-builder", "ep_mod:builder", group))
+        registry._load_entry_point(EntryPoint("ep-hooked", "ep_mod:hook", group))
+        registry._load_entry_point(EntryPoint("ep-class", "ep_mod:Method", group))
+        assert {"ep-on-import", "ep-builder", "ep-hooked", "ep-class"} <= set(_registered())
+        ctx = MethodContext(("A", "B", "C"), image_size=32, depth=10, warn_random=False)
+        assert method_builder("ep-class")(ctx).model.config.num_domains == 3  # type: ignore[attr-defined]
+        monkeypatch.setattr(
+            registry, "entry_points", lambda group: [EntryPoint("ep-broken", "no_such_mod", group)]
+        )
+        with pytest.warns(RuntimeWarning, match="'ep-broken'.*failed to load"):
+            registry.load_methods(reload_plugins=True)
+        with pytest.raises(ValueError, match="its plugin failed to load: ModuleNotFoundError"):
+            method_builder("ep-broken")
+    finally:
+        for name in names:
+            registry._METHODS.pop(name, None)
+            registry._FAILED.pop(name, None)
+
+
+def _registered() -> list[str]:
+    from disentangle_fas.methods import registry
+
+    return list(registry._METHODS)

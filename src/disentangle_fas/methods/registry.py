@@ -170,8 +170,9 @@ def register_method(
 def _load_entry_point(ep: EntryPoint) -> None:
     """Import a plugin's entry point and register what it names.
 
-    The entry point may name a module (it registers on import), a :class:`MethodBuilder`
-    or a builder function (registered under the entry point's name), or a function of no
+    The entry point may name a module (it registers on import), a :class:`MethodBuilder`,
+    a builder function or a method class taking the context (registered under the entry
+    point's name), or a function of no
     arguments that registers methods itself (what it returns, if callable, is registered
     under the entry point's name unless that name is taken).
     """
@@ -179,8 +180,11 @@ def _load_entry_point(ep: EntryPoint) -> None:
     if isinstance(obj, MethodBuilder):
         register_method(ep.name, obj, replace=True)
         return
-    if not callable(obj) or isinstance(obj, type):
+    if not callable(obj):
         return  # a module: importing it registered its methods
+    if isinstance(obj, type):  # a training method class, built from the context
+        register_method(ep.name, obj, replace=True)
+        return
     import inspect
 
     try:
