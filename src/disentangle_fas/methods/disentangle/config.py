@@ -38,8 +38,8 @@ class ModelConfig:
         depth: ResNet depth of the encoders when ``backbone`` is ``None``.
         image_size: input side length.
         content_shape: ``(C, H, W)`` of the content target.
-        scale: LMCL scale alpha.
-        margin: LMCL margin m.
+        scale: LMCL scale alpha (ours: 16; the paper gives none).
+        margin: LMCL margin m (CosFace's recommended 0.35; the paper gives none).
         domain_hidden: hidden width of C_D (``None``: linear).
         backbone: the encoders' backbone (any name of
             :func:`~disentangle_fas.encoders.create_encoder`); ``None`` means

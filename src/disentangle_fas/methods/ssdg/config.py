@@ -58,8 +58,10 @@ class SSDGConfig(DictConfig):
         margin: additive cosine margin of the classification loss (official: none, 0).
         disc_hidden: discriminator hidden width (official: 512); ``None`` for linear.
         disc_dropout: discriminator dropout (official: 0.5).
-        lambda_adv: weight of the single-side adversarial loss (official O target: 0.1).
-        lambda_trip: weight of the asymmetric triplet loss (official O target: 2).
+        lambda_adv: weight of the single-side adversarial loss (official O target: 0.1; a run
+            on target O, C, I or M starts from that target's official weight).
+        lambda_trip: weight of the asymmetric triplet loss (official O target: 2; per target
+            as ``lambda_adv``).
         triplet_margin: triplet margin (official: 0.1).
         triplet_reduction: ``"positive"`` (official) or ``"valid"``.
         grl_gamma: steepness of the GRL schedule (official: 10).
