@@ -136,7 +136,9 @@ def test_untrained_mobilenet_v2_features_vary_in_eval_mode() -> None:
 def test_constant_scores_raise_naming_the_spread() -> None:
     with pytest.raises(DegenerateScoresError, match=r"constant.*min 0\.5.*max 0\.5.*spread 0"):
         check_score_spread(np.full(10, 0.5), what="target-test scores")
-    assert issubclass(DegenerateScoresError, RuntimeError)  # a failed run (exit 1), not a usage error
+    assert issubclass(
+        DegenerateScoresError, RuntimeError
+    )  # a failed run (exit 1), not a usage error
 
 
 def test_the_reported_efficientnet_scores_raise() -> None:
