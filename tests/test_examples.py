@@ -87,7 +87,6 @@ def test_the_plain_scripts_store_split_is_the_harness_split(tmp_path: Path) -> N
     import numpy as np
 
     from disentangle_fas.data.manifest import ManifestEntry, write_manifest
-    from disentangle_fas.data.subsets import split_by_video
     from disentangle_fas.training.tasks import store_task
 
     n, size = 48, 16
@@ -114,5 +113,4 @@ def test_the_plain_scripts_store_split_is_the_harness_split(tmp_path: Path) -> N
     assert list(val.indices) == list(task.source_val.indices)  # type: ignore[attr-defined]
     assert len(target) == len(task.target_test) > 0
     assert train[0].image.shape == (3, 24, 24) and target[0].image.shape == (3, 24, 24)
-    held = split_by_video([f"train-v{i}" for i in range(n)], 0.1)
-    assert held.any() and not held.all()
+    assert 0 < len(val) < len(train)  # some source videos held out, most kept

@@ -9,7 +9,9 @@ is looked up. Nothing here names a method.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
 import pkgutil
 import warnings
 from collections.abc import Callable, Mapping
@@ -80,15 +82,30 @@ class MethodBuilder:
         Raises:
             SettingsError: an unknown setting or a value of the wrong type.
         """
-        if self.config_cls is not None and context.settings:
-            label = getattr(self.build, "__name__", "method")
-            typed = coerce_settings(self.config_cls, context.settings, method=label)
-            context = MethodContext(**{**_fields(context), "settings": typed})
-        return self.build(context)
+        return self.build(self.typed(context))
 
     def settings(self) -> dict[str, Setting]:
         """The settable fields with their types, defaults and descriptions."""
         return {} if self.config_cls is None else settings_of(self.config_cls)
+
+    def typed(self, context: MethodContext, *, name: str = "") -> MethodContext:
+        """``context`` with its settings checked by name and converted to the config
+        fields' types (``--set`` strings included); values are range-checked by
+        :meth:`config`.
+
+        Raises:
+            SettingsError: an unknown setting, a value of the wrong type, or any setting
+                for a method without a config.
+        """
+        if not context.settings:
+            return context
+        label = name or getattr(self.build, "__name__", "method")
+        if self.config_cls is None:
+            raise SettingsError(
+                f"method {label!r} takes no settings; got {sorted(context.settings)}"
+            )
+        typed = coerce_settings(self.config_cls, context.settings, method=label)
+        return dataclasses.replace(context, settings=typed)
 
     def config(self, context: MethodContext, *, name: str = "") -> Any:
         """The config a run with ``context`` uses; ``None`` for a method without one.
@@ -96,20 +113,15 @@ class MethodBuilder:
         Raises:
             SettingsError: an unknown setting, or a value of the wrong type or range.
         """
-        label = name or getattr(self.build, "__name__", "method")
+        context = self.typed(context, name=name)
         if self.config_cls is None:
-            if context.settings:
-                raise SettingsError(
-                    f"method {label!r} takes no settings; got {sorted(context.settings)}"
-                )
             return None
-        typed = coerce_settings(self.config_cls, context.settings, method=label)
-        context = MethodContext(**{**_fields(context), "settings": typed})
         try:
             if self.configure is not None:
                 return self.configure(context)
-            return self.config_cls(num_domains=context.num_domains, **typed)
+            return self.config_cls(num_domains=context.num_domains, **context.settings)
         except (TypeError, ValueError) as exc:
+            label = name or getattr(self.build, "__name__", "method")
             raise SettingsError(f"method {label!r}: {exc}") from None
 
     def uses_content(self, context: MethodContext) -> bool:
@@ -117,8 +129,14 @@ class MethodBuilder:
         return bool(self.needs_content(self.config(context)))
 
 
-def _fields(context: MethodContext) -> dict[str, Any]:
-    return {f: getattr(context, f) for f in context.__dataclass_fields__}
+def required_positional(func: Callable[..., Any]) -> int | None:
+    """How many positional parameters ``func`` requires (``None``: no signature to read)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in kinds and p.default is inspect.Parameter.empty for p in params)
 
 
 _METHODS: dict[str, MethodBuilder] = {}
@@ -182,23 +200,7 @@ def _load_entry_point(ep: EntryPoint) -> None:
         return
     if not callable(obj):
         return  # a module: importing it registered its methods
-    if isinstance(obj, type):  # a training method class, built from the context
-        register_method(ep.name, obj, replace=True)
-        return
-    import inspect
-
-    try:
-        params = inspect.signature(obj).parameters.values()
-        required = [
-            p for p in params
-            if p.default is inspect.Parameter.empty
-            and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        ]  # fmt: skip
-    except (TypeError, ValueError):
-        required = []  # no signature to read: taken for a builder
-        register_method(ep.name, obj, replace=True)
-        return
-    if required:
+    if isinstance(obj, type) or required_positional(obj) != 0:  # a class or a builder
         register_method(ep.name, obj, replace=True)
         return
     returned = obj()

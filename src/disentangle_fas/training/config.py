@@ -32,10 +32,10 @@ __all__ = [
     "TrainConfig",
     "add_config_arguments",
     "config_from_args",
-    "data_of",
     "load_config",
     "parse_config",
     "settings_for",
+    "settings_owners",
 ]
 
 #: Fields that are shorthands for a method setting (they were fields before methods had
@@ -366,14 +366,6 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
     return _merged(base or TrainConfig(), _file_changes(p, _read_table(p)))
 
 
-def data_of(path: str | Path | None, default: str = "synthetic") -> str:
-    """The ``data`` a config file names (``default`` when it names none or there is no file)."""
-    if path is None:
-        return default
-    value = _read_table(Path(path)).get("data", default)
-    return value if isinstance(value, str) else default
-
-
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--config``, ``--set`` and one flag per :class:`TrainConfig` field to ``parser``.
 
@@ -431,14 +423,16 @@ def config_from_args(
             preset is then chosen after the file is read: ``--data`` first, else the
             file's ``data``, else ``"synthetic"``).
     """
-    config = getattr(args, "config", None)
+    given = getattr(args, "config", None)
+    path = None if given is None else Path(given)
+    table = None if path is None else _read_table(path)
     if callable(base):
-        data = getattr(args, "data", None) or data_of(config)
-        cfg = base(data)
+        data = getattr(args, "data", None) or (table or {}).get("data", "synthetic")
+        cfg = base(data if isinstance(data, str) else "synthetic")
     else:
         cfg = base or TrainConfig()
-    if config is not None:
-        cfg = load_config(config, cfg)
+    if path is not None and table is not None:
+        cfg = _merged(cfg, _file_changes(path, table))
     changes: dict[str, Any] = {
         name: getattr(args, name)
         for name in _field_types()
@@ -457,16 +451,25 @@ def parse_config(argv: Sequence[str], base: TrainConfig | None = None) -> TrainC
     return config_from_args(parser.parse_args(list(argv)), base)
 
 
+def _owner(cfg: TrainConfig, key: str) -> tuple[str, str]:
+    """``(method, setting)`` of a ``method_settings`` key (``key`` or ``method.key``)."""
+    owner, dot, name = key.rpartition(".")
+    return (owner, name) if dot else (cfg.method, key)
+
+
 def settings_for(cfg: TrainConfig, method: str | None = None) -> dict[str, Any]:
     """The settings ``cfg`` gives method ``method`` (``cfg.method`` by default): the
     unqualified ones when it is ``cfg.method``, and every ``method.key``.
     """
     name = cfg.method if method is None else method
-    out: dict[str, Any] = {}
-    for key, value in cfg.method_settings.items():
-        owner, dot, rest = key.rpartition(".")
-        if not dot and name == cfg.method:
-            out[key] = value
-        elif dot and owner == name:
-            out[rest] = value
-    return out
+    return {
+        setting: value
+        for key, value in cfg.method_settings.items()
+        for owner, setting in [_owner(cfg, key)]
+        if owner == name
+    }
+
+
+def settings_owners(cfg: TrainConfig) -> list[str]:
+    """``cfg.method`` and every other method that ``cfg`` gives a setting, in order."""
+    return list(dict.fromkeys([cfg.method, *(_owner(cfg, k)[0] for k in cfg.method_settings)]))

@@ -9,7 +9,6 @@ re-exported for code written against this module.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +22,9 @@ from disentangle_fas.methods import (
     method_builder,
 )
 from disentangle_fas.methods import register_method as _register
-from disentangle_fas.methods.common import ComparedMethod, ObjectiveMethod, coerce_settings
-from disentangle_fas.training.config import TrainConfig, settings_for
+from disentangle_fas.methods.common import ComparedMethod, ObjectiveMethod
+from disentangle_fas.methods.registry import required_positional
+from disentangle_fas.training.config import TrainConfig, settings_for, settings_owners
 from disentangle_fas.training.data import TaskData
 
 __all__ = [
@@ -53,7 +53,7 @@ def register_method(
     form ``builder(cfg, task, warn_random)`` (three parameters), which only the training
     harness can call.
     """
-    if not isinstance(builder, MethodBuilder) and _positional_count(builder) == 3:
+    if not isinstance(builder, MethodBuilder) and required_positional(builder) == 3:
         legacy = builder
 
         def unsupported(context: MethodContext) -> TrainingMethod:
@@ -67,15 +67,6 @@ def register_method(
         return spec
     _LEGACY.pop(name, None)
     return _register(name, builder, replace=replace)
-
-
-def _positional_count(func: Callable[..., Any]) -> int:
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return 1
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(p.kind in kinds for p in params)
 
 
 def method_context(
@@ -156,15 +147,15 @@ def check_method_settings(cfg: TrainConfig) -> TrainConfig:
             or a bad value.
     """
     typed: dict[str, Any] = {}
-    others = (k.rpartition(".")[0] for k in cfg.method_settings if "." in k)
-    for name in dict.fromkeys([cfg.method, *others]):
-        method_config(cfg, method=name)
-        own = settings_for(cfg, name)
-        spec = None if name in _LEGACY else method_builder(name)
-        if spec is not None and spec.config_cls is not None and own:
-            own = coerce_settings(spec.config_cls, own, method=name)
+    for name in settings_owners(cfg):
+        if name in _LEGACY:
+            method_config(cfg, method=name)  # refuses any setting
+            continue
+        spec = method_builder(name)
+        context = spec.typed(method_context(cfg, method=name), name=name)
+        spec.config(context, name=name)  # the values' ranges
         prefix = "" if name == cfg.method else f"{name}."
-        typed.update({f"{prefix}{k}": v for k, v in own.items()})
+        typed.update({f"{prefix}{k}": v for k, v in context.settings.items()})
     return cfg.replace(method_settings=typed)
 
 

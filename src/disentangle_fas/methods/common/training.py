@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from torch import Tensor, nn
 
@@ -98,6 +98,23 @@ class ComparedMethod:
     """
 
     uses_content = False
+    #: the model class (``from_config(config, weights=, warn_random=)``).
+    model_cls: ClassVar[type[Any]]
+    #: the objective class (``from_model(model)``).
+    objective_cls: ClassVar[Any]
+
+    def __init__(self, context: MethodContext, config: Any = None) -> None:
+        """Build the model from ``config`` (:meth:`configure` of ``context`` when ``None``)
+        and its objective.
+        """
+        self.config = config if config is not None else self.configure(context)
+        self.model = self._build(self.model_cls, self.config, context)
+        self.objective = self.objective_cls.from_model(self.model)
+
+    @staticmethod
+    def configure(context: MethodContext) -> Any:
+        """The method's config for ``context`` (a subclass's own)."""
+        raise NotImplementedError
 
     @staticmethod
     def _build(model_cls: type[_M], config: Any, context: MethodContext) -> _M:

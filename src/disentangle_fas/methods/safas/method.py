@@ -45,10 +45,15 @@ class SAFASMethod(ComparedMethod):
 
     objective_takes_progress = False
 
+    model_cls = SAFAS
+    objective_cls = SAFASObjective
+    configure = staticmethod(configure)
+    config: SAFASConfig
+    model: SAFAS
+    objective: SAFASObjective
+
     def __init__(self, context: MethodContext, config: SAFASConfig | None = None) -> None:
-        self.config = config or configure(context)
-        self.model: SAFAS = self._build(SAFAS, self.config, context)
-        self.objective = SAFASObjective.from_model(self.model)
+        super().__init__(context, config)
         self.generator = torch.Generator().manual_seed(
             derive_seed(context.seed, "views", context.rank)
         )

@@ -50,9 +50,12 @@ class SSANMethod(ComparedMethod):
         config: the config to use; :func:`configure` of ``context`` when ``None``.
     """
 
-    def __init__(self, context: MethodContext, config: SSANConfig | None = None) -> None:
-        self.model: SSANR = self._build(SSANR, config or configure(context), context)
-        self.objective = SSANObjective.from_model(self.model)
+    model_cls = SSANR
+    objective_cls = SSANObjective
+    configure = staticmethod(configure)
+    config: SSANConfig
+    model: SSANR
+    objective: SSANObjective
 
     def _forward(self, step_model: nn.Module, images: Tensor) -> Any:
         """The forward with the batch's styles shuffled."""

@@ -37,6 +37,9 @@ class SSDGMethod(ComparedMethod):
         config: the config to use; :func:`configure` of ``context`` when ``None``.
     """
 
-    def __init__(self, context: MethodContext, config: SSDGConfig | None = None) -> None:
-        self.model: SSDGR = self._build(SSDGR, config or configure(context), context)
-        self.objective = SSDGObjective.from_model(self.model)
+    model_cls = SSDGR
+    objective_cls = SSDGObjective
+    configure = staticmethod(configure)
+    config: SSDGConfig
+    model: SSDGR
+    objective: SSDGObjective
