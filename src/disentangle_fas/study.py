@@ -54,6 +54,7 @@ __all__ = [
     "STUDY_PRESETS",
     "STUDY_TASKS",
     "STUDY_VARIANTS",
+    "ProbeRun",
     "ProbeSpec",
     "StudyPreset",
     "StudyProbes",
@@ -289,6 +290,26 @@ def _env_line(env: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in env.items())
 
 
+class ProbeRun:
+    """The probes of one trained model (a protocol's ``after_run``; picklable, so it runs
+    in the worker process that trained the model).
+
+    Args:
+        device: where to extract the features.
+    """
+
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
+    def __call__(
+        self, variant: str, task: TaskData, seed: int, res: TrainResult
+    ) -> DisentanglementProbes:
+        """Probe ``res``'s chosen checkpoint on ``task``'s source-validation samples."""
+        dev = resolve_device(self.device)
+        feats = extract_features(res.chosen_model(dev), task.source_val, device=dev)
+        return probe_disentanglement(feats, seed=seed)
+
+
 def run_study(
     preset: StudyPreset | str,
     *,
@@ -299,6 +320,7 @@ def run_study(
     task_builder: Callable[[TrainConfig], TaskData] = build_task,
     echo: Callable[[str], None] = print,
     keep: KeepCheckpoints = "none",
+    workers: int = 1,
 ) -> StudyResult:
     """Run the study: the protocol tables and the probes of every trained model.
 
@@ -316,6 +338,8 @@ def run_study(
         keep: which weight files of each run stay on disk after it is probed (see
             :func:`~disentangle_fas.training.protocol.run_protocol`); by default none
             (``study-cpu`` would leave about 44 GB of them).
+        workers: runs done at once in worker processes (see
+            :func:`~disentangle_fas.training.protocol.run_protocol`).
 
     Returns:
         The :class:`StudyResult`.
@@ -346,18 +370,6 @@ def run_study(
     )
     echo(description)
     probes = StudyProbes()
-    dev = resolve_device(cfg.device)
-
-    def probe(variant: str, task: TaskData, seed: int, res: TrainResult) -> None:
-        feats = extract_features(res.chosen_model(dev), task.source_val, device=dev)
-        found = probe_disentanglement(feats, seed=seed)
-        probes.add(variant, task.name, seed, found)
-        row = probes.values[(variant, task.name, seed)]
-        echo(
-            "  probes: "
-            + ", ".join(f"{k} {100 * v:.1f}" for k, v in row.items() if not math.isnan(v))
-        )
-
     t0 = time.perf_counter()
     result = run_protocol(
         cfg,
@@ -366,9 +378,17 @@ def run_study(
         seeds=n_seeds,
         task_builder=task_builder,
         echo=echo,
-        after_run=probe,
+        after_run=ProbeRun(cfg.device),
         keep=keep,
+        workers=workers,
     )
+    for rec in result.records:
+        probes.add(rec.variant, rec.task, rec.seed, rec.extra)
+        row = probes.values[(rec.variant, rec.task, rec.seed)]
+        echo(
+            f"  probes of {rec.variant} {rec.task} seed {rec.seed}: "
+            + ", ".join(f"{k} {100 * v:.1f}" for k, v in row.items() if not math.isnan(v))
+        )
     out = StudyResult(result, probes, description, time.perf_counter() - t0)
     root = Path(cfg.out)
     (root / "study.md").write_text(out.to_markdown())

@@ -1,17 +1,25 @@
 """Run every task of a protocol (and several model variants) over seeds and print the tables.
 
-Seeds ``S .. S+N-1`` change the model initialisation and the batch order; the data (the
-synthetic benchmark's renders included) is built with the first seed ``S`` and is the
-same for every seed, so it is rendered once.
+Seed ``s`` fixes everything a run draws: the benchmark's draw (which people, captures and
+videos the synthetic domains hold; the source-validation hold-out on real data), the
+model's initialisation and the batch order. Variants run with the same seed see the same
+data, so their per-seed differences are paired. Independent runs go to worker processes
+(one torch thread each); a run's result does not depend on how many there are.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import pickle
 import platform
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -19,27 +27,31 @@ import numpy as np
 import torch
 
 from disentangle_fas.methods import resolve_variant
-from disentangle_fas.metrics import Report, video_level
+from disentangle_fas.metrics import video_level
 from disentangle_fas.training.config import TrainConfig, settings_for
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult, train
 from disentangle_fas.training.methods import check_method_settings
-from disentangle_fas.training.protocol_stats import (
-    SeedSummary,
-    TargetScores,
-    summaries_csv,
-    summarize_seeds,
+from disentangle_fas.training.protocol_report import (
+    ProtocolResult,
+    RunRecord,
+    assemble_result,
+    combined_markdown,
 )
+from disentangle_fas.training.protocol_stats import TargetScores
 from disentangle_fas.training.scoring import score_dataset
 from disentangle_fas.training.tasks import build_task, content_spec, protocol_tasks
 
 __all__ = [
     "KEEP_CHOICES",
+    "AfterRun",
     "KeepCheckpoints",
     "ProtocolResult",
+    "RunRecord",
     "check_variants",
     "combined_markdown",
+    "default_workers",
     "environment",
     "prune_run",
     "run_protocol",
@@ -49,114 +61,38 @@ __all__ = [
 KeepCheckpoints = Literal["all", "chosen", "none"]
 KEEP_CHOICES: tuple[str, ...] = get_args(KeepCheckpoints)
 
+#: ``after_run(variant, task, seed, result)``: called in the process that ran the run,
+#: while its data is in memory; what it returns is kept as :attr:`RunRecord.extra`.
+AfterRun = Callable[[str, TaskData, int, TrainResult], Any]
+
 
 def _check_keep(keep: str) -> None:
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
 
 
-@dataclass
-class ProtocolResult:
-    """Results of a protocol run.
-
-    Attributes:
-        reports: variant -> report of the first seed under the configured threshold
-            strategy and checkpoint policy (a published-style single run).
-        oracle_reports: variant -> the first seed's report at the oracle threshold (target
-            test EER), for comparison with published tables.
-        runs: (variant, task) -> the first seed's :class:`TrainResult`.
-        data: what the models were trained and tested on.
-        seeds: the seeds, in run order.
-        per_seed: seed -> variant -> report (configured threshold).
-        per_seed_oracle: seed -> variant -> report (oracle threshold).
-        summary: mean ± std and paired differences at the configured threshold.
-        oracle_summary: the same at the oracle threshold.
-        env: torch version, device, thread count and platform of the run.
-        threshold: the configured threshold strategy.
+def default_workers(device: str = "auto") -> int:
+    """Worker processes of a protocol by default: one per available core on CPU, one on
+    a GPU (its runs share the device).
     """
-
-    reports: dict[str, Report]
-    oracle_reports: dict[str, Report]
-    runs: dict[tuple[str, str], TrainResult]
-    data: str = "synthetic"
-    seeds: list[int] = field(default_factory=list)
-    per_seed: dict[int, dict[str, Report]] = field(default_factory=dict)
-    per_seed_oracle: dict[int, dict[str, Report]] = field(default_factory=dict)
-    summary: SeedSummary | None = None
-    oracle_summary: SeedSummary | None = None
-    env: dict[str, Any] = field(default_factory=dict)
-    threshold: str = "source_val_eer"
-
-    def to_markdown(self) -> str:
-        """The aggregate tables over seeds, then every seed's single-run tables; each
-        table is followed by the line naming its threshold and checkpoint choice.
-        """
-        what = "the built-in synthetic benchmark" if self.data == "synthetic" else self.data
-        head = f"Data: {what}. HTER and AUC in %, scores averaged per video.\n\n"
-        if self.env:
-            head += "Run: " + ", ".join(f"{k} {v}" for k, v in self.env.items()) + ".\n\n"
-        parts = [head]
-        if self.summary is not None and self.oracle_summary is not None:
-            parts += [self.summary.to_markdown(), "\n", self.oracle_summary.to_markdown(), "\n"]
-        seeds: list[int | None] = list(self.seeds) or [None]
-        for seed in seeds:
-            honest = self.reports if seed is None else self.per_seed[seed]
-            oracle = self.oracle_reports if seed is None else self.per_seed_oracle[seed]
-            if seed is not None and len(seeds) > 1:
-                parts.append(f"Seed {seed}:\n\n")
-            parts += [
-                combined_markdown(list(honest.values())),
-                "\n",
-                combined_markdown(list(oracle.values())),
-                "\n",
-            ]
-        return "".join(parts).rstrip("\n") + "\n"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible dict: environment, seeds, aggregates and per-seed reports."""
-        out: dict[str, Any] = {"environment": self.env, "seeds": self.seeds, "data": self.data}
-        if self.summary is not None and self.oracle_summary is not None:
-            out["summary"] = self.summary.to_dict()
-            out["oracle_summary"] = self.oracle_summary.to_dict()
-        out["per_seed"] = {
-            str(s): {v: r.to_dict() for v, r in self.per_seed[s].items()}
-            | {f"{v} (oracle threshold)": r.to_dict() for v, r in self.per_seed_oracle[s].items()}
-            for s in self.seeds
-        }
-        return out
-
-    def to_csv(self) -> str:
-        """Per-seed values, means, standard deviations and difference intervals (CSV)."""
-        if self.summary is None or self.oracle_summary is None:
-            return ""
-        return summaries_csv(
-            {
-                self.threshold: self.summary,
-                "oracle_target_eer (oracle)": self.oracle_summary,
-            }
-        )
+    if resolve_device(device).type != "cpu":
+        return 1
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
-def combined_markdown(reports: Sequence[Report], digits: int = 2) -> str:
-    """One paper-style table with a row per method (every report has the same tasks).
+@dataclass(frozen=True)
+class _Job:
+    """One run of a protocol: everything a worker needs to do it."""
 
-    Raises:
-        ValueError: no reports, or reports with different tasks or protocols.
-    """
-    if not reports:
-        raise ValueError("no reports to combine")
-    tasks = [t.task for t in reports[0].tasks]
-    line = reports[0].protocol_line()
-    header = ["Method"] + [f"{t} {m}" for t in tasks for m in ("HTER (%)", "AUC (%)")]
-    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
-    for rep in reports:
-        if [t.task for t in rep.tasks] != tasks or rep.protocol_line() != line:
-            raise ValueError("reports differ in tasks or in threshold/checkpoint protocol")
-        cells = [rep.method]
-        for t in rep.tasks:
-            cells += [f"{100 * t.hter:.{digits}f}", f"{100 * t.auc:.{digits}f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + line + "\n"
+    index: int
+    variant: str
+    task: str
+    seed: int
+    cfg: TrainConfig
+    score_target: bool
+    keep: KeepCheckpoints
 
 
 def run_protocol(
@@ -168,17 +104,19 @@ def run_protocol(
     task_builder: Callable[[TrainConfig], TaskData] = build_task,
     echo: Callable[[str], None] = print,
     bootstrap_resamples: int = 1000,
-    after_run: Callable[[str, TaskData, int, TrainResult], None] | None = None,
+    after_run: AfterRun | None = None,
     keep: KeepCheckpoints = "all",
+    workers: int = 1,
 ) -> ProtocolResult:
     """Train and evaluate ``variants`` on every task, for ``seeds`` seeds.
 
-    The seeds are ``cfg.seed .. cfg.seed + seeds - 1``; each changes the model
-    initialisation and batch order, while every task's data is built once with
-    ``cfg.seed``. A single seed writes to ``<cfg.out>/<variant>/<task>``, several to
-    ``<cfg.out>/<variant>/<task>/seed<S>``. The tables are written to ``<cfg.out>/``
-    ``results.md``, ``results.csv`` and ``results.json`` (per-seed values, mean ± std,
-    paired differences with 95 % intervals, torch version, device, threads, seeds).
+    The seeds are ``cfg.seed .. cfg.seed + seeds - 1``; seed ``s`` builds every task's
+    data with ``s`` (``task_builder(cfg.replace(seed=s))``: on the synthetic benchmark a
+    new draw of people, captures and videos) and trains every variant on it from ``s``,
+    so the variants' results are paired by seed. A single seed writes to
+    ``<cfg.out>/<variant>/<task>``, several to ``<cfg.out>/<variant>/<task>/seed<S>``. The
+    tables are written to ``<cfg.out>/`` ``results.md``, ``results.csv`` and
+    ``results.json``.
 
     With one seed the intervals come from a stratified bootstrap over the target videos
     (``bootstrap_resamples`` resamples, generator seeded with ``cfg.seed``); with several,
@@ -192,94 +130,223 @@ def run_protocol(
             named presets of a method's settings (the paper's Table 3 rows ``"full"``,
             ``"baseline"``, ``"content"``, ``"domain"``).
         seeds: how many seeds (at least 1).
-        task_builder: builds the data of one task.
+        task_builder: builds the data of one task from a run's configuration (its
+            ``seed`` is the run's).
         echo: where progress lines go.
         bootstrap_resamples: resamples of the single-seed bootstrap.
         after_run: called as ``after_run(variant, task, seed, result)`` after every run,
-            while the task's data is in memory (e.g. to probe the trained model).
-        keep: which weight files of a finished run stay on disk (a run of the main preset
-            writes about 560 MB of them): ``"all"`` (the resumable state, last, best
-            source-validation and oracle checkpoints), ``"chosen"`` (only the checkpoint
-            the policy chose) or ``"none"``; ``config.json``, ``log.jsonl`` and
-            ``result.json`` always stay. With ``cfg.resume`` a finished run whose chosen
-            checkpoint is kept (``"all"``, ``"chosen"``) is evaluated again from it, not
-            trained again; one pruned by ``"none"`` is trained again.
+            in the process that ran it, while the task's data is in memory (e.g. to probe
+            the trained model); its return value is the run's :attr:`RunRecord.extra`.
+        keep: which weight files of a finished run stay on disk: ``"all"`` (the
+            resumable state, last, best source-validation and oracle checkpoints),
+            ``"chosen"`` (only the checkpoint the policy chose) or ``"none"``;
+            ``config.json``, ``log.jsonl`` and ``result.json`` always stay. With
+            ``cfg.resume`` a finished run whose chosen checkpoint is kept (``"all"``,
+            ``"chosen"``) is evaluated again from it, not trained again; one pruned by
+            ``"none"`` is trained again.
+        workers: runs done at once, each in its own process with one torch thread
+            (``1``: one after the other in this process, also with one torch thread). With
+            more than one, ``task_builder`` and ``after_run`` must be picklable
+            (module-level functions or instances of module-level classes).
 
     Returns:
         The :class:`ProtocolResult`.
 
     Raises:
-        ValueError: ``seeds < 1``, an unknown variant or an unknown ``keep``.
+        ValueError: ``seeds < 1``, ``workers < 1``, an unknown variant, an unknown
+            ``keep``, or a builder or callback that cannot go to a worker process.
         SettingsError: a bad method setting (checked before any training).
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     _check_keep(keep)
     names = list(tasks) if tasks is not None else protocol_tasks()
     seed_list = [cfg.seed + i for i in range(seeds)]
-    runs: dict[tuple[str, str], TrainResult] = {}
-    per_seed: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
-    per_seed_oracle: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
-    scores: dict[tuple[str, str], TargetScores] = {}
     root = Path(cfg.out)
     check_variants(cfg, variants, names)  # refuse an unknown name before any training
-    built: dict[str, TaskData] = {}  # task name -> its data, built with a content target
-    for variant in variants:
-        results: dict[int, dict[str, Any]] = {s: {} for s in seed_list}
-        for name in names:
-            data_cfg = _run_config(cfg, variant, name, root)
-            task = _shared_task(built, name, data_cfg, task_builder)
-            for seed in seed_list:
-                sub = root / variant / _slug(name) / f"seed{seed}" if seeds > 1 else None
-                run_cfg = data_cfg.replace(seed=seed, out=str(sub) if sub else data_cfg.out)
-                res = train(run_cfg, task)
-                results[seed][task.name] = res.result
-                if seed == seed_list[0]:
-                    runs[(variant, task.name)] = res
-                if seeds == 1:
-                    scores[(variant, task.name)] = _target_scores(res, task, cfg)
-                echo(
-                    f"[{variant}] {task.name} seed {seed}: HTER {100 * res.metrics.hter:.2f}% "
-                    f"AUC {100 * res.metrics.auc:.2f}% ({res.seconds:.0f} s)"
-                )
-                if after_run is not None:
-                    after_run(variant, task, seed, res)
-                prune_run(res.checkpoint, keep)
-        for seed in seed_list:
-            per_seed[seed][variant] = Report.from_results(
-                results[seed],
-                threshold_strategy=cfg.threshold,
-                checkpoint_policy=cfg.checkpoint_policy,
-                method=variant,
-            )
-            per_seed_oracle[seed][variant] = Report.from_results(
-                results[seed],
-                threshold_strategy="oracle_target_eer",
-                checkpoint_policy=cfg.checkpoint_policy,
-                method=variant,
-            )
-    kw: dict[str, Any] = {"resamples": bootstrap_resamples, "bootstrap_seed": cfg.seed}
-    oracle_scores = {
-        k: TargetScores(v.scores, v.labels, _oracle_threshold(runs[k])) for k, v in scores.items()
-    }
-    out = ProtocolResult(
-        per_seed[seed_list[0]],
-        per_seed_oracle[seed_list[0]],
-        runs,
-        cfg.data,
+    jobs = _jobs(cfg, names, variants, seed_list, root, keep)
+    if workers > 1:
+        _check_picklable(task_builder=task_builder, after_run=after_run)
+    records = list(_run_jobs(jobs, task_builder, after_run, workers, echo))
+    out = assemble_result(
+        records,
+        variants=list(variants),
         seeds=seed_list,
-        per_seed=per_seed,
-        per_seed_oracle=per_seed_oracle,
-        summary=summarize_seeds(per_seed, scores=scores, **kw),
-        oracle_summary=summarize_seeds(per_seed_oracle, scores=oracle_scores, **kw),
-        env=environment(cfg),
-        threshold=cfg.threshold,
+        threshold=cfg.threshold.value,
+        checkpoint_policy=cfg.checkpoint_policy.value,
+        data=cfg.data,
+        env={**environment(cfg), "workers": workers},
+        bootstrap_resamples=bootstrap_resamples,
+        bootstrap_seed=cfg.seed,
     )
     root.mkdir(parents=True, exist_ok=True)
     (root / "results.md").write_text(out.to_markdown())
     (root / "results.csv").write_text(out.to_csv())
     (root / "results.json").write_text(json.dumps(out.to_dict(), indent=2))
     return out
+
+
+def _jobs(
+    cfg: TrainConfig,
+    names: Sequence[str],
+    variants: Sequence[str],
+    seed_list: Sequence[int],
+    root: Path,
+    keep: KeepCheckpoints,
+) -> list[_Job]:
+    """Every run, seed-major (a seed's data serves all its runs), then task, then variant."""
+    jobs: list[_Job] = []
+    several = len(seed_list) > 1
+    for seed in seed_list:
+        for name in names:
+            for variant in variants:
+                run_cfg = _run_config(cfg, variant, name, root)
+                sub = Path(run_cfg.out) / f"seed{seed}" if several else Path(run_cfg.out)
+                run_cfg = run_cfg.replace(seed=seed, out=str(sub))
+                jobs.append(_Job(len(jobs), variant, name, seed, run_cfg, not several, keep))
+    return jobs
+
+
+def _check_picklable(**objects: object) -> None:
+    for what, obj in objects.items():
+        if obj is None:
+            continue
+        try:
+            pickle.dumps(obj)
+        except Exception as exc:  # pickling raises many kinds
+            raise ValueError(
+                f"{what} cannot go to a worker process ({exc}); pass a module-level "
+                "function or an instance of a module-level class, or use workers=1"
+            ) from None
+
+
+def _run_jobs(
+    jobs: Sequence[_Job],
+    task_builder: Callable[[TrainConfig], TaskData],
+    after_run: AfterRun | None,
+    workers: int,
+    echo: Callable[[str], None],
+) -> Iterator[RunRecord]:
+    """Do the jobs, in this process or in ``workers`` processes; yield their records in
+    job order, echoing one line per finished run.
+    """
+    total, t0 = len(jobs), time.perf_counter()
+
+    def line(k: int, rec: RunRecord) -> str:
+        m = rec.result
+        honest = m.honest.hter if m.honest is not None else float("nan")
+        return (
+            f"[{k}/{total}] {rec.variant} {rec.task} seed {rec.seed}: AUC {100 * m.auc:.2f}% "
+            f"HTER {100 * honest:.2f}% ({rec.seconds:.0f} s; {time.perf_counter() - t0:.0f} s "
+            "elapsed)"
+        )
+
+    if workers == 1:
+        try:
+            with _one_thread():
+                for k, job in enumerate(jobs, 1):
+                    rec = _do_job(job, task_builder, after_run, progress=job.cfg.progress)
+                    echo(line(k, rec))
+                    yield rec
+        finally:
+            _BUILT.clear()  # the next call may build its tasks differently
+        return
+    done: dict[int, RunRecord] = {}
+    ctx = get_context("spawn")  # a fresh interpreter: no inherited OpenMP or CUDA state
+    with ProcessPoolExecutor(
+        max_workers=min(workers, total), mp_context=ctx, initializer=_worker_init
+    ) as pool:
+        pending: set[Future[RunRecord]] = {
+            pool.submit(_do_job, job, task_builder, after_run, False) for job in jobs
+        }
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    rec = fut.result()
+                    done[_index_of(jobs, rec)] = rec
+                    echo(line(len(done), rec))
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+    for i in range(total):
+        yield done[i]
+
+
+def _index_of(jobs: Sequence[_Job], rec: RunRecord) -> int:
+    for job in jobs:
+        if (job.variant, job.task, job.seed) == (rec.variant, rec.task, rec.seed):
+            return job.index
+    raise KeyError((rec.variant, rec.task, rec.seed))
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """One torch thread inside the block (a run's result does not depend on the number
+    of workers), the caller's count restored after.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _do_job(
+    job: _Job,
+    task_builder: Callable[[TrainConfig], TaskData],
+    after_run: AfterRun | None,
+    progress: bool,
+) -> RunRecord:
+    """Build the job's data (cached per process and on disk), train, score, prune."""
+    cfg = job.cfg.replace(progress=progress)
+    task = _task_for(cfg, task_builder)
+    res = train(cfg, task)
+    scores = _target_scores(res, task, cfg) if job.score_target else None
+    extra = after_run(job.variant, task, job.seed, res) if after_run is not None else None
+    prune_run(res.checkpoint, job.keep)
+    return RunRecord(
+        variant=job.variant,
+        task=task.name,
+        seed=job.seed,
+        result=res.result,
+        history=res.history,
+        checkpoint=res.checkpoint,
+        seconds=res.seconds,
+        target_scores=scores,
+        extra=extra,
+        metrics=res.metrics,
+    )
+
+
+#: The process's last built task: (name, seed, needs content) -> data. Jobs come
+#: seed-major, so consecutive runs of one worker reuse it.
+_BUILT: dict[tuple[str, int], TaskData] = {}
+
+
+def _task_for(cfg: TrainConfig, task_builder: Callable[[TrainConfig], TaskData]) -> TaskData:
+    """The data of ``cfg``'s task and seed, built once per process for every variant.
+
+    Variants differ only in their model and objective, so one build serves them all: a
+    variant without a content target gets the built task with ``content=None``, and the
+    task is built again only when a variant needs the content target that the first build
+    left out.
+    """
+    needs_content = content_spec(cfg) is not None
+    key = (cfg.task, cfg.seed)
+    task = _BUILT.get(key)
+    if task is None or (needs_content and task.content is None):
+        _BUILT.clear()
+        task = _BUILT[key] = task_builder(cfg)
+    return task if needs_content else dataclasses.replace(task, content=None)
 
 
 def environment(cfg: TrainConfig) -> dict[str, Any]:
@@ -295,10 +362,6 @@ def environment(cfg: TrainConfig) -> dict[str, Any]:
         "device": f"{dev.type} ({name or platform.machine()})",
         "threads": torch.get_num_threads(),
     }
-
-
-def _oracle_threshold(res: TrainResult) -> float:
-    return float(res.result.oracle.threshold)
 
 
 def _target_scores(res: TrainResult, task: TaskData, cfg: TrainConfig) -> TargetScores:
@@ -332,26 +395,6 @@ def prune_run(chosen: Path, keep: KeepCheckpoints) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
-
-
-def _shared_task(
-    built: dict[str, TaskData],
-    name: str,
-    cfg: TrainConfig,
-    task_builder: Callable[[TrainConfig], TaskData],
-) -> TaskData:
-    """The data of task ``name``, built once for every variant and seed.
-
-    Variants differ only in their model and objective, so one build serves them all: a
-    variant without a content target gets the built task with ``content=None``, and the
-    task is built again only when a variant needs the content target that the first
-    build left out.
-    """
-    needs_content = content_spec(cfg) is not None
-    task = built.get(name)
-    if task is None or (needs_content and task.content is None):
-        task = built[name] = task_builder(cfg)
-    return task if needs_content else dataclasses.replace(task, content=None)
 
 
 def check_variants(
