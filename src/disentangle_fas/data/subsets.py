@@ -1,13 +1,15 @@
 """Dataset helpers the task builders share: subsets that keep their parent's indices,
-a resize transform, a split of videos by a hash of their ids, and a concatenation of
-single-domain datasets.
+a resize transform, hold-outs chosen by a stable hash (of videos, of any groups, of
+subjects with a per-video fallback), and a concatenation of single-domain datasets.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -19,7 +21,22 @@ from torch.utils.data import Dataset
 from disentangle_fas.data.datasets import uint8_to_float
 from disentangle_fas.types import FASSample
 
-__all__ = ["DomainConcat", "DomainPart", "IndexedSubset", "Resize", "split_by_video"]
+__all__ = [
+    "DomainConcat",
+    "DomainPart",
+    "HoldOutKind",
+    "IndexedSubset",
+    "Resize",
+    "SubjectItem",
+    "split_by_group",
+    "split_by_subject",
+    "split_by_video",
+]
+
+#: How :func:`split_by_subject` held samples out: ``"subject"`` (every sample by subject),
+#: ``"video"`` (every sample by video: no subjects known) or ``"subject+video"`` (samples
+#: with a subject by subject, the others by video).
+HoldOutKind = Literal["subject", "video", "subject+video"]
 
 
 class IndexedSubset(Dataset[FASSample]):
@@ -117,21 +134,149 @@ class Resize(torch.nn.Module):
         return out if image.ndim == 4 else out[0]
 
 
+def _check_fraction(fraction: float) -> None:
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+
+
 def split_by_video(
     video_ids: Sequence[str], fraction: float, salt: str = "val"
 ) -> NDArray[np.bool_]:
     """Mark about ``fraction`` of the videos as held out, by a stable hash of the video id.
 
     All frames of a video land on the same side, and the choice does not depend on the
-    order or number of other videos.
+    order or number of other videos. Nothing guarantees a non-empty hold-out on few
+    videos: :func:`split_by_group` does, and :func:`split_by_subject` (what the store
+    tasks use) also keeps the people of the two sides apart.
+
+    Args:
+        video_ids: ``(N,)`` video id of every sample.
+        fraction: the expected share of videos held out, in ``(0, 1)``.
+        salt: mixed into the hash.
 
     Returns:
         ``(N,)`` boolean mask, ``True`` = held out.
+
+    Raises:
+        ValueError: ``fraction`` outside ``(0, 1)``.
     """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    _check_fraction(fraction)
     cut = int(fraction * 2**32)
     return np.array([zlib.crc32(f"{salt}:{v}".encode()) < cut for v in video_ids], dtype=bool)
+
+
+def _group_hash(salt: str, group: str) -> int:
+    """A 64-bit hash of ``salt`` and ``group``, the same in every process and run."""
+    digest = hashlib.blake2b(f"{salt}:{group}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def split_by_group(groups: Sequence[str], fraction: float, salt: str = "val") -> NDArray[np.bool_]:
+    """Hold out about ``fraction`` of the distinct groups, each with all of its samples.
+
+    The ``G`` distinct group ids are ranked by a stable hash of ``salt`` and the id
+    (BLAKE2b: independent of Python's hash seed, of the order of the samples and of how
+    many samples a group has), and the first ``k`` are held out, ``k`` being
+    ``fraction * G`` rounded to the nearest integer and kept within ``1 .. G - 1``: with at
+    least two groups the hold-out is never empty and never everything. With a single
+    group nothing is held out.
+
+    Args:
+        groups: ``(N,)`` group id of every sample (a subject, a video, ...); samples with
+            the same id land on the same side.
+        fraction: the share of groups to hold out, in ``(0, 1)``.
+        salt: mixed into the hash; another salt draws another hold-out.
+
+    Returns:
+        ``(N,)`` boolean mask, ``True`` = held out.
+
+    Raises:
+        ValueError: ``fraction`` outside ``(0, 1)``.
+
+    Example:
+        >>> mask = split_by_group(["a", "a", "b", "c", "c"], 0.4)
+        >>> bool(mask[0] == mask[1] and mask[3] == mask[4]), int(mask.sum()) in (1, 2)
+        (True, True)
+    """
+    _check_fraction(fraction)
+    ids = [str(g) for g in groups]
+    distinct = sorted(set(ids))
+    count = len(distinct)
+    if count < 2:
+        return np.zeros(len(ids), dtype=bool)
+    k = min(max(int(np.floor(fraction * count + 0.5)), 1), count - 1)
+    ranked = sorted(distinct, key=lambda g: (_group_hash(salt, g), g))
+    held = set(ranked[:k])
+    return np.array([g in held for g in ids], dtype=bool)
+
+
+class SubjectItem(Protocol):
+    """What :func:`split_by_subject` reads of a sample: a store's
+    :class:`~disentangle_fas.data.manifest.ManifestEntry` (``StoreDataset.entries``), a
+    :class:`~disentangle_fas.data.records.Record`, or anything with these attributes.
+    """
+
+    @property
+    def domain(self) -> str:
+        """Dataset short name."""
+
+    @property
+    def subject(self) -> str | None:
+        """Person id, unique within the domain; empty or ``None`` when unknown."""
+
+    @property
+    def video_id(self) -> str:
+        """Id shared by the frames of one video."""
+
+
+def split_by_subject(
+    items: Sequence[SubjectItem], fraction: float, salt: str = "val"
+) -> tuple[NDArray[np.bool_], HoldOutKind]:
+    """Hold out about ``fraction`` of the subjects, each with all of its videos.
+
+    A subject is keyed by its domain and its id, so subject ``"001"`` of one dataset and
+    subject ``"001"`` of another are different people. Samples without a subject (an
+    empty or ``None`` id) are held out by video instead (:func:`split_by_group` over
+    their ``(domain, video_id)``), on their own: about ``fraction`` of those videos. When
+    fewer than two subjects are known, every sample is held out by video. Each side is
+    chosen by :func:`split_by_group`, so the choice is deterministic, and with at least
+    two subjects (or videos) neither side is empty.
+
+    Args:
+        items: ``(N,)`` samples' metadata, e.g. ``StoreDataset(...).entries``.
+        fraction: the share of subjects (and of subject-less videos) to hold out, in
+            ``(0, 1)``.
+        salt: mixed into the hash; another salt draws another hold-out.
+
+    Returns:
+        ``(N,)`` boolean mask (``True`` = held out) and how it was chosen:
+        ``"subject"``, ``"video"`` or ``"subject+video"`` (see :data:`HoldOutKind`).
+
+    Raises:
+        ValueError: ``fraction`` outside ``(0, 1)``.
+    """
+    _check_fraction(fraction)
+    subjects = [("" if it.subject is None else str(it.subject)).strip() for it in items]
+    known = np.array([bool(s) for s in subjects], dtype=bool)
+    if len({(it.domain, s) for it, s, k in zip(items, subjects, known, strict=True) if k}) < 2:
+        known[:] = False
+    groups = [
+        json.dumps(["subject", it.domain, s] if k else ["video", it.domain, it.video_id])
+        for it, s, k in zip(items, subjects, known, strict=True)
+    ]
+    held = np.zeros(len(groups), dtype=bool)
+    for side in (known, ~known):
+        positions = np.flatnonzero(side)
+        if positions.size:
+            held[positions] = split_by_group([groups[i] for i in positions], fraction, salt)
+    kind: HoldOutKind
+    if known.all():
+        kind = "subject"
+    elif known.any():
+        kind = "subject+video"
+    else:
+        kind = "video"
+    return held, kind
 
 
 class DomainPart(Protocol):

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from disentangle_fas.data.protocols import TABLE1_TASKS, leave_one_out
 from disentangle_fas.data.store import StoreDataset, read_store_meta
-from disentangle_fas.data.subsets import DomainConcat, IndexedSubset, Resize, split_by_video
+from disentangle_fas.data.subsets import DomainConcat, IndexedSubset, Resize, split_by_subject
 from disentangle_fas.synthetic import UNSEEN_ATTACKS, SyntheticFAS
 from disentangle_fas.targets import PrecomputedTarget
 from disentangle_fas.training.config import TrainConfig
@@ -153,6 +153,7 @@ def synthetic_task(
         target_name=protocol.target,
         content=provider,
         content_shape=(1, content_size, content_size) if content is None else content.shape,
+        source_val_split="split",
     )
 
 
@@ -169,9 +170,14 @@ def store_task(
     """A leave-one-out task over a training store written by ``disentangle-fas pack``.
 
     Source training uses the protocol's source splits minus about ``val_fraction`` of the
-    source videos, which are held out as source validation (chosen by a hash of the video
-    id); the target test set is the protocol's target splits. Images are resized to
-    ``image_size`` (training batches on the device, after reading them as uint8).
+    source subjects, which are held out with all their videos as source validation
+    (:func:`~disentangle_fas.data.subsets.split_by_subject`: a stable hash of domain and
+    subject id, so the honest threshold and checkpoint are chosen on people training never
+    saw). Samples without a subject are held out by video instead (about ``val_fraction``
+    of those videos); the task's ``source_val_split`` says which was used (``"subject"``,
+    ``"video"`` or ``"subject+video"``). The target test set is the protocol's target
+    splits. Images are resized to ``image_size`` (training batches on the device, after
+    reading them as uint8).
 
     Args:
         root: the store directory.
@@ -179,12 +185,15 @@ def store_task(
         image_size: model input side.
         content: the content target (PRNet on real data), or ``None``.
         scratch_dir: where the target cache goes when the store's folder is read-only.
-        val_fraction: fraction of source videos held out for validation.
+        val_fraction: fraction of source subjects (of videos, for samples without a
+            subject) held out for validation, in ``(0, 1)``.
         content_size: side of the content target map (``content_shape`` without one).
 
     Raises:
         FileNotFoundError: no store at ``root``.
-        ValueError: a ``"geometry"`` content target (real data has no ground truth).
+        ValueError: a ``"geometry"`` content target (real data has no ground truth),
+            ``val_fraction`` outside ``(0, 1)``, or source data too small to hold anything
+            out (fewer than two subjects and fewer than two videos).
     """
     root = Path(root)
     if not (root / "store.json").is_file():
@@ -209,8 +218,14 @@ def store_task(
         attacks=tgt_sel.attacks,
         transform=resize,
     )
-    held = split_by_video(sources.video_ids, val_fraction)
+    held, held_by = split_by_subject(sources.entries, val_fraction)
     train_idx, val_idx = np.flatnonzero(~held), np.flatnonzero(held)
+    if val_idx.size == 0 or train_idx.size == 0:
+        raise ValueError(
+            f"{root}: the source data of {protocol.name} ({len(sources)} samples of "
+            f"{len(set(sources.video_ids))} video(s)) is too small to hold out a source "
+            "validation set: it needs at least two subjects or two videos"
+        )
     provider = None
     shape = (1, content_size, content_size) if content is None else content.shape
     if content is not None:
@@ -240,6 +255,7 @@ def store_task(
         target_name=protocol.target,
         content=provider,
         content_shape=shape,
+        source_val_split=held_by,
     )
 
 
