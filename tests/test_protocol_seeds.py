@@ -60,9 +60,23 @@ def test_summarize_seeds_matches_numpy() -> None:
     assert pair.hter_per_seed == pytest.approx(d.tolist())
     md = s.to_markdown()
     assert "mean ± std over 3 seeds" in md and "full − baseline" in md
-    assert s.summary_line().startswith("Summary: full vs baseline")
+    # AUC is the primary endpoint: a paired t-test over the seeds, Holm-adjusted (one task).
+    ad = np.subtract(
+        [per_seed[k]["full"].tasks[0].auc for k in (3, 4, 5)],
+        [per_seed[k]["baseline"].tasks[0].auc for k in (3, 4, 5)],
+    )
+    t = ad.mean() / (ad.std(ddof=1) / np.sqrt(3))
+    assert pair.auc_p == pytest.approx(1 - abs(t) / np.sqrt(t * t + 2))  # df = 2 closed form
+    assert pair.auc_p_holm == pair.auc_p
+    assert s.summary_line().startswith(
+        "Summary: AUC (primary endpoint), family: 1 task x 1 comparison (full - baseline), "
+        "paired t-test over 3 seeds, Holm-adjusted"
+    )
     rows = s.csv_rows("x")
     assert [r[3] for r in rows[:5]] == [3, 4, 5, "mean", "std"]
+    eers = [per_seed[k]["full"].tasks[0].eer for k in (3, 4, 5)]
+    assert [r[6] for r in rows[:3]] == eers
+    assert [r[7] for r in rows[:3]] == [per_seed[k]["full"].tasks[0].acer for k in (3, 4, 5)]
 
 
 def test_cell_and_pair_dicts_name_every_value() -> None:
@@ -76,12 +90,14 @@ def test_cell_and_pair_dicts_name_every_value() -> None:
     s = summarize_seeds(per_seed)
     cell, pair = s.cells[0].to_dict(), s.pairs[0].to_dict()
     assert list(cell) == [
-        "task", "variant", "hter_per_seed", "auc_per_seed", "hter", "auc", "hter_interval"
+        "task", "variant", "hter_per_seed", "auc_per_seed", "hter", "auc", "hter_interval",
+        "eer_per_seed", "acer_per_seed", "eer", "acer", "step_per_seed",
     ]  # fmt: skip
     assert cell["hter_per_seed"] == s.cells[0].hter
     assert cell["hter"] == s.cells[0].hter_stats.to_dict()
     assert list(pair) == [
-        "task", "a", "b", "hter_diff_per_seed", "auc_diff_per_seed", "hter_diff", "auc_diff"
+        "task", "a", "b", "hter_diff_per_seed", "auc_diff_per_seed", "hter_diff", "auc_diff",
+        "auc_p", "auc_p_holm",
     ]  # fmt: skip
     assert (pair["a"], pair["b"]) == ("full", "baseline")
     assert pair["auc_diff"] == s.pairs[0].auc.to_dict()
@@ -107,8 +123,10 @@ def test_single_seed_uses_a_paired_bootstrap() -> None:
     # score >= threshold), FRR 2/4 (0.2, 0.3).
     assert pair.hter.estimate == pytest.approx(0.0 - (0.5 + 0.5) / 2)
     assert s.cells[0].hter_interval is not None
+    assert 0 < pair.auc_p <= 1 and pair.auc_p_holm == pair.auc_p  # bootstrap p, family of 1
+    assert "paired bootstrap over target videos (200 resamples, one seed)" in s.summary_line()
     again = summarize_seeds(per_seed, scores=scores, resamples=200)
-    assert again.pairs[0].hter == pair.hter  # seeded
+    assert again.pairs[0].hter == pair.hter and again.pairs[0].auc_p == pair.auc_p  # seeded
 
 
 def test_each_seed_draws_its_data_once_for_every_variant(tmp_path: Path) -> None:
@@ -146,11 +164,19 @@ def test_each_seed_draws_its_data_once_for_every_variant(tmp_path: Path) -> None
     per = [data["per_seed"][str(s)][cell["variant"]]["tasks"][0]["hter"] for s in (7, 8)]
     assert cell["hter_per_seed"] == per
     assert cell["hter"]["mean"] == pytest.approx(np.mean(per))
+    # The full oracle: each run's evaluation with the lowest target HTER (one here).
+    full_oracle = data["full_oracle_summary"]["cells"][0]
+    runs = {(r.variant, r.seed): r for r in res.records}
+    hist = [runs[(full_oracle["variant"], s)].history[-1] for s in (7, 8)]
+    assert full_oracle["hter_per_seed"] == [h["target_hter_oracle"] for h in hist]
+    assert full_oracle["auc_per_seed"] == [h["target_auc"] for h in hist]
+    assert "oracle_threshold_summary" in data
     rows = list(csv.reader(io.StringIO((tmp_path / "results.csv").read_text())))
-    assert rows[0] == ["threshold_strategy", "row", "task", "seed", "hter", "auc"]
+    assert rows[0] == ["threshold_strategy", "row", "task", "seed", "hter", "auc", "eer", "acer"]
     assert any(r[1] == "full - baseline" and r[3] == "ci_low" for r in rows)
+    assert any(r[1] == "full - baseline" and r[3] == "p_holm" for r in rows)
     md = (tmp_path / "results.md").read_text()
-    assert "±" in md and "Seed 8:" in md and "Summary:" in md
+    assert "±" in md and "Seed 8:" in md and "Summary: AUC (primary endpoint)" in md
     with pytest.raises(ValueError, match="seeds"):
         run_protocol(cfg, tasks=["T1"], seeds=0, task_builder=builder)
 

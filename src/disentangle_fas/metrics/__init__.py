@@ -18,7 +18,8 @@ sequences. Metrics are computed in numpy (no scikit-learn needed).
 * Degenerate scores: :func:`check_score_spread` raises :class:`DegenerateScoresError`
   for (nearly) constant scores, on which every metric would rank rounding noise.
 * Uncertainty: :func:`mean_std`, :func:`t_interval`, :func:`paired_difference`,
-  :func:`bootstrap_interval` (and :func:`t_quantile`, :func:`t_cdf`).
+  :func:`bootstrap_interval` (and :func:`t_quantile`, :func:`t_cdf`); tests of a family of
+  comparisons: :func:`paired_t_test`, :func:`bootstrap_test`, :func:`holm_adjust`.
 """
 
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, select_checkpoint
@@ -60,8 +61,11 @@ from disentangle_fas.metrics.uncertainty import (
     Interval,
     MeanStd,
     bootstrap_interval,
+    bootstrap_test,
+    holm_adjust,
     mean_std,
     paired_difference,
+    paired_t_test,
     t_cdf,
     t_interval,
     t_quantile,
@@ -88,17 +92,20 @@ __all__ = [
     "apcer_per_attack",
     "auc",
     "bootstrap_interval",
+    "bootstrap_test",
     "bpcer",
     "check_score_spread",
     "eer",
     "evaluate_scores",
     "far_frr",
     "fixed_threshold",
+    "holm_adjust",
     "hter",
     "mean_std",
     "operating_point",
     "oracle_threshold",
     "paired_difference",
+    "paired_t_test",
     "roc_curve",
     "save_roc_png",
     "score_spread",

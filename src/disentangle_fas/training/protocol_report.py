@@ -4,6 +4,18 @@ summaries over seeds, and the tables written to ``results.md``/``.csv``/``.json`
 :func:`~disentangle_fas.training.protocol.run_protocol` produces one :class:`RunRecord`
 per (variant, task, seed) (in any order, possibly from worker processes) and calls
 :func:`assemble_result`; everything printed or written is decided here.
+
+Three tables, each named in every rendering:
+
+* the configured protocol (by default **honest**: threshold and checkpoint chosen on
+  held-out source data);
+* the **full oracle** (target threshold + target-best checkpoint, as published tables): for
+  each run, the evaluation of its history with the lowest target HTER at the target EER
+  threshold (:attr:`~disentangle_fas.metrics.CheckpointPolicy.ORACLE_BEST_TARGET`), its
+  HTER at that threshold and its AUC;
+* the **oracle threshold** on the configured checkpoint: the target EER threshold applied
+  to the checkpoint chosen without target labels, which is neither what published tables
+  report nor what a deployment sees.
 """
 
 from __future__ import annotations
@@ -17,15 +29,37 @@ import torch
 
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.contracts import LivenessModel
-from disentangle_fas.metrics import EvaluationResult, Report, TaskMetrics
+from disentangle_fas.metrics import (
+    CheckpointPolicy,
+    EvaluationResult,
+    Report,
+    TaskMetrics,
+    ThresholdStrategy,
+)
+from disentangle_fas.metrics.checkpoints import CheckpointScores, select_index
 from disentangle_fas.training.protocol_stats import (
     SeedSummary,
     TargetScores,
+    TaskPoint,
     summaries_csv,
+    summarize_points,
     summarize_seeds,
 )
 
-__all__ = ["ProtocolResult", "RunRecord", "assemble_result", "combined_markdown"]
+__all__ = [
+    "FULL_ORACLE",
+    "ProtocolResult",
+    "RunRecord",
+    "assemble_result",
+    "combined_markdown",
+    "full_oracle_point",
+]
+
+#: The name of the full-oracle table.
+FULL_ORACLE = "Full oracle (target threshold + target-best checkpoint, as published tables)"
+
+#: The CSV's first column for the full-oracle rows.
+_FULL_ORACLE_CSV = "oracle_target_eer + oracle_best_target (full oracle)"
 
 
 @dataclass
@@ -72,19 +106,25 @@ class ProtocolResult:
 
     Attributes:
         reports: variant -> report of the first seed under the configured threshold
-            strategy and checkpoint policy (a published-style single run).
+            strategy and checkpoint policy (a single run).
         oracle_reports: variant -> the first seed's report at the oracle threshold (target
-            test EER), for comparison with published tables.
+            test EER) on the configured checkpoint (not the published tables' protocol,
+            which also picks the checkpoint on the target: see :attr:`full_oracle_summary`).
         data: what the models were trained and tested on.
         seeds: the seeds, in run order.
         per_seed: seed -> variant -> report (configured threshold).
-        per_seed_oracle: seed -> variant -> report (oracle threshold).
-        summary: mean ± std and paired differences at the configured threshold.
-        oracle_summary: the same at the oracle threshold.
+        per_seed_oracle: seed -> variant -> report (oracle threshold, configured checkpoint).
+        summary: mean ± std and paired differences at the configured threshold; its AUC
+            tests are the primary result.
+        oracle_summary: the same at the oracle threshold on the configured checkpoint.
         env: torch version, device, thread count and platform of the run.
         threshold: the configured threshold strategy.
         runs: (variant, task) -> the first seed's :class:`RunRecord`.
         records: every run's record, in run order.
+        per_seed_full_oracle: seed -> variant -> the full oracle's point per task (target
+            threshold and target-best checkpoint, from each run's history).
+        full_oracle_summary: mean ± std and paired differences of the full oracle.
+        checkpoint_policy: the configured checkpoint policy.
     """
 
     reports: dict[str, Report]
@@ -99,59 +139,101 @@ class ProtocolResult:
     threshold: str = "source_val_eer"
     runs: dict[tuple[str, str], RunRecord] = field(default_factory=dict)
     records: list[RunRecord] = field(default_factory=list)
+    per_seed_full_oracle: dict[int, dict[str, list[TaskPoint]]] = field(default_factory=dict)
+    full_oracle_summary: SeedSummary | None = None
+    checkpoint_policy: str = "best_source_val"
+
+    @property
+    def main_title(self) -> str:
+        """The configured table's name (``"Honest"`` unless it uses target labels)."""
+        return _main_title(self.threshold, self.checkpoint_policy)
+
+    @property
+    def oracle_threshold_title(self) -> str:
+        """The oracle-threshold table's name, e.g. ``"Oracle threshold (honest checkpoint)"``."""
+        return _oracle_threshold_title(self.checkpoint_policy)
 
     def to_markdown(self) -> str:
-        """The aggregate tables over seeds, then every seed's single-run tables; each
-        table is followed by the line naming its threshold and checkpoint choice.
+        """The aggregate tables over seeds (configured, full oracle, oracle threshold),
+        then every seed's single-run tables in the same order; each table is named before
+        it and followed by the line naming its threshold and checkpoint choice.
         """
         what = "the built-in synthetic benchmark" if self.data == "synthetic" else self.data
         head = f"Data: {what}. HTER and AUC in %, scores averaged per video.\n\n"
         if self.env:
             head += "Run: " + ", ".join(f"{k} {v}" for k, v in self.env.items()) + ".\n\n"
         parts = [head]
-        if self.summary is not None and self.oracle_summary is not None:
-            parts += [self.summary.to_markdown(), "\n", self.oracle_summary.to_markdown(), "\n"]
+        for summary in (self.summary, self.full_oracle_summary, self.oracle_summary):
+            if summary is not None:
+                parts += [summary.to_markdown(), "\n"]
+        oracle_line = _oracle_threshold_line(self.checkpoint_policy)
         seeds: list[int | None] = list(self.seeds) or [None]
         for seed in seeds:
             honest = self.reports if seed is None else self.per_seed[seed]
             oracle = self.oracle_reports if seed is None else self.per_seed_oracle[seed]
             if seed is not None and len(seeds) > 1:
                 parts.append(f"Seed {seed}:\n\n")
+            parts += [f"{self.main_title}:\n\n", combined_markdown(list(honest.values())), "\n"]
+            if seed is not None and seed in self.per_seed_full_oracle:
+                parts += [
+                    f"{FULL_ORACLE}:\n\n",
+                    _points_markdown(self.per_seed_full_oracle[seed], _full_oracle_line()),
+                    "\n",
+                ]
             parts += [
-                combined_markdown(list(honest.values())),
-                "\n",
-                combined_markdown(list(oracle.values())),
+                f"{self.oracle_threshold_title}:\n\n",
+                combined_markdown(list(oracle.values()), footer=oracle_line),
                 "\n",
             ]
         return "".join(parts).rstrip("\n") + "\n"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible dict: environment, seeds, aggregates and per-seed reports."""
+        """JSON-compatible dict: environment, seeds, the three tables' aggregates
+        (``summary``: configured; ``full_oracle_summary``; ``oracle_threshold_summary``)
+        and per-seed reports (``"<variant>"``, ``"<variant> (full oracle)"``,
+        ``"<variant> (oracle threshold)"``).
+        """
         out: dict[str, Any] = {"environment": self.env, "seeds": self.seeds, "data": self.data}
-        if self.summary is not None and self.oracle_summary is not None:
+        if self.summary is not None:
             out["summary"] = self.summary.to_dict()
-            out["oracle_summary"] = self.oracle_summary.to_dict()
+        if self.full_oracle_summary is not None:
+            out["full_oracle_summary"] = self.full_oracle_summary.to_dict()
+        if self.oracle_summary is not None:
+            out["oracle_threshold_summary"] = self.oracle_summary.to_dict()
         out["per_seed"] = {
             str(s): {v: r.to_dict() for v, r in self.per_seed[s].items()}
+            | {
+                f"{v} (full oracle)": _points_dict(points)
+                for v, points in self.per_seed_full_oracle.get(s, {}).items()
+            }
             | {f"{v} (oracle threshold)": r.to_dict() for v, r in self.per_seed_oracle[s].items()}
             for s in self.seeds
         }
         return out
 
     def to_csv(self) -> str:
-        """Per-seed values, means, standard deviations and difference intervals (CSV)."""
+        """Per-seed values, means, standard deviations, unadjusted difference intervals and
+        the AUC tests' raw and Holm-adjusted p-values of the three tables (CSV).
+        """
         if self.summary is None or self.oracle_summary is None:
             return ""
-        return summaries_csv(
-            {
-                self.threshold: self.summary,
-                "oracle_target_eer (oracle)": self.oracle_summary,
-            }
-        )
+        tables = {self.threshold: self.summary}
+        if self.full_oracle_summary is not None:
+            tables[_FULL_ORACLE_CSV] = self.full_oracle_summary
+        ckpt = _checkpoint_name(self.checkpoint_policy)
+        tables[f"oracle_target_eer (oracle threshold, {ckpt} checkpoint)"] = self.oracle_summary
+        return summaries_csv(tables)
 
 
-def combined_markdown(reports: Sequence[Report], digits: int = 2) -> str:
+def combined_markdown(
+    reports: Sequence[Report], digits: int = 2, *, footer: str | None = None
+) -> str:
     """One paper-style table with a row per method (every report has the same tasks).
+
+    Args:
+        reports: one per method, with the same tasks and protocol.
+        digits: decimals of the percentages.
+        footer: the line after the table (default: the reports' protocol line).
 
     Raises:
         ValueError: no reports, or reports with different tasks or protocols.
@@ -169,7 +251,113 @@ def combined_markdown(reports: Sequence[Report], digits: int = 2) -> str:
         for t in rep.tasks:
             cells += [f"{100 * t.hter:.{digits}f}", f"{100 * t.auc:.{digits}f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + line + "\n"
+    return "\n".join(lines) + "\n\n" + (line if footer is None else footer) + "\n"
+
+
+def full_oracle_point(task: str, history: Sequence[Mapping[str, Any]]) -> TaskPoint:
+    """The full oracle of one run: the evaluation of ``history`` that the
+    ``oracle_best_target`` policy picks (lowest target HTER at the target EER threshold;
+    ties: higher target AUC, then earliest), with its HTER at that threshold, AUC and EER.
+
+    Args:
+        task: the task's name.
+        history: the run's per-evaluation summaries (keys ``step``, ``target_auc``,
+            ``target_eer``, ``target_hter_oracle``, ``source_val_eer``, ``source_val_auc``).
+
+    Returns:
+        The point (no ACER: the history does not hold it).
+
+    Raises:
+        ValueError: an empty history.
+        KeyError: a summary without one of those keys.
+    """
+    scores = [
+        CheckpointScores(
+            target_hter_oracle=float(h["target_hter_oracle"]),
+            target_auc=float(h["target_auc"]),
+            source_val_eer=h.get("source_val_eer"),
+            source_val_auc=h.get("source_val_auc"),
+        )
+        for h in history
+    ]
+    best = history[select_index(scores, CheckpointPolicy.ORACLE_BEST_TARGET)]
+    step = best.get("step")
+    return TaskPoint(
+        task,
+        hter=float(best["target_hter_oracle"]),
+        auc=float(best["target_auc"]),
+        eer=float(best["target_eer"]),
+        step=None if step is None else int(step),
+    )
+
+
+def _protocol_text(threshold: ThresholdStrategy, policy: CheckpointPolicy) -> str:
+    return (
+        f"Threshold strategy: {threshold.value} ({threshold.description}). "
+        f"Checkpoint policy: {policy.value} ({policy.description})."
+    )
+
+
+def _full_oracle_line() -> str:
+    return (
+        _protocol_text(ThresholdStrategy.ORACLE_TARGET_EER, CheckpointPolicy.ORACLE_BEST_TARGET)
+        + " Full oracle: comparable with published tables, not with deployment."
+    )
+
+
+def _checkpoint_name(policy: str) -> str:
+    pol = CheckpointPolicy.coerce(policy)
+    return {
+        CheckpointPolicy.BEST_SOURCE_VAL: "honest",
+        CheckpointPolicy.LAST: "last",
+        CheckpointPolicy.ORACLE_BEST_TARGET: "target-best",
+    }[pol]
+
+
+def _main_title(threshold: str, policy: str) -> str:
+    oracle = ThresholdStrategy.coerce(threshold).is_oracle
+    oracle = oracle or CheckpointPolicy.coerce(policy).is_oracle
+    return "Configured protocol (uses target labels)" if oracle else "Honest"
+
+
+def _oracle_threshold_title(policy: str) -> str:
+    return f"Oracle threshold ({_checkpoint_name(policy)} checkpoint)"
+
+
+def _oracle_threshold_line(policy: str) -> str:
+    pol = CheckpointPolicy.coerce(policy)
+    line = _protocol_text(ThresholdStrategy.ORACLE_TARGET_EER, pol)
+    if pol is CheckpointPolicy.ORACLE_BEST_TARGET:
+        return line + " Full oracle: comparable with published tables, not with deployment."
+    return line + (
+        f" Oracle threshold on the {_checkpoint_name(policy)} checkpoint: not what published"
+        " tables report (they also pick the checkpoint on the target test set), nor what a"
+        " deployment sees."
+    )
+
+
+def _points_markdown(points: Mapping[str, Sequence[TaskPoint]], footer: str) -> str:
+    """A paper-style table of task points, one row per variant (named as full oracle)."""
+    variants = list(points)
+    tasks = [p.task for p in points[variants[0]]]
+    header = ["Method"] + [f"{t} {m}" for t in tasks for m in ("HTER (%)", "AUC (%)")]
+    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    for v in variants:
+        cells = [f"{v} (full oracle)"]
+        for p in points[v]:
+            cells += [f"{100 * p.hter:.2f}", f"{100 * p.auc:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + footer + "\n"
+
+
+def _points_dict(points: Sequence[TaskPoint]) -> dict[str, Any]:
+    return {
+        "table": FULL_ORACLE,
+        "threshold_strategy": ThresholdStrategy.ORACLE_TARGET_EER.value,
+        "checkpoint_policy": CheckpointPolicy.ORACLE_BEST_TARGET.value,
+        "oracle": True,
+        "tasks": [p.to_dict() for p in points],
+    }
 
 
 def assemble_result(
@@ -199,7 +387,8 @@ def assemble_result(
         bootstrap_seed: its generator's seed.
 
     Returns:
-        The :class:`ProtocolResult`.
+        The :class:`ProtocolResult`: the configured table, the full oracle (each run's
+        history) and the oracle threshold on the configured checkpoint.
     """
     seed_list = list(seeds)
     results: dict[int, dict[str, dict[str, EvaluationResult]]] = {
@@ -215,6 +404,14 @@ def assemble_result(
             oracle_scores[(rec.variant, rec.task)] = TargetScores(
                 sc.scores, sc.labels, float(rec.result.oracle.threshold)
             )
+    full: dict[int, dict[str, dict[str, TaskPoint]]] = {
+        s: {v: {} for v in variants} for s in seed_list
+    }
+    for rec in records:
+        full[rec.seed][rec.variant][rec.task] = full_oracle_point(rec.task, rec.history)
+    per_seed_full = {
+        s: {v: [full[s][v][t] for t in results[s][v]] for v in variants} for s in seed_list
+    }
     per_seed: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
     per_seed_oracle: dict[int, dict[str, Report]] = {s: {} for s in seed_list}
     for seed in seed_list:
@@ -240,12 +437,30 @@ def assemble_result(
         seeds=seed_list,
         per_seed=per_seed,
         per_seed_oracle=per_seed_oracle,
-        summary=summarize_seeds(per_seed, scores=scores if single else None, **kw),
+        summary=summarize_seeds(
+            per_seed,
+            scores=scores if single else None,
+            title=_main_title(threshold, checkpoint_policy),
+            **kw,
+        ),
         oracle_summary=summarize_seeds(
-            per_seed_oracle, scores=oracle_scores if single else None, **kw
+            per_seed_oracle,
+            scores=oracle_scores if single else None,
+            title=_oracle_threshold_title(checkpoint_policy),
+            protocol_line=_oracle_threshold_line(checkpoint_policy),
+            **kw,
         ),
         env=dict(env),
         threshold=threshold,
         runs={(r.variant, r.task): r for r in records if r.seed == seed_list[0]},
         records=list(records),
+        per_seed_full_oracle=per_seed_full,
+        full_oracle_summary=summarize_points(
+            per_seed_full,
+            protocol_line=_full_oracle_line(),
+            title=FULL_ORACLE,
+            row_suffix=" (full oracle)",
+            **kw,
+        ),
+        checkpoint_policy=checkpoint_policy,
     )
