@@ -76,11 +76,11 @@ def synthetic_data(args: argparse.Namespace) -> tuple[Dataset[FASSample], ...]:
 
 def store_data(args: argparse.Namespace) -> tuple[Dataset[FASSample], ...]:
     """A store written by ``disentangle-fas pack``, split as the harness splits it: about
-    10 % of the source videos held out (by a hash of their ids), every image resized to
-    ``--image-size``.
+    10 % of the source subjects held out with all their videos (keyed by domain and
+    subject), every image resized to ``--image-size``.
     """
     from disentangle_fas.data.store import StoreDataset, read_store_meta
-    from disentangle_fas.data.subsets import IndexedSubset, Resize, split_by_video
+    from disentangle_fas.data.subsets import IndexedSubset, Resize, split_by_subject
 
     proto = leave_one_out(args.task)
     src, tgt = proto.selection("source"), proto.selection("target")
@@ -91,7 +91,7 @@ def store_data(args: argparse.Namespace) -> tuple[Dataset[FASSample], ...]:
     target = StoreDataset(
         args.data, splits=tgt.splits, domains=tgt.domains, attacks=tgt.attacks, transform=resize
     )
-    held = split_by_video(sources.video_ids, 0.1)
+    held, _ = split_by_subject(sources.entries, 0.1)  # subject-disjoint, as the harness
     train = IndexedSubset(sources, np.flatnonzero(~held), resize)
     return train, IndexedSubset(sources, np.flatnonzero(held), resize), target
 

@@ -67,3 +67,8 @@ def tiny_config(out: str, **changes: object) -> TrainConfig:
     )  # fmt: skip
     base.update(changes)
     return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def fake_task_builder(cfg: TrainConfig) -> TaskData:
+    """A picklable task builder (worker processes import it): :func:`fake_task`."""
+    return fake_task()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import torch
 from hypothesis import HealthCheck, settings
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Rendered synthetic splits go to a folder of this test session, not the user's cache.
+os.environ.setdefault("DISENTANGLE_FAS_CACHE", tempfile.mkdtemp(prefix="dfas-test-cache-"))
 
 settings.register_profile(
     "default",

@@ -6,6 +6,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from disentangle_fas.synthetic.cache import read_rendered, render_key, write_rendered
 from disentangle_fas.synthetic.domains import DOMAINS
 from disentangle_fas.synthetic.generator import SampleKey, SampleRender, render_sample
 from disentangle_fas.synthetic.labels import LIVE
@@ -84,6 +86,9 @@ class SyntheticFAS(Dataset[FASSample]):
             maps); otherwise render on access (with a small cache).
         num_workers: worker processes for pre-rendering.
         transform: optional function applied to the ``(3, H, W)`` image tensor.
+        cache_dir: with ``pre_render``, a folder of rendered splits
+            (:mod:`~disentangle_fas.synthetic.cache`): the renders are read from it when
+            it holds this dataset's :meth:`render_key`, else rendered and written to it.
 
     Raises:
         ValueError: invalid sizes, fractions, splits, domains or attacks.
@@ -110,6 +115,7 @@ class SyntheticFAS(Dataset[FASSample]):
         pre_render: bool = False,
         num_workers: int = 0,
         transform: Callable[[Tensor], Tensor] | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         if not isinstance(image_size, int) or not 32 <= image_size <= 256:
             raise ValueError(f"image_size must be an integer in [32, 256], got {image_size!r}")
@@ -149,7 +155,35 @@ class SyntheticFAS(Dataset[FASSample]):
         self._cache: OrderedDict[int, SampleRender] = OrderedDict()
         self._store: dict[str, np.ndarray] | None = None
         if pre_render:
-            self.render_all(num_workers=num_workers)
+            cached = None if cache_dir is None else self._read_cache(cache_dir)
+            if cached is None:
+                self.render_all(num_workers=num_workers)
+                if cache_dir is not None and self._store is not None:
+                    write_rendered(cache_dir, self.render_key(), self._store)
+            else:
+                self._store = cached
+
+    def render_key(self) -> str:
+        """The name of this dataset's renders in a cache: a hash of the generator version
+        and of every argument that decides what is rendered (not ``transform``).
+        """
+        return render_key(
+            {
+                "generator_version": self.generator_version,
+                "domains": list(self.domain_ids),
+                "samples_per_domain": self.samples_per_domain,
+                "image_size": self.image_size,
+                "split": self.split,
+                "seed": self.seed,
+                "attacks": [list(a) for a in self.attacks_per_domain],
+                "live_fraction": self.live_fraction,
+                "frames_per_video": self.frames_per_video,
+                "videos_per_subject": self.videos_per_subject,
+            }
+        )
+
+    def _read_cache(self, folder: str | Path) -> dict[str, np.ndarray] | None:
+        return read_rendered(folder, self.render_key(), len(self.records), self.image_size)
 
     # -- layout ---------------------------------------------------------------------------
 

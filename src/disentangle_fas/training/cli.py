@@ -105,7 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def protocol_main(argv: Sequence[str] | None = None) -> int:
     """Run every leave-one-out task for several variants (``disentangle-fas protocol``)."""
     from disentangle_fas.study import STUDY_PRESETS, run_study
-    from disentangle_fas.training.protocol import KEEP_CHOICES, KeepCheckpoints, run_protocol
+    from disentangle_fas.training.protocol import (
+        KEEP_CHOICES,
+        KeepCheckpoints,
+        default_workers,
+        run_protocol,
+    )
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
@@ -139,9 +144,16 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "--seeds",
         type=int,
         default=None,
-        help="seeds per (task, variant): --seed S .. S+N-1 vary initialisation and batch "
-        "order on the same data; reports mean ± std and 95%% intervals of the paired "
-        f"differences (default: {PROTOCOL_SEEDS}; a preset's)",
+        help="seeds per (task, variant): seed s of --seed S .. S+N-1 draws the data and "
+        "the model (initialisation, batch order) of every variant, so variants are paired "
+        f"by seed (default: {PROTOCOL_SEEDS}; a preset's)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="runs done at once, each in its own process with one torch thread; results do "
+        "not depend on it (default: the number of available cores on CPU, 1 on a GPU)",
     )
     parser.add_argument(
         "--keep-checkpoints",
@@ -157,6 +169,8 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: must be a positive integer (1, 2, 3, ...)")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be a positive integer (1, 2, ...)")
     preset = STUDY_PRESETS[args.preset] if args.preset else None
     base = preset.config if preset else _preset(SYNTHETIC_PROTOCOL_PRESET)
     cfg = config_from_args(args, base)
@@ -177,6 +191,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         )
     check_run_options(cfg)
     check_variants(cfg, variants, tasks)
+    workers = default_workers(cfg.device) if args.workers is None else args.workers
     if preset is not None:
         study = run_study(
             preset,
@@ -185,6 +200,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
             variants=variants,
             seeds=args.seeds,
             keep=args.keep_checkpoints or "none",
+            workers=workers,
         )
         result = study.protocol
         print()
@@ -195,7 +211,9 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     else:
         seeds = PROTOCOL_SEEDS if args.seeds is None else args.seeds
         keep: KeepCheckpoints = args.keep_checkpoints or "chosen"
-        result = run_protocol(cfg, tasks=tasks, variants=variants, seeds=seeds, keep=keep)
+        result = run_protocol(
+            cfg, tasks=tasks, variants=variants, seeds=seeds, keep=keep, workers=workers
+        )
         print()
         print(result.to_markdown())
         print(f"written: {cfg.out}/results.md, results.csv, results.json")

@@ -258,15 +258,15 @@ def _run_jobs(
     with ProcessPoolExecutor(
         max_workers=min(workers, total), mp_context=ctx, initializer=_worker_init
     ) as pool:
-        pending: set[Future[RunRecord]] = {
-            pool.submit(_do_job, job, task_builder, after_run, False) for job in jobs
+        index: dict[Future[RunRecord], int] = {
+            pool.submit(_do_job, job, task_builder, after_run, False): job.index for job in jobs
         }
+        pending = set(index)
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    rec = fut.result()
-                    done[_index_of(jobs, rec)] = rec
+                    rec = done[index[fut]] = fut.result()
                     echo(line(len(done), rec))
         except BaseException:
             for fut in pending:
@@ -274,13 +274,6 @@ def _run_jobs(
             raise
     for i in range(total):
         yield done[i]
-
-
-def _index_of(jobs: Sequence[_Job], rec: RunRecord) -> int:
-    for job in jobs:
-        if (job.variant, job.task, job.seed) == (rec.variant, rec.task, rec.seed):
-            return job.index
-    raise KeyError((rec.variant, rec.task, rec.seed))
 
 
 def _worker_init() -> None:

@@ -15,9 +15,11 @@ domain once.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,6 +30,7 @@ from disentangle_fas.data.protocols import TABLE1_TASKS, leave_one_out
 from disentangle_fas.data.store import StoreDataset, read_store_meta
 from disentangle_fas.data.subsets import DomainConcat, IndexedSubset, Resize, split_by_subject
 from disentangle_fas.synthetic import UNSEEN_ATTACKS, SyntheticFAS
+from disentangle_fas.synthetic.cache import default_cache_dir
 from disentangle_fas.targets import PrecomputedTarget
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.content import ContentSpec, prnet_provider
@@ -35,15 +38,24 @@ from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.methods import uses_content
 
 __all__ = [
+    "EVAL_FRAMES_PER_VIDEO",
+    "SplitSpec",
     "build_store_task",
     "build_synthetic_task",
     "build_task",
     "content_spec",
     "protocol_tasks",
+    "render_split",
     "store_task",
     "synthetic_domain",
+    "synthetic_splits",
+    "synthetic_splits_of",
     "synthetic_task",
 ]
+
+
+#: Frames per video of the synthetic held-out sets (source validation, target test).
+EVAL_FRAMES_PER_VIDEO = 2
 
 
 @lru_cache(maxsize=32)
@@ -54,12 +66,16 @@ def synthetic_domain(
     size: int,
     seed: int,
     attacks: tuple[int, ...] | None = None,
+    frames_per_video: int = 1,
+    *,
     render_workers: int | None = None,
 ) -> SyntheticFAS:
-    """One pre-rendered single-domain split (cached within the process).
+    """One pre-rendered single-domain split (cached within the process and on disk).
 
     ``render_workers``: rendering processes (``None``: one per core for large splits, at
-    most 4; 0 renders in this process). The images do not depend on it.
+    most 4; 0 renders in this process). The images do not depend on it. Renders are read
+    from and written to :func:`~disentangle_fas.synthetic.cache.default_cache_dir` (set
+    ``DISENTANGLE_FAS_CACHE=off`` to render every time).
     """
     return SyntheticFAS(
         [domain],
@@ -68,13 +84,105 @@ def synthetic_domain(
         split=split,
         seed=seed,
         attacks=None if attacks is None else list(attacks),
+        frames_per_video=frames_per_video,
         pre_render=True,
         num_workers=_render_workers(count) if render_workers is None else render_workers,
+        cache_dir=default_cache_dir(),
     )
 
 
+class SplitSpec(NamedTuple):
+    """One single-domain split of the synthetic benchmark (:func:`synthetic_domain`'s
+    arguments).
+    """
+
+    domain: str
+    split: str
+    samples: int
+    size: int
+    seed: int
+    attacks: tuple[int, ...] | None
+    frames_per_video: int
+
+
+def synthetic_splits(
+    task: str,
+    image_size: int,
+    train_per_domain: int,
+    eval_per_domain: int,
+    seed: int,
+    eval_frames_per_video: int = EVAL_FRAMES_PER_VIDEO,
+) -> list[SplitSpec]:
+    """The splits :func:`synthetic_task` renders for ``task``: the source domains' training
+    splits, their validation splits, then the target's test split.
+
+    Raises:
+        ValueError: an unknown task.
+    """
+    protocol = leave_one_out(task)
+    fpv = eval_frames_per_video
+    target_attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
+    return (
+        [
+            SplitSpec(d, "train", train_per_domain, image_size, seed, None, 1)
+            for d in protocol.sources
+        ]
+        + [
+            SplitSpec(d, "dev", eval_per_domain, image_size, seed, None, fpv)
+            for d in protocol.sources
+        ]
+        + [
+            SplitSpec(
+                protocol.target, "test", eval_per_domain, image_size, seed, target_attacks, fpv
+            )
+        ]
+    )
+
+
+def synthetic_splits_of(cfg: TrainConfig) -> list[SplitSpec]:
+    """:func:`synthetic_splits` of a configuration on the synthetic data (empty on real
+    data, or when an unknown task is named: building it will say why).
+    """
+    if cfg.data != "synthetic":
+        return []
+    try:
+        return synthetic_splits(
+            cfg.task,
+            cfg.image_size,
+            cfg.synthetic_train_per_domain,
+            cfg.synthetic_eval_per_domain,
+            cfg.seed,
+        )
+    except ValueError:
+        return []
+
+
+def render_split(spec: SplitSpec) -> SplitSpec:
+    """Render one split into the disk cache (in this process), for a later build to read.
+
+    Returns:
+        ``spec``, to say which split is done.
+    """
+    SyntheticFAS(
+        [spec.domain],
+        samples_per_domain=spec.samples,
+        image_size=spec.size,
+        split=spec.split,
+        seed=spec.seed,
+        attacks=None if spec.attacks is None else list(spec.attacks),
+        frames_per_video=spec.frames_per_video,
+        pre_render=True,
+        cache_dir=default_cache_dir(),
+    )
+    return spec
+
+
 def _render_workers(count: int) -> int:
-    """Render large splits in worker processes (one per core, at most 4)."""
+    """Render large splits in worker processes (one per core, at most 4); a process that
+    is itself a worker (a protocol's parallel runs) renders in-process.
+    """
+    if multiprocessing.parent_process() is not None:
+        return 0
     cores = (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     )
@@ -99,13 +207,18 @@ def synthetic_task(
     content: ContentSpec | None = None,
     render_workers: int | None = None,
     content_size: int = 32,
+    eval_frames_per_video: int = EVAL_FRAMES_PER_VIDEO,
 ) -> TaskData:
     """The synthetic task ``task`` (e.g. ``"OCI->M"``, ``"ICM->Cb"``).
 
-    Sources: ``train_per_domain`` training images per source domain (split ``train``) and
-    ``eval_per_domain`` held-out images per source domain (split ``dev``, other people) for
-    the honest threshold. Target: ``eval_per_domain`` images of the target domain (split
-    ``test``); a ``Cb`` target holds live faces and masks only, the attack no source has.
+    Sources: ``train_per_domain`` training images per source domain (split ``train``, one
+    frame per video) and ``eval_per_domain`` held-out images per source domain (split
+    ``dev``, other people) for the honest threshold. Target: ``eval_per_domain`` images of
+    the target domain (split ``test``); a ``Cb`` target holds live faces and masks only,
+    the attack no source has. The held-out sets hold ``eval_frames_per_video`` frames of
+    each video (scores are averaged per video when evaluated, as in the literature's
+    protocols), so they hold ``ceil(eval_per_domain / eval_frames_per_video)`` videos per
+    domain.
 
     Args:
         task: the task name.
@@ -117,24 +230,21 @@ def synthetic_task(
             ``"prnet"`` the teacher; ``None`` for models without a content branch.
         render_workers: see :func:`synthetic_domain`.
         content_size: side of the content target map (``content_shape`` without one).
+        eval_frames_per_video: frames per video of the source-validation and target sets.
 
     Raises:
-        ValueError: an unknown task, or a PRNet target without weights.
+        ValueError: an unknown task, a PRNet target without weights, or
+            ``eval_frames_per_video < 1``.
     """
+    if eval_frames_per_video < 1:
+        raise ValueError(f"eval_frames_per_video must be at least 1, got {eval_frames_per_video}")
     protocol = leave_one_out(task)
-    w = render_workers
-    train_parts = [
-        synthetic_domain(d, "train", train_per_domain, image_size, seed, None, w)
-        for d in protocol.sources
-    ]
-    val_parts = [
-        synthetic_domain(d, "dev", eval_per_domain, image_size, seed, None, w)
-        for d in protocol.sources
-    ]
-    target_attacks = tuple(UNSEEN_ATTACKS) if protocol.target == "Cb" else None
-    target = synthetic_domain(
-        protocol.target, "test", eval_per_domain, image_size, seed, target_attacks, w
+    specs = synthetic_splits(
+        task, image_size, train_per_domain, eval_per_domain, seed, eval_frames_per_video
     )
+    parts = [synthetic_domain(*spec, render_workers=render_workers) for spec in specs]
+    n = len(protocol.sources)
+    train_parts, val_parts, target = parts[:n], parts[n : 2 * n], parts[-1]
     train = DomainConcat(train_parts)
     provider = None
     if content is not None:
