@@ -105,6 +105,23 @@ class TrainConfig:
         threshold: ``source_val_eer`` (honest) or ``oracle_target_eer`` (the literature).
         checkpoint_policy: ``best_source_val`` (honest), ``last`` or
             ``oracle_best_target``.
+        averaging: the weights that are evaluated and checkpointed
+            (:mod:`~disentangle_fas.training.averaging`): ``"none"`` (the raw weights of the
+            step), ``"ema"`` (an exponential moving average, decay ``ema_decay``) or
+            ``"swad"`` (the uniform average of every step's weights from ``average_start``
+            on, SWAD's dense average over the window [start, end]). Both averages start
+            after ``average_start`` of the steps; before, the raw weights are evaluated.
+            Default ``"swad"``: on the synthetic benchmark (4 tasks x 4 seeds, 120 and 60
+            steps) it cut the mean between-evaluation swing of the target AUC from 5.1 to
+            1.7 and from 2.8 to 1.1 points without lowering the honest checkpoint's target
+            AUC, and, unlike the EMA, it needs no time scale fitted to the run's length
+            (``docs/training.md``, "Weight averaging"). ``"none"`` trains and evaluates
+            exactly as a run without averaging.
+        ema_decay: the EMA's decay, in (0, 1); 0.99 averages over about the last 100
+            steps, a window that fits runs of a few hundred steps (0.999 suits thousands).
+        average_start: the fraction of the steps, in [0, 1), done before the average
+            starts: the first ``floor(average_start * steps)`` steps are not averaged.
+            0.25 leaves out the warm-up and the fast early fit of the source data.
 
     Run:
         out: output directory. seed: global seed. device: ``auto``, ``cpu``, ``cuda``.
@@ -156,6 +173,9 @@ class TrainConfig:
     log_every: int = 10
     threshold: ThresholdStrategy = ThresholdStrategy.SOURCE_VAL_EER
     checkpoint_policy: CheckpointPolicy = CheckpointPolicy.BEST_SOURCE_VAL
+    averaging: str = "swad"
+    ema_decay: float = 0.99
+    average_start: float = 0.25
     # run
     out: str = "runs/train"
     seed: int = 0
@@ -205,6 +225,12 @@ class TrainConfig:
             raise ValueError("resume and overwrite exclude each other: pick one")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.averaging not in ("none", "ema", "swad"):
+            raise ValueError(f"averaging must be none, ema or swad, got {self.averaging!r}")
+        if not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1), got {self.ema_decay}")
+        if not 0.0 <= self.average_start < 1.0:
+            raise ValueError(f"average_start must lie in [0, 1), got {self.average_start}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a plain dict (JSON/TOML serialisable).

@@ -3,7 +3,9 @@
 One optimizer (AdamW) over every module, one backward pass per step on the weighted sum
 of the paper's six losses; linear warm-up then cosine decay; evaluation every
 ``eval_every`` steps on held-out source data and the target test set; checkpoints
-written atomically; ``resume`` continues a killed run exactly where it stopped.
+written atomically; ``resume`` continues a killed run exactly where it stopped. With
+``averaging`` (:mod:`~disentangle_fas.training.averaging`) the average of the weights is
+updated after every step, and it is what every evaluation scores, checkpoints and selects.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from disentangle_fas.checkpoint import (
 )
 from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
-from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
+from disentangle_fas.errors import NonFiniteLossError, RunDirectoryError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, CheckpointScores, select_index
 from disentangle_fas.seeds import derive_seed
+from disentangle_fas.training.averaging import WeightAverage, average_start_step
 from disentangle_fas.training.batches import DeviceBatch, DeviceBatches, configure_device
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -72,7 +75,9 @@ class TrainResult:
         history: per-evaluation summaries.
         steps: optimizer steps done.
         seconds: wall time of this call.
-        model: the model at the end of training (on its device, train mode).
+        model: the model at the end of training (on its device, train mode): the raw
+            weights of the last step, also with ``averaging`` (whose average is what
+            ``last.safetensors`` and the chosen checkpoint hold).
     """
 
     task: str
@@ -264,11 +269,17 @@ def _train(
     generators = {"aug": aug, **_method_generators(method)}
     history: list[dict[str, Any]] = []
     start = 0
+    average = _weight_average(cfg, model)
     if cfg.resume and state_path.is_file():
         state = load_training_state(
-            state_path, model=model, optimizer=optimizer, generators=generators
+            state_path,
+            model=model,
+            optimizer=optimizer,
+            generators=generators,
+            average=average.state_module() if average is not None else None,
         )
         start, history = state.step, state.history
+        _check_restored_average(cfg, average, state.averaged, start, state_path)
     step_model: torch.nn.Module = model
     if info.distributed:
         step_model = DistributedDataParallel(
@@ -307,6 +318,8 @@ def _train(
         method.after_step((step + 1) / cfg.steps)
         seen += cfg.batch_size
         done = run_dir.step = step + 1
+        if average is not None:
+            average.update(model, done)
         bar.update(1)
         if done % cfg.log_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
             bad = guard.first_bad()
@@ -331,7 +344,10 @@ def _train(
             seen, t_log = 0, now
         if done % cfg.eval_every == 0 or done == cfg.steps:
             if info.is_main:
-                _evaluate_and_checkpoint(cfg, task, model, out, done, history, logger, dev)
+                if average is not None:
+                    check_finite_model(model, done, state_path)  # the raw weights too
+                evaluated = average.evaluated(model) if average is not None else model
+                _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev)
                 save_training_state(
                     state_path,
                     step=done,
@@ -339,6 +355,7 @@ def _train(
                     optimizer=optimizer,
                     generators=generators,
                     history=history,
+                    average=average.state_module() if average is not None else None,
                 )
                 run_dir.saved_step = done
             barrier(info)
@@ -346,6 +363,37 @@ def _train(
     bar.close()
     logger.close()
     return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info, model)
+
+
+def _weight_average(cfg: TrainConfig, model: torch.nn.Module) -> WeightAverage | None:
+    """The weight average ``cfg.averaging`` asks for (``None`` for ``"none"``)."""
+    if cfg.averaging == "none":
+        return None
+    return WeightAverage(
+        model,
+        cfg.averaging,
+        decay=cfg.ema_decay,
+        start_step=average_start_step(cfg.average_start, cfg.steps),
+    )
+
+
+def _check_restored_average(
+    cfg: TrainConfig, average: WeightAverage | None, restored: bool, step: int, path: Path
+) -> None:
+    """Refuse to resume an averaging run from a state without its average, unless
+    ``allow_config_change`` (the average then starts again from the resumed step).
+
+    Raises:
+        RunDirectoryError: the state has no average (it was written without averaging)
+            and the average would have started by ``step``.
+    """
+    if average is None or restored or step <= average.start_step or cfg.allow_config_change:
+        return
+    raise RunDirectoryError(
+        f"{path} holds no weight average (written with averaging none) but averaging is "
+        f"{cfg.averaging!r}: resume with --averaging none to continue exactly, or add "
+        "--allow-config-change to start the average at the resumed step"
+    )
 
 
 def _evaluate_and_checkpoint(

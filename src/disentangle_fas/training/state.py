@@ -2,10 +2,11 @@
 safetensors file, written atomically.
 
 ``state.safetensors`` holds every tensor (model parameters and buffers under ``model.``,
-optimizer state under ``optim.``, RNG states under ``rng.``) and a JSON metadata document
-with the step, the optimizer's param groups and the run's history. It is replaced with a
-temporary file and an atomic rename, so a run killed at any moment leaves either the old
-or the new state, never a torn one. Loading executes no code.
+optimizer state under ``optim.``, RNG states under ``rng.``, and, for a run that averages
+its weights, the averaged weights and the count of averaged steps under ``average.``) and
+a JSON metadata document with the step, the optimizer's param groups and the run's
+history. It is replaced with a temporary file and an atomic rename, so a run killed at any
+moment leaves either the old or the new state, never a torn one. Loading executes no code.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ __all__ = ["STATE_FORMAT", "TrainingState", "load_training_state", "save_trainin
 
 STATE_FORMAT = "disentangle-fas/train-state/1"
 
+#: The prefix of the weight average's tensors in the state file.
+_AVERAGE = "average."
+
 
 @dataclass
 class TrainingState:
@@ -36,11 +40,14 @@ class TrainingState:
         step: number of optimizer steps done.
         history: JSON-serialisable run history (evaluations, losses).
         extra: other JSON metadata stored by the caller.
+        averaged: whether the state held a weight average and it was restored (``False``
+            when none was asked for, or the state has none: written without averaging).
     """
 
     step: int
     history: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    averaged: bool = False
 
 
 def save_training_state(
@@ -52,6 +59,7 @@ def save_training_state(
     generators: dict[str, torch.Generator],
     history: list[dict[str, Any]],
     extra: dict[str, Any] | None = None,
+    average: nn.Module | None = None,
 ) -> Path:
     """Write the full training state atomically.
 
@@ -64,11 +72,16 @@ def save_training_state(
             (and CUDA) RNG states are saved too.
         history: run history (JSON-serialisable).
         extra: more JSON metadata.
+        average: the weight average's module
+            (:meth:`~disentangle_fas.training.averaging.WeightAverage.state_module`: the
+            averaged weights and the count of averaged steps), or ``None``.
 
     Returns:
         The path written.
     """
     tensors = unique_tensors(model, prefix="model.")
+    if average is not None:
+        tensors.update(unique_tensors(average, prefix=_AVERAGE))
     opt = optimizer.state_dict()
     for pid, pstate in opt["state"].items():
         for name, value in pstate.items():
@@ -100,6 +113,7 @@ def load_training_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     generators: dict[str, torch.Generator],
+    average: nn.Module | None = None,
 ) -> TrainingState:
     """Restore model, optimizer and RNG states written by :func:`save_training_state`.
 
@@ -108,6 +122,10 @@ def load_training_state(
         model: the model to load into (same architecture).
         optimizer: the optimizer to load into (same parameter order).
         generators: the generators to restore, by the names used when saving.
+        average: the weight average's module to restore (as given to
+            :func:`save_training_state`); left as it is when the state holds no average
+            (:attr:`TrainingState.averaged` says which). A state's average is ignored when
+            none is given.
 
     Returns:
         The step, history and extra metadata.
@@ -128,14 +146,10 @@ def load_training_state(
             raise ValueError(f"{p}: unsupported training state format {meta.get('format')!r}")
         tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open API
 
-    model_sd = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    result = model.load_state_dict(model_sd, strict=False)
-    if result.unexpected_keys:
-        raise ValueError(f"{p}: unexpected model tensors {result.unexpected_keys[:5]}")
-    groups = alias_groups(model)
-    for key in result.missing_keys:  # allowed only for aliases of shared modules
-        if groups[key] not in model_sd:
-            raise ValueError(f"{p}: missing model tensor {key!r}")
+    _load_module(p, model, tensors, "model.")
+    averaged = average is not None and any(k.startswith(_AVERAGE) for k in tensors)
+    if average is not None and averaged:
+        _load_module(p, average, tensors, _AVERAGE)
 
     opt_state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
@@ -154,5 +168,23 @@ def load_training_state(
             raise ValueError(f"{p}: no state for generator {name!r}")
         gen.set_state(tensors[key])
     return TrainingState(
-        step=int(meta["step"]), history=list(meta["history"]), extra=dict(meta["extra"])
+        step=int(meta["step"]),
+        history=list(meta["history"]),
+        extra=dict(meta["extra"]),
+        averaged=averaged,
     )
+
+
+def _load_module(p: Path, module: nn.Module, tensors: dict[str, Tensor], prefix: str) -> None:
+    """Load the tensors under ``prefix`` into ``module``; only aliases of shared modules
+    may be missing.
+    """
+    sd = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    result = module.load_state_dict(sd, strict=False)
+    what = prefix.rstrip(".")
+    if result.unexpected_keys:
+        raise ValueError(f"{p}: unexpected {what} tensors {result.unexpected_keys[:5]}")
+    groups = alias_groups(module)
+    for key in result.missing_keys:  # allowed only for aliases of shared modules
+        if groups[key] not in sd:
+            raise ValueError(f"{p}: missing {what} tensor {key!r}")
