@@ -15,8 +15,8 @@ Two presets (``disentangle-fas protocol --preset study`` / ``study-cpu``):
 * ``study``: the converged scale of the difficulty report (64 px, 200 steps, batch 24,
   600 training and 200 evaluation images per domain), 8 tasks, 5 variants, 5 seeds;
   sized for one GPU.
-* ``study-cpu``: the main command's scale (32 px, 60 steps) on the same 8 tasks and 5
-  variants with 3 seeds instead of 5, sized for 2 CPU cores.
+* ``study-cpu``: the main command's converged scale (ResNet-10, 32 px, 400 steps) on the
+  same 8 tasks, 5 variants and 5 seeds, sized for 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -104,10 +104,10 @@ STUDY_PRESETS: dict[str, StudyPreset] = {
         SYNTHETIC_PROTOCOL_PRESET.replace(out="runs/study-cpu"),
         STUDY_TASKS,
         STUDY_VARIANTS,
-        3,
-        "study-cpu: 8 tasks x 5 variants x 3 seeds (not 5) at the main command's scale "
-        "(32 px, 60 steps, batch 12, 300/100 images per domain: short of convergence, "
-        "source-val AUC about 97 % of the converged baseline's); sized for 2 CPU cores",
+        5,
+        "study-cpu: 8 tasks x 5 variants x 5 seeds at the main command's converged scale "
+        "(ResNet-10, 32 px, 400 steps, batch 18, 300/100 images per domain); sized for "
+        "2 CPU cores (several hours)",
     ),
 }
 

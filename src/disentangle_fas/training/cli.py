@@ -117,7 +117,8 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         prog="disentangle-fas protocol",
         description="Train and evaluate every task of a protocol and print a Table 1-style "
         "summary. With no arguments: the synthetic leave-one-domain-out protocol, full model "
-        "against the baseline, 3 seeds each, with mean ± std and paired-difference intervals.",
+        "against the baseline, 3 seeds each, with mean ± std, paired AUC differences and "
+        "Holm-adjusted p-values.",
         epilog=_methods_epilog(args_list),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -127,7 +128,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="run the Table 3 study instead: every ablation variant and SSDG-R on the eight "
         "tasks with the disentanglement probes of every model; 'study' (5 seeds, converged "
-        "scale, for a GPU) or 'study-cpu' (3 seeds, the main command's scale, for 2 CPU "
+        "scale, for a GPU) or 'study-cpu' (5 seeds, the main command's scale, for 2 CPU "
         "cores). Other flags change the preset's settings",
     )
     parser.add_argument(
@@ -160,7 +161,8 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         choices=KEEP_CHOICES,
         default=None,
         help="weight files kept of each finished run: all (resumable state, last, best "
-        "source-val and oracle checkpoints; about 560 MB per run of the main preset), "
+        "source-val and oracle checkpoints; the state also holds the optimizer moments and "
+        "the weight average), "
         "chosen (the checkpoint the policy chose) or none (default: chosen; none with "
         "--preset). config.json, log.jsonl and result.json always stay; --resume "
         "re-evaluates a finished run from its kept checkpoint instead of training it again",

@@ -177,7 +177,7 @@ def run_protocol(
         threshold=cfg.threshold.value,
         checkpoint_policy=cfg.checkpoint_policy.value,
         data=cfg.data,
-        env={**environment(cfg), "workers": workers},
+        env={**environment(cfg), "threads": 1, "workers": workers},  # one thread per run
         bootstrap_resamples=bootstrap_resamples,
         bootstrap_seed=cfg.seed,
     )

@@ -8,9 +8,10 @@ training configuration stops: nothing below takes it.
 The synthetic benchmark has the paper's five domains (``O``, ``C``, ``I``, ``M``, ``Cb``;
 see ``docs/synthetic.md``), so the task names are the paper's: ``"OCI->M"`` and the other
 leave-one-out tasks of Table 1, and ``"OCI->Cb"`` and the others of Table 2, whose target
-holds live faces and the unseen attack (the rigid mask). Renders are cached per
-``(domain, split, count, size, seed)`` within the process, so a protocol renders each
-domain once.
+holds live faces and the unseen attack (the rigid mask). Rendered single-domain splits
+are kept within the process and on disk (:mod:`disentangle_fas.synthetic.cache`, keyed by
+the generator version and the split's layout), so a split shared by several tasks, variants
+or commands is rendered once.
 """
 
 from __future__ import annotations
