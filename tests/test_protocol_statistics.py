@@ -418,3 +418,20 @@ def test_one_seed_tests_auc_with_the_bootstrap() -> None:
         f"0.05: full - baseline AUC higher on T1 ({100 * pair.auc.estimate:+.1f} points, Holm "
         "p = 0.010)."
     )
+
+
+def test_the_run_line_says_how_source_validation_was_held_out() -> None:
+    def assemble(splits: dict[str, str]) -> str:
+        records = []
+        for task, split in splits.items():
+            rec = _record("full", task, 0, 0.3)
+            rec.source_val_split = split
+            records.append(rec)
+        res = assemble_result(records, variants=["full"], seeds=[0], data="synthetic",
+                              threshold="source_val_eer", checkpoint_policy="best_source_val",
+                              env={"torch": "x"}, bootstrap_resamples=20)  # fmt: skip
+        return str(res.env["source validation held out by"])
+
+    assert assemble({"T1": "subject", "T2": "subject"}) == "subject"
+    assert assemble({"T1": "split"}) == "the benchmark's dev split (other people)"
+    assert assemble({"T1": "subject", "T2": "video"}) == "T1: subject; T2: video"

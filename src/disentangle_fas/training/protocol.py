@@ -317,6 +317,7 @@ def _do_job(
         target_scores=scores,
         extra=extra,
         metrics=res.metrics,
+        source_val_split=task.source_val_split,
     )
 
 

@@ -78,6 +78,8 @@ class RunRecord:
             single-seed bootstrap reads them), or ``None``.
         extra: what the protocol's ``after_run`` returned for this run, or ``None``.
         metrics: the reported row (threshold strategy and checkpoint policy named in it).
+        source_val_split: how the task's source-validation set was held out
+            (:attr:`~disentangle_fas.training.data.TaskData.source_val_split`).
     """
 
     variant: str
@@ -90,6 +92,7 @@ class RunRecord:
     target_scores: TargetScores | None = None
     extra: Any = None
     metrics: TaskMetrics | None = None
+    source_val_split: str = "unknown"
 
     def chosen_model(self, device: str | torch.device = "cpu") -> LivenessModel:
         """The model at the chosen checkpoint, in eval mode (a registered model kind).
@@ -450,7 +453,7 @@ def assemble_result(
             protocol_line=_oracle_threshold_line(checkpoint_policy),
             **kw,
         ),
-        env=dict(env),
+        env={**env, "source validation held out by": _holdouts(records)},
         threshold=threshold,
         runs={(r.variant, r.task): r for r in records if r.seed == seed_list[0]},
         records=list(records),
@@ -464,3 +467,15 @@ def assemble_result(
         ),
         checkpoint_policy=checkpoint_policy,
     )
+
+
+def _holdouts(records: Sequence[RunRecord]) -> str:
+    """How the runs' source-validation sets were held out, per task when they differ."""
+    by_task: dict[str, str] = {}
+    for rec in records:
+        by_task.setdefault(rec.task, rec.source_val_split)
+    kinds = set(by_task.values())
+    if len(kinds) == 1:
+        (kind,) = kinds
+        return {"split": "the benchmark's dev split (other people)"}.get(kind, kind)
+    return "; ".join(f"{task}: {kind}" for task, kind in by_task.items())
