@@ -165,3 +165,10 @@ def test_synthetic_held_out_sets_have_two_frames_per_video_averaged_per_video() 
         ("O", "dev", 2), ("C", "dev", 2), ("I", "dev", 2), ("M", "test", 2),
     ]  # fmt: skip
     assert result.num_videos is not None
+
+
+def test_a_batch_that_cannot_be_balanced_is_refused_before_any_run(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path).replace(batch_size=16)
+    with pytest.raises(ValueError, match=r"batch_size 16 does not fit task OCI->M.*multiple of 6"):
+        run_protocol(cfg, tasks=["OCI->M"], variants=["baseline"])
+    assert not any(tmp_path.iterdir())  # nothing rendered, nothing written

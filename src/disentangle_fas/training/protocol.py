@@ -26,6 +26,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import torch
 
+from disentangle_fas.data.protocols import leave_one_out
 from disentangle_fas.methods import resolve_variant
 from disentangle_fas.metrics import video_level
 from disentangle_fas.training.config import TrainConfig, settings_for
@@ -398,12 +399,25 @@ def check_variants(
     before any work.
 
     Raises:
-        ValueError: an unknown variant or method.
+        ValueError: an unknown variant or method, or a batch size that cannot be balanced
+            over a task's source domains and the two classes.
         SettingsError: a bad method setting.
     """
     names = list(tasks) if tasks else protocol_tasks()
     for variant in variants:
         _run_config(cfg, variant, names[0] if names else cfg.task, Path(cfg.out))
+    for name in names:
+        try:
+            sources = leave_one_out(name).sources
+        except ValueError:
+            continue  # a task of the caller's own builder: its sampler checks the batch
+        groups = 2 * len(sources)
+        if cfg.batch_size % groups:
+            raise ValueError(
+                f"batch_size {cfg.batch_size} does not fit task {name}: every batch holds "
+                f"equal live and spoof counts from each of its {len(sources)} source domains, "
+                f"so it must be a multiple of {groups} (e.g. {groups * max(1, round(cfg.batch_size / groups))})"
+            )
 
 
 def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
