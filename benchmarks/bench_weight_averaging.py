@@ -17,7 +17,7 @@ then the paired differences to ``none`` (per run: same task and seed) with 95 %
 t-intervals, and the honest target AUC per task.
 
     python benchmarks/bench_weight_averaging.py --tasks "O&C&I->M" --seeds 2 --steps 120 \\
-        --eval-every 10 --image-size 32 --depth 10 --batch-size 16 \\
+        --eval-every 10 --image-size 32 --depth 10 --batch-size 18 \\
         --train-per-domain 200 --eval-per-domain 100 --workers 2
 """
 
