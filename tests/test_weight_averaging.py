@@ -20,7 +20,11 @@ from _fake_task import fake_task, tiny_config
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.errors import RunDirectoryError
 from disentangle_fas.training import TrainConfig, TrainResult, parse_config, train
-from disentangle_fas.training.averaging import WeightAverage, average_start_step
+from disentangle_fas.training.averaging import (
+    WeightAverage,
+    average_start_step,
+    recalibrate_batchnorm,
+)
 from disentangle_fas.training.config import load_config
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.scoring import evaluate_model
@@ -184,16 +188,46 @@ def _last(out: Path) -> StateDict:
     return load_model(out / "last.safetensors").model.state_dict()
 
 
+def _recalibrated(recorded: _Recorded, name: str, reference: StateDict) -> StateDict:
+    """``reference`` (an average's weights) with batch-norm statistics recomputed on the
+    run's fixed training images, as the loop checkpoints it.
+    """
+    from disentangle_fas.training.loop import _batchnorm_images
+
+    model = load_model(recorded.root / name / "last.safetensors").model
+    model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in reference.items()})
+    cfg = recorded.cfg(name, **RUNS[name])
+    images = _batchnorm_images(cfg, recorded.task, torch.device("cpu"))
+    assert len(images) == min(len(recorded.task.train), 256)  # type: ignore[arg-type]
+    out = recalibrate_batchnorm(model, images, cfg.batch_size).state_dict()
+    return {k: v.detach().double() if v.is_floating_point() else v for k, v in out.items()}
+
+
+def _is_bn_statistic(key: str) -> bool:
+    return key.endswith(("running_mean", "running_var", "num_batches_tracked"))
+
+
 def test_loop_ema_checkpoints_the_exponential_average(recorded: _Recorded) -> None:
     states = recorded.steps["ema"]
     start = average_start_step(0.25, STEPS)  # 1: steps 2..6 are averaged
-    assert_close(_last(recorded.root / "ema"), ema_reference(states[start:], 0.7))
+    reference = ema_reference(states[start:], 0.7)
+    last = _last(recorded.root / "ema")
+    # The weights are the average; the batch-norm statistics are recomputed for them.
+    weights = {k: v for k, v in reference.items() if not _is_bn_statistic(k)}
+    assert_close({k: last[k] for k in weights}, weights)
+    assert_close(last, _recalibrated(recorded, "ema", reference))
+    stats = [k for k in last if k.endswith("running_var")]
+    assert stats and any(not torch.allclose(last[k].double(), reference[k]) for k in stats)
 
 
 def test_loop_swad_checkpoints_the_mean_from_average_start(recorded: _Recorded) -> None:
     states = recorded.steps["swad"]
     start = average_start_step(0.5, STEPS)  # 3: steps 4..6 are averaged
-    assert_close(_last(recorded.root / "swad"), mean_reference(states[start:]))
+    reference = mean_reference(states[start:])
+    last = _last(recorded.root / "swad")
+    weights = {k: v for k, v in reference.items() if not _is_bn_statistic(k)}
+    assert_close({k: last[k] for k in weights}, weights)
+    assert_close(last, _recalibrated(recorded, "swad", reference))
 
 
 @pytest.mark.parametrize("name", ["ema", "swad"])
@@ -225,7 +259,8 @@ def test_before_the_average_starts_the_raw_model_is_evaluated(recorded: _Recorde
     start = average_start_step(0.5, STEPS)
     assert [h["step"] for h in none] == [2, 4, 6] and start == 3
     assert none[0] == swad[0]  # step 2: not averaged, the raw weights
-    assert none[1] == swad[1]  # step 4: the average of one step, the raw weights again
+    # step 4: the average of one step holds the raw weights, with recomputed statistics
+    assert none[1]["step"] == swad[1]["step"] == 4
     assert none[2] != swad[2]  # step 6: the average of steps 4 to 6
 
 
@@ -372,3 +407,24 @@ def test_weight_average_refuses_bad_values() -> None:
         WeightAverage(model, "ema", decay=1.0, start_step=0)
     with pytest.raises(ValueError, match="start_step"):
         WeightAverage(model, "swad", decay=0.9, start_step=-1)
+
+
+def test_recalibrated_statistics_are_the_mean_over_batches_of_the_images() -> None:
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Dropout(0.5), nn.Linear(3, 1))
+    model[1].running_mean.fill_(7.0)
+    x = torch.randn(12, 4)
+    before = torch.random.get_rng_state()
+    out = recalibrate_batchnorm(model, x, batch_size=4)
+    assert torch.equal(torch.random.get_rng_state(), before)  # global random state untouched
+    assert out is not model and not out.training
+    assert float(model[1].running_mean[0]) == 7.0  # the original is not changed
+    with torch.no_grad():
+        h = model[0](x).split(4)  # the inputs of the batch norm, batch by batch
+    mean = torch.stack([b.mean(0) for b in h]).mean(0)
+    var = torch.stack([b.var(0, unbiased=True) for b in h]).mean(0)
+    torch.testing.assert_close(out[1].running_mean, mean)
+    torch.testing.assert_close(out[1].running_var, var)
+    assert out[1].momentum == model[1].momentum
+    plain = nn.Linear(2, 2)
+    assert recalibrate_batchnorm(plain, torch.randn(3, 2)) is plain  # no batch norm: as it is

@@ -270,6 +270,7 @@ def _train(
     history: list[dict[str, Any]] = []
     start = 0
     average = _weight_average(cfg, model)
+    bn_images = _batchnorm_images(cfg, task, dev) if average is not None else None
     if cfg.resume and state_path.is_file():
         state = load_training_state(
             state_path,
@@ -346,7 +347,11 @@ def _train(
             if info.is_main:
                 if average is not None:
                     check_finite_model(model, done, state_path)  # the raw weights too
-                evaluated = average.evaluated(model) if average is not None else model
+                evaluated = (
+                    average.evaluated(model, bn_images, cfg.batch_size)
+                    if average is not None
+                    else model
+                )
                 _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev)
                 save_training_state(
                     state_path,
@@ -363,6 +368,25 @@ def _train(
     bar.close()
     logger.close()
     return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info, model)
+
+
+#: Training images the averaged model's batch-norm statistics are recomputed on.
+BN_RECALIBRATION_IMAGES = 256
+
+
+def _batchnorm_images(cfg: TrainConfig, task: TaskData, dev: torch.device) -> torch.Tensor:
+    """A fixed set of training images (chosen from the run's seed, outside the training
+    stream) on which the averaged model's batch-norm statistics are recomputed.
+    """
+    n = len(task.train)  # type: ignore[arg-type]
+    gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "bn", 0))
+    idx = torch.randperm(n, generator=gen)[: min(n, BN_RECALIBRATION_IMAGES)].tolist()
+    images = torch.stack([task.train[i].image for i in idx]).to(dev)
+    if images.shape[-1] != cfg.image_size:
+        images = torch.nn.functional.interpolate(
+            images, size=(cfg.image_size, cfg.image_size), mode="bilinear", antialias=True
+        )
+    return images
 
 
 def _weight_average(cfg: TrainConfig, model: torch.nn.Module) -> WeightAverage | None:
