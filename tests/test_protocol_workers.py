@@ -172,3 +172,20 @@ def test_a_batch_that_cannot_be_balanced_is_refused_before_any_run(tmp_path: Pat
     with pytest.raises(ValueError, match=r"batch_size 16 does not fit task OCI->M.*multiple of 6"):
         run_protocol(cfg, tasks=["OCI->M"], variants=["baseline"])
     assert not any(tmp_path.iterdir())  # nothing rendered, nothing written
+
+
+def test_workers_render_each_synthetic_split_once_before_the_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    cfg = _cfg(tmp_path / "runs").replace(
+        steps=2, batch_size=6, synthetic_train_per_domain=6, synthetic_eval_per_domain=4
+    )
+    lines: list[str] = []
+    res = run_protocol(cfg, tasks=["OCI->M", "OCM->I"], variants=["baseline"], seeds=1,
+                       workers=2, echo=lines.append, keep="none")  # fmt: skip
+    # OCI->M and OCM->I share O and C (train and dev): 3 + 3 + 1 + 3 + 3 + 1 - 4 = 10 splits.
+    assert lines[0].startswith("rendered or read 10 synthetic splits")
+    assert len(list((tmp_path / "cache" / "synthetic").glob("*.npz"))) == 10
+    assert [r.task for r in res.records] == ["OCI->M", "OCM->I"]
+    assert all(r.result.num_videos == 2 < r.result.num_samples == 4 for r in res.records)
