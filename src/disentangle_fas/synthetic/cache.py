@@ -14,6 +14,7 @@ else ``$XDG_CACHE_HOME/disentangle-fas/synthetic`` (``~/.cache/disentangle-fas/s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -130,9 +131,7 @@ def write_rendered(folder: str | Path, key: str, store: Mapping[str, np.ndarray]
             np.savez(fh, **arrays)
         os.replace(tmp, path)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         return None
     return path
