@@ -10,13 +10,13 @@ restored afterwards).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from disentangle_fas.threads import one_torch_thread
 
 __all__ = [
     "DEFAULT_L2",
@@ -50,17 +50,6 @@ def _check_xy(features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     if not bool(torch.isfinite(x).all()):
         raise ValueError("features contain NaN or infinite values")
     return x, y.detach().cpu().long()
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run the (tiny) optimisation on one thread: thread-pool hand-offs dominate otherwise."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -152,7 +141,7 @@ def fit_linear_probe(
         loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
-    with torch.enable_grad(), _one_thread():
+    with torch.enable_grad(), one_torch_thread():
         opt.step(closure)  # type: ignore[no-untyped-call]
     return LinearProbe(mean, std, weight.detach(), bias.detach())
 

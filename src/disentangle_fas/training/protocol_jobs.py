@@ -14,7 +14,6 @@ import pickle
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 
 from disentangle_fas.metrics import video_level
 from disentangle_fas.synthetic.cache import default_cache_dir
+from disentangle_fas.threads import one_torch_thread
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
@@ -144,7 +144,7 @@ def run_jobs(
 
     if workers == 1:
         try:
-            with _one_thread():
+            with one_torch_thread():
                 for k, job in enumerate(jobs, 1):
                     rec = _do_job(job, task_builder, after_run, progress=job.cfg.progress)
                     echo(line(k, rec))
@@ -194,19 +194,6 @@ def _prerender(pool: ProcessPoolExecutor, jobs: Sequence[Job], echo: Callable[[s
 
 def _worker_init() -> None:
     torch.set_num_threads(1)
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """One torch thread inside the block (a run's result does not depend on the number
-    of workers), the caller's count restored after.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _do_job(
