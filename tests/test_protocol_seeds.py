@@ -156,7 +156,8 @@ def test_each_seed_draws_its_data_once_for_every_variant(tmp_path: Path) -> None
         ("baseline", 8, False),
     ]
     assert seen[0][3] == seen[1][3] != seen[2][3] == seen[3][3]
-    assert len(lines) == 4 and (tmp_path / "full" / "T1" / "seed8").is_dir()
+    assert lines[0].startswith("protocol: 1 task x 2 variants x 2 seeds = 4 runs on 1 worker;")
+    assert len(lines) == 1 + 4 and (tmp_path / "full" / "T1" / "seed8").is_dir()
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["seeds"] == [7, 8] and data["environment"]["threads"] >= 1
     assert "torch" in data["environment"] and "device" in data["environment"]

@@ -184,8 +184,10 @@ def test_workers_render_each_synthetic_split_once_before_the_runs(
     lines: list[str] = []
     res = run_protocol(cfg, tasks=["OCI->M", "OCM->I"], variants=["baseline"], seeds=1,
                        workers=2, echo=lines.append, keep="none")  # fmt: skip
+    assert lines[0].startswith("protocol: 2 tasks x 1 variant x 1 seed = 2 runs on 2 workers; ")
+    assert "resnet10, 32 px, 2 steps of batch 6" in lines[0]
     # OCI->M and OCM->I share O and C (train and dev): 3 + 3 + 1 + 3 + 3 + 1 - 4 = 10 splits.
-    assert lines[0].startswith("rendered or read 10 synthetic splits")
+    assert lines[1].startswith("rendered or read 10 synthetic splits")
     assert len(list((tmp_path / "cache" / "synthetic").glob("*.npz"))) == 10
     assert [r.task for r in res.records] == ["OCI->M", "OCM->I"]
     assert all(r.result.num_videos == 2 < r.result.num_samples == 4 for r in res.records)

@@ -65,7 +65,8 @@ def test_protocol_runner_writes_one_table(tmp_path: Path) -> None:
     assert md.count("| full |") == 4 and md.count("| baseline |") == 4
     assert "source_val_eer" in md and "oracle_target_eer" in md
     assert (tmp_path / "results.md").read_text() == md
-    assert len(lines) == 6 and md.count("| ssdg-r |") == 4
+    assert lines[0].startswith("protocol: 2 tasks x 3 variants x 1 seed = 6 runs")
+    assert len(lines) == 1 + 6 and md.count("| ssdg-r |") == 4
     with pytest.raises(ValueError, match="no reports"):
         combined_markdown([])
 

@@ -58,6 +58,7 @@ __all__ = [
     "environment",
     "prune_run",
     "run_protocol",
+    "scale_line",
 ]
 
 
@@ -135,6 +136,7 @@ def run_protocol(
     jobs = _jobs(cfg, names, variants, seed_list, root, keep)
     if workers > 1:
         check_picklable(task_builder=task_builder, after_run=after_run)
+    echo(scale_line(cfg, names, variants, seeds, workers))
     records = list(run_jobs(jobs, task_builder, after_run, workers, echo))
     out = assemble_result(
         records,
@@ -188,6 +190,32 @@ def environment(cfg: TrainConfig) -> dict[str, Any]:
         "device": f"{dev.type} ({name or platform.machine()})",
         "threads": torch.get_num_threads(),
     }
+
+
+def scale_line(
+    cfg: TrainConfig, tasks: Sequence[str], variants: Sequence[str], seeds: int, workers: int
+) -> str:
+    """The line a protocol run starts with: how many runs, on what, at which scale.
+
+    Example:
+        >>> scale_line(TrainConfig(depth=10, image_size=32, steps=400, batch_size=18),
+        ...            ["OCI->M"], ["full", "baseline"], 3, 2)[:60]
+        'protocol: 1 task x 2 variants x 3 seeds = 6 runs on 2 worker'
+    """
+    n = len(tasks) * len(variants) * seeds
+
+    def count(k: int, noun: str) -> str:
+        return f"{k} {noun}{'' if k == 1 else 's'}"
+
+    backbone = cfg.backbone or f"resnet{cfg.depth}"
+    data = "the built-in synthetic benchmark" if cfg.data == "synthetic" else cfg.data
+    return (
+        f"protocol: {count(len(tasks), 'task')} x {count(len(variants), 'variant')} x "
+        f"{count(seeds, 'seed')} = {count(n, 'run')} on {count(workers, 'worker')}; "
+        f"{data}, {backbone}, {cfg.image_size} px, {cfg.steps} steps of batch "
+        f"{cfg.batch_size}, evaluation every {cfg.eval_every}, averaging {cfg.averaging}; "
+        f"variants {', '.join(variants)}; output {cfg.out}"
+    )
 
 
 def check_variants(
