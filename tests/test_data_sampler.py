@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from disentangle_fas.data import DomainBalancedBatchSampler
+from disentangle_fas.data.sampler import check_batch_size
 
 
 def toy(sizes: dict[tuple[int, int], int]) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +82,12 @@ def test_small_group_is_sampled_with_replacement() -> None:
 
 def test_errors() -> None:
     labels, domains = toy(SIZES)
-    with pytest.raises(ValueError, match=r"batch_size 8 .* 2 \* 3 source domains = 6"):
+    with pytest.raises(ValueError, match=r"batch_size 8 does not fit: .* 3 source domains, so "
+                       r"it must be a positive multiple of 6 \(e.g. 6\)"):  # fmt: skip
         DomainBalancedBatchSampler(labels, domains, 8)
+    with pytest.raises(ValueError, match=r"for task T: .* multiple of 4 \(e.g. 4\)"):
+        check_batch_size(2, 2, "T")
+    check_batch_size(12, 3)  # fits: nothing raised
     with pytest.raises(ValueError, match="domain 1 has no spoof"):
         DomainBalancedBatchSampler([1, 0, 1], [0, 0, 1], 4)
     with pytest.raises(ValueError, match="domain 5 has no live"):

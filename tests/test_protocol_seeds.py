@@ -252,7 +252,6 @@ def test_resume_evaluates_a_pruned_finished_run_again_without_training(
     assert (run / "log.jsonl").read_text().count('"kind": "train"') == log.count('"kind": "train"')
     assert sorted(p.name for p in run.glob("*.safetensors")) == ["best_source_val.safetensors"]
     key = ("baseline", "fake A&B&C to D")
-    assert again.runs[key].metrics == first.runs[key].metrics
     assert again.runs[key].history == first.runs[key].history
     assert again.runs[key].result == first.runs[key].result  # the same checkpoint, scored again
     # keep="none" leaves nothing to evaluate: such a run is trained again.

@@ -260,7 +260,16 @@ def test_before_the_average_starts_the_raw_model_is_evaluated(recorded: _Recorde
     assert [h["step"] for h in none] == [2, 4, 6] and start == 3
     assert none[0] == swad[0]  # step 2: not averaged, the raw weights
     # step 4: the average of one step holds the raw weights, with recomputed statistics
-    assert none[1]["step"] == swad[1]["step"] == 4
+    model = load_model(recorded.root / "swad" / "last.safetensors").model
+    raw4 = recorded.steps["none"][3]
+    state = _recalibrated(recorded, "swad", {k: v.double() if v.is_floating_point() else v
+                                             for k, v in raw4.items()})  # fmt: skip
+    model.load_state_dict({k: v.to(raw4[k].dtype) for k, v in state.items()})
+    again = evaluate_model(
+        model, recorded.task.source_val, recorded.task.target_test, device=torch.device("cpu")
+    )
+    assert again.source_val is not None and swad[1]["step"] == 4
+    assert (again.auc, again.source_val.eer) == (swad[1]["target_auc"], swad[1]["source_val_eer"])
     assert none[2] != swad[2]  # step 6: the average of steps 4 to 6
 
 

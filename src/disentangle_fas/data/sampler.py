@@ -11,7 +11,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch.utils.data import Sampler
 
-__all__ = ["DomainBalancedBatchSampler"]
+__all__ = ["DomainBalancedBatchSampler", "check_batch_size"]
 
 
 def _as_int_array(values: ArrayLike | torch.Tensor, name: str) -> NDArray[np.int64]:
@@ -24,6 +24,29 @@ def _as_int_array(values: ArrayLike | torch.Tensor, name: str) -> NDArray[np.int
     if array.size and not is_int and not np.all(np.equal(np.mod(array, 1), 0)):
         raise ValueError(f"{name} must hold integers")
     return array.astype(np.int64)
+
+
+def check_batch_size(batch_size: int, num_domains: int, task: str = "") -> None:
+    """Refuse a batch that cannot hold equal live and spoof counts from every domain.
+
+    Args:
+        batch_size: images per batch.
+        num_domains: source domains the batch is balanced over.
+        task: the task's name, for the message.
+
+    Raises:
+        ValueError: ``batch_size`` is not a positive multiple of ``2 * num_domains``; the
+            message names the nearest batch size that fits.
+    """
+    groups = 2 * num_domains
+    if batch_size < groups or batch_size % groups:
+        fits = groups * max(1, round(batch_size / groups))
+        where = f" for task {task}" if task else ""
+        raise ValueError(
+            f"batch_size {batch_size} does not fit{where}: every batch holds equal live and "
+            f"spoof counts from each of {num_domains} source domains, so it must be a "
+            f"positive multiple of {groups} (e.g. {fits})"
+        )
 
 
 class DomainBalancedBatchSampler(Sampler[list[int]]):
@@ -89,12 +112,7 @@ class DomainBalancedBatchSampler(Sampler[list[int]]):
         ids = sorted(set(dom.tolist())) if domain_ids is None else [int(d) for d in domain_ids]
         if len(set(ids)) != len(ids) or not ids:
             raise ValueError(f"domain_ids must be distinct and non-empty, got {ids}")
-        groups = 2 * len(ids)
-        if batch_size < groups or batch_size % groups:
-            raise ValueError(
-                f"batch_size {batch_size} is not a positive multiple of 2 * {len(ids)} source "
-                f"domains = {groups}: every batch needs equal live and spoof counts per domain"
-            )
+        check_batch_size(batch_size, len(ids))
         self.groups: list[tuple[int, int, NDArray[np.int64]]] = []
         for d in ids:
             for label, name in ((1, "live"), (0, "spoof")):
@@ -108,7 +126,7 @@ class DomainBalancedBatchSampler(Sampler[list[int]]):
         if num_batches is not None and num_batches < 1:
             raise ValueError(f"num_batches must be >= 1, got {num_batches}")
         self.batch_size = batch_size
-        self.per_group = batch_size // groups
+        self.per_group = batch_size // (2 * len(ids))
         self.domain_ids = ids
         self.num_batches = num_batches or max(1, math.ceil(lab.size / (batch_size * world_size)))
         self.seed = int(seed)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from disentangle_fas.data.protocols import leave_one_out
+from disentangle_fas.data.sampler import check_batch_size
 from disentangle_fas.methods import resolve_variant
 from disentangle_fas.training.config import TrainConfig, settings_for
 from disentangle_fas.training.data import TaskData
@@ -41,6 +42,7 @@ from disentangle_fas.training.protocol_report import (
     assemble_result,
     combined_markdown,
 )
+from disentangle_fas.training.protocol_summary import counted
 from disentangle_fas.training.tasks import (
     build_task,
     protocol_tasks,
@@ -145,7 +147,7 @@ def run_protocol(
         threshold=cfg.threshold.value,
         checkpoint_policy=cfg.checkpoint_policy.value,
         data=cfg.data,
-        env={**environment(cfg), "threads": 1, "workers": workers},  # one thread per run
+        env={**environment(cfg, threads=1), "workers": workers},  # every run: one thread
         bootstrap_resamples=bootstrap_resamples,
         bootstrap_seed=cfg.seed,
     )
@@ -177,9 +179,10 @@ def _jobs(
     return jobs
 
 
-def environment(cfg: TrainConfig) -> dict[str, Any]:
+def environment(cfg: TrainConfig, threads: int | None = None) -> dict[str, Any]:
     """What a result depends on beyond its configuration: torch and numpy versions, the
-    device, torch's intra-op thread count, the processor and Python version.
+    device, torch's intra-op thread count (``threads``, or this process's), the processor
+    and Python version.
     """
     dev = resolve_device(cfg.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor()
@@ -188,7 +191,7 @@ def environment(cfg: TrainConfig) -> dict[str, Any]:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "device": f"{dev.type} ({name or platform.machine()})",
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads() if threads is None else threads,
     }
 
 
@@ -203,15 +206,11 @@ def scale_line(
         'protocol: 1 task x 2 variants x 3 seeds = 6 runs on 2 worker'
     """
     n = len(tasks) * len(variants) * seeds
-
-    def count(k: int, noun: str) -> str:
-        return f"{k} {noun}{'' if k == 1 else 's'}"
-
     backbone = cfg.backbone or f"resnet{cfg.depth}"
     data = "the built-in synthetic benchmark" if cfg.data == "synthetic" else cfg.data
     return (
-        f"protocol: {count(len(tasks), 'task')} x {count(len(variants), 'variant')} x "
-        f"{count(seeds, 'seed')} = {count(n, 'run')} on {count(workers, 'worker')}; "
+        f"protocol: {counted(len(tasks), 'task')} x {counted(len(variants), 'variant')} x "
+        f"{counted(seeds, 'seed')} = {counted(n, 'run')} on {counted(workers, 'worker')}; "
         f"{data}, {backbone}, {cfg.image_size} px, {cfg.steps} steps of batch "
         f"{cfg.batch_size}, evaluation every {cfg.eval_every}, averaging {cfg.averaging}; "
         f"variants {', '.join(variants)}; output {cfg.out}"
@@ -237,13 +236,7 @@ def check_variants(
             sources = leave_one_out(name).sources
         except ValueError:
             continue  # a task of the caller's own builder: its sampler checks the batch
-        groups = 2 * len(sources)
-        if cfg.batch_size % groups:
-            raise ValueError(
-                f"batch_size {cfg.batch_size} does not fit task {name}: every batch holds "
-                f"equal live and spoof counts from each of its {len(sources)} source domains, "
-                f"so it must be a multiple of {groups} (e.g. {groups * max(1, round(cfg.batch_size / groups))})"
-            )
+        check_batch_size(cfg.batch_size, len(sources), name)
 
 
 def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:

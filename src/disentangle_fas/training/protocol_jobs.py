@@ -219,7 +219,6 @@ def _do_job(
         seconds=res.seconds,
         target_scores=scores,
         extra=extra,
-        metrics=res.metrics,
         source_val_split=task.source_val_split,
     )
 

@@ -33,7 +33,6 @@ from disentangle_fas.metrics import (
     CheckpointPolicy,
     EvaluationResult,
     Report,
-    TaskMetrics,
     ThresholdStrategy,
 )
 from disentangle_fas.metrics.checkpoints import CheckpointScores, select_index
@@ -77,7 +76,6 @@ class RunRecord:
         target_scores: video-level target scores of the chosen checkpoint (the
             single-seed bootstrap reads them), or ``None``.
         extra: what the protocol's ``after_run`` returned for this run, or ``None``.
-        metrics: the reported row (threshold strategy and checkpoint policy named in it).
         source_val_split: how the task's source-validation set was held out
             (:attr:`~disentangle_fas.training.data.TaskData.source_val_split`).
     """
@@ -91,7 +89,6 @@ class RunRecord:
     seconds: float
     target_scores: TargetScores | None = None
     extra: Any = None
-    metrics: TaskMetrics | None = None
     source_val_split: str = "unknown"
 
     def chosen_model(self, device: str | torch.device = "cpu") -> LivenessModel:
@@ -122,7 +119,6 @@ class ProtocolResult:
         oracle_summary: the same at the oracle threshold on the configured checkpoint.
         env: torch version, device, thread count and platform of the run.
         threshold: the configured threshold strategy.
-        runs: (variant, task) -> the first seed's :class:`RunRecord`.
         records: every run's record, in run order.
         per_seed_full_oracle: seed -> variant -> the full oracle's point per task (target
             threshold and target-best checkpoint, from each run's history).
@@ -140,7 +136,6 @@ class ProtocolResult:
     oracle_summary: SeedSummary | None = None
     env: dict[str, Any] = field(default_factory=dict)
     threshold: str = "source_val_eer"
-    runs: dict[tuple[str, str], RunRecord] = field(default_factory=dict)
     records: list[RunRecord] = field(default_factory=list)
     per_seed_full_oracle: dict[int, dict[str, list[TaskPoint]]] = field(default_factory=dict)
     full_oracle_summary: SeedSummary | None = None
@@ -155,6 +150,12 @@ class ProtocolResult:
     def oracle_threshold_title(self) -> str:
         """The oracle-threshold table's name, e.g. ``"Oracle threshold (honest checkpoint)"``."""
         return _oracle_threshold_title(self.checkpoint_policy)
+
+    @property
+    def runs(self) -> dict[tuple[str, str], RunRecord]:
+        """(variant, task) -> the first seed's :class:`RunRecord`."""
+        first = self.seeds[0] if self.seeds else None
+        return {(r.variant, r.task): r for r in self.records if r.seed == first}
 
     def to_markdown(self) -> str:
         """The aggregate tables over seeds (configured, full oracle, oracle threshold),
@@ -455,7 +456,6 @@ def assemble_result(
         ),
         env={**env, "source validation held out by": _holdouts(records)},
         threshold=threshold,
-        runs={(r.variant, r.task): r for r in records if r.seed == seed_list[0]},
         records=list(records),
         per_seed_full_oracle=per_seed_full,
         full_oracle_summary=summarize_points(

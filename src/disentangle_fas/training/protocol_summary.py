@@ -25,6 +25,7 @@ __all__ = [
     "SeedSummary",
     "TargetScores",
     "TaskPoint",
+    "counted",
     "summaries_csv",
 ]
 
@@ -225,7 +226,7 @@ class SeedSummary:
         tasks = list(dict.fromkeys(p.task for p in self.pairs))
         comparisons = list(dict.fromkeys(f"{p.a} - {p.b}" for p in self.pairs))
         return (
-            f"{_count(len(tasks), 'task')} x {_count(len(comparisons), 'comparison')} "
+            f"{counted(len(tasks), 'task')} x {counted(len(comparisons), 'comparison')} "
             f"({', '.join(comparisons)})"
         )
 
@@ -396,7 +397,8 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``"1 seed"``, ``"3 seeds"``: ``n`` and ``noun``, plural unless ``n`` is 1."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
