@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import torch
 from hypothesis import HealthCheck, settings
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
-# Rendered synthetic splits go to a folder of this test session, not the user's cache.
-os.environ.setdefault("DISENTANGLE_FAS_CACHE", tempfile.mkdtemp(prefix="dfas-test-cache-"))
+# Rendered synthetic splits go to a folder of this test session (removed at exit), not the
+# user's cache.
+if "DISENTANGLE_FAS_CACHE" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="dfas-test-cache-")
+    os.environ["DISENTANGLE_FAS_CACHE"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 settings.register_profile(
     "default",
