@@ -44,7 +44,7 @@ def test_named_backbones_follow_the_contract(name: str, width: int) -> None:
 def test_available_backbones_lists_what_create_encoder_builds() -> None:
     names = available_backbones()
     assert {"resnet18", "mobilenet_v3_small", "efficientnet_b0"} <= set(names)
-    with pytest.raises(ValueError, match=r"unknown encoder 'vgg11'.*mobilenet_v3_small"):
+    with pytest.raises(ValueError, match=r"unknown backbone 'vgg11'.*mobilenet_v3_small"):
         create_encoder("vgg11")
 
 

@@ -154,5 +154,5 @@ def test_create_encoder_accepts_modules() -> None:
     assert create_encoder(enc) is enc
     with pytest.raises(ValueError, match="num_features"):
         create_encoder(torch.nn.Conv2d(3, 3, 1))
-    with pytest.raises(ValueError, match="unknown encoder"):
+    with pytest.raises(ValueError, match="unknown backbone"):
         create_encoder("vit")

@@ -177,7 +177,8 @@ def test_each_seed_draws_its_data_once_for_every_variant(tmp_path: Path) -> None
     assert any(r[1] == "full - baseline" and r[3] == "ci_low" for r in rows)
     assert any(r[1] == "full - baseline" and r[3] == "p_holm" for r in rows)
     md = (tmp_path / "results.md").read_text()
-    assert "±" in md and "Seed 8:" in md and "Summary: AUC (primary endpoint)" in md
+    assert "±" in md and "Seed 8:" in md and "Summary (honest): AUC (primary endpoint)" in md
+    assert "Summary (full oracle): AUC" in md and "Summary (oracle threshold): AUC" in md
     with pytest.raises(ValueError, match="seeds"):
         run_protocol(cfg, tasks=["T1"], seeds=0, task_builder=builder)
 

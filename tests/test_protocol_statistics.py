@@ -413,8 +413,8 @@ def test_one_seed_tests_auc_with_the_bootstrap() -> None:
     # Full separates the target videos perfectly; the difference is that of their scores.
     assert aucs[0] == 1.0 and pair.auc.estimate == pytest.approx(aucs[0] - aucs[1])
     assert res.summary.summary_line() == (
-        "Summary: AUC (primary endpoint), family: 1 task x 1 comparison (full - baseline), "
-        "paired bootstrap over target videos (199 resamples, one seed), Holm-adjusted p < "
+        "Summary (honest): AUC (primary endpoint), family: 1 task x 1 comparison (full - "
+        "baseline), paired bootstrap over target videos (199 resamples, one seed), Holm-adjusted p < "
         f"0.05: full - baseline AUC higher on T1 ({100 * pair.auc.estimate:+.1f} points, Holm "
         "p = 0.010)."
     )

@@ -49,9 +49,11 @@ def test_train_command_on_synthetic_data(
     assert "OCI->M" in out and "source_val_eer" in out
     ck = tmp_path / "r" / "best_source_val.safetensors"
     assert ck.is_file()
-    assert evaluate_main([str(ck), *TINY]) == 0
+    data = ["--synthetic-train-per-domain", "8", "--synthetic-eval-per-domain", "8"]
+    assert evaluate_main([str(ck), *data]) == 0
     report = capsys.readouterr().out
     assert "HTER (%)" in report and "source_val_eer" in report
+    assert "Checkpoint policy: best_source_val" in report  # named after the file
 
 
 def test_protocol_runner_writes_one_table(tmp_path: Path) -> None:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from disentangle_fas.data.protocols import TABLE1_TASKS, TABLE2_TASKS
 from disentangle_fas.explain.disentanglement import (
     DisentanglementProbes,
     ProbeTarget,
@@ -45,7 +44,12 @@ from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult
-from disentangle_fas.training.presets import STUDY_PRESET, SYNTHETIC_PROTOCOL_PRESET
+from disentangle_fas.training.presets import (
+    STUDY_PRESETS,
+    STUDY_TASKS,
+    STUDY_VARIANTS,
+    StudyPreset,
+)
 from disentangle_fas.training.protocol import KeepCheckpoints, ProtocolResult, run_protocol
 from disentangle_fas.training.tasks import build_task
 
@@ -61,55 +65,6 @@ __all__ = [
     "StudyResult",
     "run_study",
 ]
-
-#: Table 3's rows (baseline, +content, +domain, full) and the compared method SSDG-R.
-STUDY_VARIANTS: tuple[str, ...] = ("baseline", "content", "domain", "full", "ssdg-r")
-#: Table 1's four leave-one-out tasks and Table 2's four tasks with unseen 3D masks.
-STUDY_TASKS: tuple[str, ...] = TABLE1_TASKS + TABLE2_TASKS
-
-
-@dataclass(frozen=True)
-class StudyPreset:
-    """A sized study: configuration, tasks, variants and seeds.
-
-    Attributes:
-        name: the preset's name (``--preset``).
-        config: the base configuration of every run.
-        tasks: task names.
-        variants: Table 3 variants and/or method names.
-        seeds: seeds per (task, variant).
-        description: one line on its scale and what it leaves out, printed with the results.
-    """
-
-    name: str
-    config: TrainConfig
-    tasks: tuple[str, ...]
-    variants: tuple[str, ...]
-    seeds: int
-    description: str
-
-
-STUDY_PRESETS: dict[str, StudyPreset] = {
-    "study": StudyPreset(
-        "study",
-        STUDY_PRESET,
-        STUDY_TASKS,
-        STUDY_VARIANTS,
-        5,
-        "study: 8 tasks x 5 variants x 5 seeds at the difficulty report's converged scale "
-        "(64 px, 200 steps, batch 24, 600/200 images per domain); sized for one GPU",
-    ),
-    "study-cpu": StudyPreset(
-        "study-cpu",
-        SYNTHETIC_PROTOCOL_PRESET.replace(out="runs/study-cpu"),
-        STUDY_TASKS,
-        STUDY_VARIANTS,
-        5,
-        "study-cpu: 8 tasks x 5 variants x 5 seeds at the main command's converged scale "
-        "(ResNet-10, 32 px, 400 steps, batch 18, 300/100 images per domain); sized for "
-        "2 CPU cores (several hours)",
-    ),
-}
 
 
 class ProbeSpec(NamedTuple):

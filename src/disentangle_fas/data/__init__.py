@@ -15,44 +15,49 @@ Attack ids are dataset specific (0 is always live); each adapter's ``ATTACKS`` t
 them to names (see ``docs/datasets.md``).
 """
 
-from disentangle_fas.data.adapters import (
-    ADAPTERS,
-    CELEBA_SPOOF_3D_MASK,
-    CasiaFASD,
-    CelebASpoof,
-    DatasetAdapter,
-    ListAdapter,
-    MsuMfsd,
-    OuluNPU,
-    ReplayAttack,
-)
-from disentangle_fas.data.check import DataCheck, check_dataset
-from disentangle_fas.data.datasets import CropDataset, ImageFolderDataset, select_entries
-from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
-from disentangle_fas.data.protocols import (
-    BENCHMARK_DOMAINS,
-    TABLE1_TASKS,
-    TABLE2_TASKS,
-    CrossDomainProtocol,
-    Selection,
-    benchmark_protocols,
-    leave_one_out,
-    leave_one_out_protocols,
-    parse_task,
-)
-from disentangle_fas.data.recipes import RECIPES, Recipe, get_recipe
-from disentangle_fas.data.records import SPLITS, Record
-from disentangle_fas.data.sampler import DomainBalancedBatchSampler
-from disentangle_fas.data.store import StoreDataset, pack_store
-from disentangle_fas.data.transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    ColorJitter,
-    Compose,
-    Normalize,
-    RandomHorizontalFlip,
-    train_transform,
-)
+from typing import TYPE_CHECKING
+
+from disentangle_fas._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from disentangle_fas.data.adapters import (
+        ADAPTERS,
+        CELEBA_SPOOF_3D_MASK,
+        CasiaFASD,
+        CelebASpoof,
+        DatasetAdapter,
+        ListAdapter,
+        MsuMfsd,
+        OuluNPU,
+        ReplayAttack,
+    )
+    from disentangle_fas.data.check import DataCheck, check_dataset
+    from disentangle_fas.data.datasets import CropDataset, ImageFolderDataset, select_entries
+    from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
+    from disentangle_fas.data.protocols import (
+        BENCHMARK_DOMAINS,
+        TABLE1_TASKS,
+        TABLE2_TASKS,
+        CrossDomainProtocol,
+        Selection,
+        benchmark_protocols,
+        leave_one_out,
+        leave_one_out_protocols,
+        parse_task,
+    )
+    from disentangle_fas.data.recipes import RECIPES, Recipe, get_recipe
+    from disentangle_fas.data.records import SPLITS, Record
+    from disentangle_fas.data.sampler import DomainBalancedBatchSampler
+    from disentangle_fas.data.store import StoreDataset, pack_store
+    from disentangle_fas.data.transforms import (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        ColorJitter,
+        Compose,
+        Normalize,
+        RandomHorizontalFlip,
+        train_transform,
+    )
 
 __all__ = [
     "ADAPTERS",
@@ -97,3 +102,50 @@ __all__ = [
     "train_transform",
     "write_manifest",
 ]
+
+#: public name -> the module that defines it (imported on first use).
+_EXPORTS = {
+    "ADAPTERS": "disentangle_fas.data.adapters",
+    "CELEBA_SPOOF_3D_MASK": "disentangle_fas.data.adapters",
+    "CasiaFASD": "disentangle_fas.data.adapters",
+    "CelebASpoof": "disentangle_fas.data.adapters",
+    "DatasetAdapter": "disentangle_fas.data.adapters",
+    "ListAdapter": "disentangle_fas.data.adapters",
+    "MsuMfsd": "disentangle_fas.data.adapters",
+    "OuluNPU": "disentangle_fas.data.adapters",
+    "ReplayAttack": "disentangle_fas.data.adapters",
+    "DataCheck": "disentangle_fas.data.check",
+    "check_dataset": "disentangle_fas.data.check",
+    "CropDataset": "disentangle_fas.data.datasets",
+    "ImageFolderDataset": "disentangle_fas.data.datasets",
+    "select_entries": "disentangle_fas.data.datasets",
+    "ManifestEntry": "disentangle_fas.data.manifest",
+    "read_manifest": "disentangle_fas.data.manifest",
+    "write_manifest": "disentangle_fas.data.manifest",
+    "BENCHMARK_DOMAINS": "disentangle_fas.data.protocols",
+    "TABLE1_TASKS": "disentangle_fas.data.protocols",
+    "TABLE2_TASKS": "disentangle_fas.data.protocols",
+    "CrossDomainProtocol": "disentangle_fas.data.protocols",
+    "Selection": "disentangle_fas.data.protocols",
+    "benchmark_protocols": "disentangle_fas.data.protocols",
+    "leave_one_out": "disentangle_fas.data.protocols",
+    "leave_one_out_protocols": "disentangle_fas.data.protocols",
+    "parse_task": "disentangle_fas.data.protocols",
+    "RECIPES": "disentangle_fas.data.recipes",
+    "Recipe": "disentangle_fas.data.recipes",
+    "get_recipe": "disentangle_fas.data.recipes",
+    "SPLITS": "disentangle_fas.data.records",
+    "Record": "disentangle_fas.data.records",
+    "DomainBalancedBatchSampler": "disentangle_fas.data.sampler",
+    "StoreDataset": "disentangle_fas.data.store",
+    "pack_store": "disentangle_fas.data.store",
+    "IMAGENET_MEAN": "disentangle_fas.data.transforms",
+    "IMAGENET_STD": "disentangle_fas.data.transforms",
+    "ColorJitter": "disentangle_fas.data.transforms",
+    "Compose": "disentangle_fas.data.transforms",
+    "Normalize": "disentangle_fas.data.transforms",
+    "RandomHorizontalFlip": "disentangle_fas.data.transforms",
+    "train_transform": "disentangle_fas.data.transforms",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

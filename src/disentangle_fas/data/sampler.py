@@ -11,6 +11,8 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from torch.utils.data import Sampler
 
+from disentangle_fas.data.balance import check_batch_size
+
 __all__ = ["DomainBalancedBatchSampler", "check_batch_size"]
 
 
@@ -24,29 +26,6 @@ def _as_int_array(values: ArrayLike | torch.Tensor, name: str) -> NDArray[np.int
     if array.size and not is_int and not np.all(np.equal(np.mod(array, 1), 0)):
         raise ValueError(f"{name} must hold integers")
     return array.astype(np.int64)
-
-
-def check_batch_size(batch_size: int, num_domains: int, task: str = "") -> None:
-    """Refuse a batch that cannot hold equal live and spoof counts from every domain.
-
-    Args:
-        batch_size: images per batch.
-        num_domains: source domains the batch is balanced over.
-        task: the task's name, for the message.
-
-    Raises:
-        ValueError: ``batch_size`` is not a positive multiple of ``2 * num_domains``; the
-            message names the nearest batch size that fits.
-    """
-    groups = 2 * num_domains
-    if batch_size < groups or batch_size % groups:
-        fits = groups * max(1, round(batch_size / groups))
-        where = f" for task {task}" if task else ""
-        raise ValueError(
-            f"batch_size {batch_size} does not fit{where}: every batch holds equal live and "
-            f"spoof counts from each of {num_domains} source domains, so it must be a "
-            f"positive multiple of {groups} (e.g. {fits})"
-        )
 
 
 class DomainBalancedBatchSampler(Sampler[list[int]]):

@@ -10,19 +10,28 @@ EfficientNets get a corrected depthwise initialisation and batch-norm momentum 0
 :mod:`disentangle_fas.encoders.backbones`).
 """
 
-from disentangle_fas.encoders.backbones import (
-    BN_MOMENTUM,
-    TORCHVISION_BACKBONES,
-    ProjectedEncoder,
-    TimmEncoder,
-    TorchvisionEncoder,
-    init_grouped_convs,
-    set_batchnorm_momentum,
-)
-from disentangle_fas.encoders.factory import available_backbones, create_encoder
-from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder, Stem
-from disentangle_fas.encoders.shared import DisentangledEncoders, EncoderMaps, SharedStemEncoders
-from disentangle_fas.weights import RefusedPickleError, load_state_dict_file
+from typing import TYPE_CHECKING
+
+from disentangle_fas._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from disentangle_fas.encoders.backbones import (
+        BN_MOMENTUM,
+        TORCHVISION_BACKBONES,
+        ProjectedEncoder,
+        TimmEncoder,
+        TorchvisionEncoder,
+        init_grouped_convs,
+        set_batchnorm_momentum,
+    )
+    from disentangle_fas.encoders.factory import available_backbones, create_encoder
+    from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder, Stem
+    from disentangle_fas.encoders.shared import (
+        DisentangledEncoders,
+        EncoderMaps,
+        SharedStemEncoders,
+    )
+    from disentangle_fas.weights import RefusedPickleError, load_state_dict_file
 
 __all__ = [
     "BN_MOMENTUM",
@@ -43,3 +52,26 @@ __all__ = [
     "load_state_dict_file",
     "set_batchnorm_momentum",
 ]
+
+#: public name -> the module that defines it (imported on first use).
+_EXPORTS = {
+    "BN_MOMENTUM": "disentangle_fas.encoders.backbones",
+    "TORCHVISION_BACKBONES": "disentangle_fas.encoders.backbones",
+    "ProjectedEncoder": "disentangle_fas.encoders.backbones",
+    "TimmEncoder": "disentangle_fas.encoders.backbones",
+    "TorchvisionEncoder": "disentangle_fas.encoders.backbones",
+    "init_grouped_convs": "disentangle_fas.encoders.backbones",
+    "set_batchnorm_momentum": "disentangle_fas.encoders.backbones",
+    "available_backbones": "disentangle_fas.encoders.factory",
+    "create_encoder": "disentangle_fas.encoders.factory",
+    "ENCODER_DEPTHS": "disentangle_fas.encoders.resnet",
+    "ResNetEncoder": "disentangle_fas.encoders.resnet",
+    "Stem": "disentangle_fas.encoders.resnet",
+    "DisentangledEncoders": "disentangle_fas.encoders.shared",
+    "EncoderMaps": "disentangle_fas.encoders.shared",
+    "SharedStemEncoders": "disentangle_fas.encoders.shared",
+    "RefusedPickleError": "disentangle_fas.weights",
+    "load_state_dict_file": "disentangle_fas.weights",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,17 +14,18 @@ from disentangle_fas.encoders.backbones import (
     TimmEncoder,
     TorchvisionEncoder,
 )
+from disentangle_fas.encoders.names import BACKBONE_NAMES, TIMM_PREFIX, check_backbone_name
 from disentangle_fas.encoders.resnet import ENCODER_DEPTHS, ResNetEncoder
 from disentangle_fas.weights import load_state_dict_file
 
 __all__ = ["available_backbones", "create_encoder"]
 
-_TIMM_PREFIX = "timm:"
+_TIMM_PREFIX = TIMM_PREFIX
 
 
 def available_backbones() -> list[str]:
     """Names :func:`create_encoder` builds without timm (timm names need ``"timm:"``)."""
-    return sorted([f"resnet{d}" for d in ENCODER_DEPTHS] + list(TORCHVISION_BACKBONES))
+    return sorted(BACKBONE_NAMES)
 
 
 def create_encoder(
@@ -60,9 +61,10 @@ def create_encoder(
         modules passed in are left as they are.
 
     Raises:
-        ValueError: unknown name, a module without an integer ``num_features``, or options
-            that do not apply to the backbone.
-        ImportError: a timm backbone without timm installed.
+        ValueError: unknown name (:func:`~disentangle_fas.encoders.names.check_backbone_name`:
+            also a timm name without timm installed, or a hub/path timm name), a module
+            without an integer ``num_features``, or options that do not apply to the
+            backbone.
 
     Example:
         >>> create_encoder("mobilenet_v3_small", warn_random=False).num_features
@@ -75,6 +77,7 @@ def create_encoder(
         raise TypeError(f"name must be a backbone name or an nn.Module, got {type(name).__name__}")
     if kwargs and not name.startswith(_TIMM_PREFIX):
         raise ValueError(f"extra options {sorted(kwargs)} apply to timm backbones only")
+    check_backbone_name(name)
     encoder: nn.Module
     if name.startswith(_TIMM_PREFIX):
         if stem is not None:
@@ -85,11 +88,8 @@ def create_encoder(
         encoder = ResNetEncoder(int(name[6:]), stem=stem)
     elif name in TORCHVISION_BACKBONES:
         encoder = TorchvisionEncoder(name, stem=stem)
-    else:
-        raise ValueError(
-            f"unknown encoder {name!r}; expected one of {available_backbones()}, "
-            "'timm:<model name>' (with timm installed) or an nn.Module"
-        )
+    else:  # BACKBONE_NAMES and the builders disagree
+        raise AssertionError(f"no builder for the backbone {name!r}")
     if weights is not None:
         encoder.load_torchvision_state_dict(load_state_dict_file(weights))
     elif warn_random:

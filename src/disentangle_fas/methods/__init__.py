@@ -22,19 +22,24 @@ usable wherever a built-in is (``train --method``, ``protocol --variants``, ``pr
 ``export``, ``explain``). Its settings are the fields of its config (``--set key=value``).
 """
 
-from disentangle_fas.methods.common.context import CONTEXT_FIELDS, MethodContext
-from disentangle_fas.methods.common.settings import Setting, SettingsError
-from disentangle_fas.methods.registry import (
-    ENTRY_POINT_GROUP,
-    MethodBuilder,
-    available_methods,
-    load_methods,
-    method_builder,
-    register_method,
-    resolve_variant,
-    variant_names,
-)
-from disentangle_fas.registry import register_model_kind
+from typing import TYPE_CHECKING
+
+from disentangle_fas._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from disentangle_fas.methods.common.context import CONTEXT_FIELDS, MethodContext
+    from disentangle_fas.methods.common.settings import Setting, SettingsError
+    from disentangle_fas.methods.registry import (
+        ENTRY_POINT_GROUP,
+        MethodBuilder,
+        available_methods,
+        load_methods,
+        method_builder,
+        register_method,
+        resolve_variant,
+        variant_names,
+    )
+    from disentangle_fas.registry import register_model_kind
 
 __all__ = [
     "CONTEXT_FIELDS",
@@ -51,3 +56,22 @@ __all__ = [
     "resolve_variant",
     "variant_names",
 ]
+
+#: public name -> the module that defines it (imported on first use).
+_EXPORTS = {
+    "CONTEXT_FIELDS": "disentangle_fas.methods.common.context",
+    "MethodContext": "disentangle_fas.methods.common.context",
+    "Setting": "disentangle_fas.methods.common.settings",
+    "SettingsError": "disentangle_fas.methods.common.settings",
+    "ENTRY_POINT_GROUP": "disentangle_fas.methods.registry",
+    "MethodBuilder": "disentangle_fas.methods.registry",
+    "available_methods": "disentangle_fas.methods.registry",
+    "load_methods": "disentangle_fas.methods.registry",
+    "method_builder": "disentangle_fas.methods.registry",
+    "register_method": "disentangle_fas.methods.registry",
+    "resolve_variant": "disentangle_fas.methods.registry",
+    "variant_names": "disentangle_fas.methods.registry",
+    "register_model_kind": "disentangle_fas.registry",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

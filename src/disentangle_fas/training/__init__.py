@@ -9,17 +9,22 @@
   :class:`~disentangle_fas.contracts.TrainingMethod`).
 """
 
-from disentangle_fas.training.config import TrainConfig, load_config, parse_config
-from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.loop import NonFiniteLossError, TrainResult, lr_at, train
-from disentangle_fas.training.methods import (
-    ObjectiveMethod,
-    available_methods,
-    build_method,
-    register_method,
-)
-from disentangle_fas.training.protocol import ProtocolResult, run_protocol
-from disentangle_fas.training.tasks import build_task
+from typing import TYPE_CHECKING
+
+from disentangle_fas._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from disentangle_fas.training.config import TrainConfig, load_config, parse_config
+    from disentangle_fas.training.data import TaskData
+    from disentangle_fas.training.loop import NonFiniteLossError, TrainResult, lr_at, train
+    from disentangle_fas.training.methods import (
+        ObjectiveMethod,
+        available_methods,
+        build_method,
+        register_method,
+    )
+    from disentangle_fas.training.protocol import ProtocolResult, run_protocol
+    from disentangle_fas.training.tasks import build_task
 
 __all__ = [
     "NonFiniteLossError",
@@ -38,3 +43,24 @@ __all__ = [
     "run_protocol",
     "train",
 ]
+
+#: public name -> the module that defines it (imported on first use).
+_EXPORTS = {
+    "TrainConfig": "disentangle_fas.training.config",
+    "load_config": "disentangle_fas.training.config",
+    "parse_config": "disentangle_fas.training.config",
+    "TaskData": "disentangle_fas.training.data",
+    "NonFiniteLossError": "disentangle_fas.training.loop",
+    "TrainResult": "disentangle_fas.training.loop",
+    "lr_at": "disentangle_fas.training.loop",
+    "train": "disentangle_fas.training.loop",
+    "ObjectiveMethod": "disentangle_fas.training.methods",
+    "available_methods": "disentangle_fas.training.methods",
+    "build_method": "disentangle_fas.training.methods",
+    "register_method": "disentangle_fas.training.methods",
+    "ProtocolResult": "disentangle_fas.training.protocol",
+    "run_protocol": "disentangle_fas.training.protocol",
+    "build_task": "disentangle_fas.training.tasks",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,15 +6,21 @@ bad option or config, 1 for a runtime failure, 3 for a non-finite run, 130 on Ct
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
-from disentangle_fas.training.presets import PAPER_PRESET, SYNTHETIC_PROTOCOL_PRESET
+from disentangle_fas.training.options import KEEP_CHOICES, KeepCheckpoints, check_options
+from disentangle_fas.training.presets import (
+    PAPER_PRESET,
+    STUDY_PRESETS,
+    SYNTHETIC_PROTOCOL_PRESET,
+)
 
 __all__ = [
+    "EVALUATE_FIELDS",
     "PAPER_PRESET",
     "PROTOCOL_SEEDS",
     "SYNTHETIC_PROTOCOL_PRESET",
@@ -24,18 +30,23 @@ __all__ = [
     "protocol_main",
 ]
 
+#: The protocol's defaults on a training store: the paper's preset, in its own folder.
+_REAL_PROTOCOL_PRESET = PAPER_PRESET.replace(out=SYNTHETIC_PROTOCOL_PRESET.out)
+
 #: Seeds of the main command (``disentangle-fas protocol`` with no flags).
 PROTOCOL_SEEDS = 3
 
 
-def _preset(synthetic_base: TrainConfig) -> Callable[[str], TrainConfig]:
+def _preset(
+    synthetic_base: TrainConfig, real_base: TrainConfig = PAPER_PRESET
+) -> Callable[[str], TrainConfig]:
     """The defaults of a run on ``data``: ``synthetic_base`` on the built-in benchmark, the
     paper's preset on a store (chosen after the config file is read: ``--data``, else the
     file's ``data``).
     """
 
     def base(data: str) -> TrainConfig:
-        return synthetic_base if data == "synthetic" else PAPER_PRESET
+        return synthetic_base if data == "synthetic" else real_base
 
     return base
 
@@ -47,13 +58,19 @@ def _checked(cfg: TrainConfig) -> TrainConfig:
     return check_method_settings(cfg)
 
 
-def _methods_epilog(argv: Sequence[str]) -> str | None:
-    """The method settings listing, built only for ``--help`` (it imports every method)."""
-    if not {"-h", "--help"} & set(argv):
-        return None
-    from disentangle_fas.methods.listing import describe_methods
+#: Where the method settings are listed (building the list imports every method).
+_METHODS_EPILOG = "methods and their settings (--set KEY=VALUE): disentangle-fas methods"
 
-    return "method settings (--set KEY=VALUE):\n\n" + describe_methods()
+
+def _check(cfg: TrainConfig, tasks: Sequence[str] | None = None) -> None:
+    """Every check of ``cfg`` that needs no torch, then the option combinations, then the
+    method settings (these import the method) -- all before any data is built.
+    """
+    try:
+        check_options(cfg, tasks)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check_run_options(cfg)
 
 
 def check_run_options(cfg: TrainConfig) -> None:
@@ -77,21 +94,20 @@ def check_run_options(cfg: TrainConfig) -> None:
 @command("disentangle-fas train")
 def main(argv: Sequence[str] | None = None) -> int:
     """Train one model on one task (``disentangle-fas train``)."""
-    from disentangle_fas.training.loop import train
-
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
         prog="disentangle-fas train",
         description="Train one method (the paper's model by default) on one task. Without "
         "--data it uses the built-in synthetic benchmark; with a training store directory it "
         "uses real data.",
-        epilog=_methods_epilog(args_list),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_METHODS_EPILOG,
     )
-    add_config_arguments(parser)
+    add_config_arguments(parser, TrainConfig(), PAPER_PRESET)
     cfg = config_from_args(parser.parse_args(args_list), _preset(TrainConfig()))
-    check_run_options(cfg)
+    _check(cfg)
     cfg = _checked(cfg)
+    from disentangle_fas.training.loop import train
+
     res = train(cfg)
     print(res.metrics.task, f"HTER {100 * res.metrics.hter:.2f}%  AUC {100 * res.metrics.auc:.2f}%")
     print(
@@ -104,14 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 @command("disentangle-fas protocol")
 def protocol_main(argv: Sequence[str] | None = None) -> int:
     """Run every leave-one-out task for several variants (``disentangle-fas protocol``)."""
-    from disentangle_fas.study import STUDY_PRESETS, run_study
-    from disentangle_fas.training.protocol import (
-        KEEP_CHOICES,
-        KeepCheckpoints,
-        default_workers,
-        run_protocol,
-    )
-
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = ArgumentParser(
         prog="disentangle-fas protocol",
@@ -119,8 +127,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "summary. With no arguments: the synthetic leave-one-domain-out protocol, full model "
         "against the baseline, 3 seeds each, with mean ± std, paired AUC differences and "
         "Holm-adjusted p-values.",
-        epilog=_methods_epilog(args_list),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_METHODS_EPILOG,
     )
     parser.add_argument(
         "--preset",
@@ -167,14 +174,14 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "--preset). config.json, log.jsonl and result.json always stay; --resume "
         "re-evaluates a finished run from its kept checkpoint instead of training it again",
     )
-    add_config_arguments(parser)
+    add_config_arguments(parser, SYNTHETIC_PROTOCOL_PRESET, _REAL_PROTOCOL_PRESET)
     args = parser.parse_args(args_list)
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: must be a positive integer (1, 2, 3, ...)")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be a positive integer (1, 2, ...)")
     preset = STUDY_PRESETS[args.preset] if args.preset else None
-    base = preset.config if preset else _preset(SYNTHETIC_PROTOCOL_PRESET)
+    base = preset.config if preset else _preset(SYNTHETIC_PROTOCOL_PRESET, _REAL_PROTOCOL_PRESET)
     cfg = config_from_args(args, base)
     if preset is not None and cfg.data != "synthetic":
         raise UsageError(f"--preset {preset.name} runs on the built-in synthetic data: drop --data")
@@ -182,8 +189,10 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     default_variants = ",".join(preset.variants) if preset else "full,baseline"
     args.variants = default_variants if args.variants is None else args.variants
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    _check(cfg, tasks or (preset.tasks if preset else None))
     from disentangle_fas.methods import variant_names
-    from disentangle_fas.training.protocol import check_variants
+    from disentangle_fas.study import run_study
+    from disentangle_fas.training.protocol import check_variants, default_workers, run_protocol
 
     known = variant_names()
     unknown = [v for v in variants if v not in known]
@@ -191,7 +200,6 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         raise UsageError(
             f"--variants {args.variants!r}: unknown {unknown}; choose from {', '.join(known)}"
         )
-    check_run_options(cfg)
     check_variants(cfg, variants, tasks)
     workers = default_workers(cfg.device) if args.workers is None else args.workers
     if preset is not None:
@@ -219,25 +227,42 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         print()
         print(result.to_markdown())
         print(f"written: {cfg.out}/results.md, results.csv, results.json")
-    if result.summary is not None:
-        print(result.summary.summary_line())
     return 0
+
+
+#: The configuration fields ``evaluate`` uses (the data of the task and the device; the
+#: image size is the checkpoint's).
+EVALUATE_FIELDS = (
+    "data",
+    "task",
+    "synthetic_train_per_domain",
+    "synthetic_eval_per_domain",
+    "num_workers",
+    "threshold",
+    "seed",
+    "device",
+)
 
 
 @command("disentangle-fas evaluate")
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """Evaluate a checkpoint on a task (``disentangle-fas evaluate``)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = ArgumentParser(
+        prog="disentangle-fas evaluate",
+        description="Evaluate a checkpoint on a task's source validation and target test "
+        "sets (the task stored in the checkpoint by default).",
+    )
+    parser.add_argument("checkpoint", help="model checkpoint (.safetensors)")
+    add_config_arguments(parser, TrainConfig(), PAPER_PRESET, fields=EVALUATE_FIELDS)
+    args = parser.parse_args(args_list)
     from disentangle_fas.checkpoint import load_model
-    from disentangle_fas.metrics import Report
+    from disentangle_fas.metrics import CheckpointPolicy, Report
     from disentangle_fas.training.distributed import resolve_device
+    from disentangle_fas.training.loop import POLICY_FILES
     from disentangle_fas.training.scoring import evaluate_model
     from disentangle_fas.training.tasks import build_task
 
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = ArgumentParser(prog="disentangle-fas evaluate", description=evaluate_main.__doc__)
-    parser.add_argument("checkpoint", help="model checkpoint (.safetensors)")
-    add_config_arguments(parser)
-    args = parser.parse_args(args_list)
     loaded = load_model(args.checkpoint)
     stored = loaded.info
     base = _preset(TrainConfig())(args.data or "synthetic")
@@ -248,11 +273,18 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     task = build_task(cfg)
     dev = resolve_device(cfg.device)
     result = evaluate_model(loaded.model.to(dev), task.source_val, task.target_test, device=dev)
+    name = Path(args.checkpoint).name
+    chosen_by = {file: policy for policy, file in POLICY_FILES.items()}.get(name)
     report = Report.from_results(
         {task.name: result},
         threshold_strategy=cfg.threshold,
-        checkpoint_policy="last",
+        checkpoint_policy=chosen_by or CheckpointPolicy.LAST,
         method=args.checkpoint,
     )
     print(report.to_markdown(detailed=True))
+    if chosen_by is None:
+        print(
+            f"(checkpoint {name}: not a file a run names after its policy, so how it was "
+            "chosen is unknown; the table says 'last')"
+        )
     return 0

@@ -17,7 +17,7 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 from disentangle_fas.methods.common.settings import parse_assignment
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy
 from disentangle_fas.metrics.thresholds import ThresholdStrategy
+from disentangle_fas.training.flags import FLAG_HELP
 
 __all__ = [
     "SETTING_SHORTHANDS",
@@ -392,29 +393,55 @@ def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfi
     return _merged(base or TrainConfig(), _file_changes(p, _read_table(p)))
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def _shown(value: Any) -> str:
+    return repr(value.value if isinstance(value, Enum) else value)
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    defaults: TrainConfig | None = None,
+    real_defaults: TrainConfig | None = None,
+    fields: Collection[str] | None = None,
+) -> None:
     """Add ``--config``, ``--set`` and one flag per :class:`TrainConfig` field to ``parser``.
 
-    Flags default to ``None`` (meaning: keep the file's or the dataclass's value).
+    Flags default to ``None`` (meaning: keep the file's or the preset's value); their help
+    shows the value that applies when the flag is not given.
+
+    Args:
+        parser: the command's parser.
+        defaults: the command's defaults on the synthetic data (``TrainConfig()``).
+        real_defaults: its defaults on a training store, where they differ (shown as
+            "with --data STORE").
+        fields: the fields that get a flag (``None``: all; ``--set`` only with
+            ``method``).
     """
     parser.add_argument("--config", type=Path, default=None, help="TOML or YAML config file")
-    parser.add_argument(
-        "--set",
-        dest="method_set",
-        action="append",
-        default=None,
-        metavar="KEY=VALUE",
-        help="a setting of the method (repeatable): --set lambda_trip=0.5; METHOD.KEY=VALUE "
-        "sets one of another method (protocol --variants); disentangle-fas methods lists them",
-    )
-    defaults = TrainConfig()
-    for name, kind in _field_types().items():
+    kinds = _field_types()
+    names = [n for n in kinds if fields is None or n in fields]
+    if "method" in names:
+        parser.add_argument(
+            "--set",
+            dest="method_set",
+            action="append",
+            default=None,
+            metavar="KEY=VALUE",
+            help="a setting of the method (repeatable): --set lambda_trip=0.5; "
+            "METHOD.KEY=VALUE sets one of another method (protocol --variants); "
+            "disentangle-fas methods lists them",
+        )
+    base = defaults if defaults is not None else TrainConfig()
+    for name in names:
+        kind = kinds[name]
         flag = "--" + name.replace("_", "-")
-        default = getattr(defaults, name)
+        help_text = FLAG_HELP[name]
         if name in SETTING_SHORTHANDS:
-            help_text = f"shorthand for --set {SETTING_SHORTHANDS[name]}=VALUE"
+            help_text += f" (shorthand for --set {SETTING_SHORTHANDS[name]}=VALUE)"
         else:
-            help_text = f"(default: {default.value if isinstance(default, Enum) else default!r})"
+            default = _shown(getattr(base, name))
+            if real_defaults is not None and getattr(real_defaults, name) != getattr(base, name):
+                default += f"; {_shown(getattr(real_defaults, name))} with --data STORE"
+            help_text += f" (default: {default})".replace("%", "%%")
         if kind is bool:
             parser.add_argument(
                 flag,
@@ -425,13 +452,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             )
         elif name in _CHOICES:
             values = [str(m.value) for m in _CHOICES[name]]
-            parser.add_argument(
-                flag,
-                dest=name,
-                choices=values,
-                default=None,
-                help=f"one of {', '.join(values)} {help_text}",
-            )
+            parser.add_argument(flag, dest=name, choices=values, default=None, help=help_text)
         else:
             parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
 

@@ -54,9 +54,10 @@ from disentangle_fas.training.scoring import evaluate_model
 from disentangle_fas.training.state import load_training_state, save_training_state
 from disentangle_fas.training.tasks import build_task
 
-__all__ = ["NonFiniteLossError", "TrainResult", "lr_at", "train"]
+__all__ = ["POLICY_FILES", "NonFiniteLossError", "TrainResult", "lr_at", "train"]
 
-_POLICY_FILES = {
+#: The file a run writes for the checkpoint each policy chooses.
+POLICY_FILES = {
     CheckpointPolicy.BEST_SOURCE_VAL: "best_source_val.safetensors",
     CheckpointPolicy.ORACLE_BEST_TARGET: "best_oracle.safetensors",
     CheckpointPolicy.LAST: "last.safetensors",
@@ -148,7 +149,7 @@ def _finished_history(out: Path, cfg: TrainConfig) -> list[dict[str, Any]] | Non
     """The history of the finished run in ``out`` when its result and its chosen
     checkpoint are there (its resumable state need not be), else ``None``.
     """
-    result, chosen = out / "result.json", out / _POLICY_FILES[cfg.checkpoint_policy]
+    result, chosen = out / "result.json", out / POLICY_FILES[cfg.checkpoint_policy]
     if not (result.is_file() and chosen.is_file()):
         return None
     history = json.loads(result.read_text()).get("history")
@@ -477,7 +478,7 @@ def _evaluate_and_checkpoint(
         # The kept file changes only when the newest evaluation becomes the choice, so it
         # always holds the checkpoint select_checkpoint picks from the whole history.
         if select_index(scores, policy) == len(history) - 1:
-            _link_or_copy(last, out / _POLICY_FILES[policy])
+            _link_or_copy(last, out / POLICY_FILES[policy])
 
 
 def _scores(summary: dict[str, Any]) -> CheckpointScores:
@@ -522,7 +523,7 @@ def _finish(
     ``model`` is the trained model (``trained``), or, for a finished run evaluated again,
     the untrained one its checkpoint is loaded into; the result then holds the chosen model.
     """
-    path = out / _POLICY_FILES[cfg.checkpoint_policy]
+    path = out / POLICY_FILES[cfg.checkpoint_policy]
     chosen, step = _load_chosen(path, model, dev)
     result = evaluate_model(chosen, task.source_val, task.target_test, device=dev, step=step)
     metrics = TaskMetrics.from_result(task.name, result, cfg.threshold, cfg.checkpoint_policy)

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import NamedTuple
 
+from disentangle_fas.data.protocols import TABLE1_TASKS, TABLE2_TASKS
 from disentangle_fas.training.config import TrainConfig
 
-__all__ = ["PAPER_PRESET", "STUDY_PRESET", "SYNTHETIC_PROTOCOL_PRESET"]
+__all__ = [
+    "PAPER_PRESET",
+    "STUDY_PRESET",
+    "STUDY_PRESETS",
+    "STUDY_TASKS",
+    "STUDY_VARIANTS",
+    "SYNTHETIC_PROTOCOL_PRESET",
+    "StudyPreset",
+]
+
 
 #: Defaults for real data: the paper's setting (256 px, ResNet-18, PRNet content target).
+def _loader_workers() -> int:
+    """DataLoader workers for real data: 4, fewer on a machine with fewer spare cores (one
+    core stays with the training process).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min(4, (cores or 1) - 1))
+
+
 PAPER_PRESET = TrainConfig(
     image_size=256,
     content_target="prnet",
@@ -17,7 +37,7 @@ PAPER_PRESET = TrainConfig(
     batch_size=48,
     lr=3e-4,
     eval_every=250,
-    num_workers=4,
+    num_workers=_loader_workers(),
 )
 
 
@@ -67,3 +87,52 @@ SYNTHETIC_PROTOCOL_PRESET = _PROTOCOL_SCALE.config()
 #: The converged scale of the synthetic benchmark's difficulty report (64 px, 200 steps,
 #: batch 24, 600 training and 200 evaluation images per domain): ``--preset study``.
 STUDY_PRESET = _STUDY_SCALE.config()
+
+#: Table 3's rows (baseline, +content, +domain, full) and the compared method SSDG-R.
+STUDY_VARIANTS: tuple[str, ...] = ("baseline", "content", "domain", "full", "ssdg-r")
+#: Table 1's four leave-one-out tasks and Table 2's four tasks with unseen 3D masks.
+STUDY_TASKS: tuple[str, ...] = TABLE1_TASKS + TABLE2_TASKS
+
+
+@dataclass(frozen=True)
+class StudyPreset:
+    """A sized study: configuration, tasks, variants and seeds.
+
+    Attributes:
+        name: the preset's name (``--preset``).
+        config: the base configuration of every run.
+        tasks: task names.
+        variants: Table 3 variants and/or method names.
+        seeds: seeds per (task, variant).
+        description: one line on its scale and what it leaves out, printed with the results.
+    """
+
+    name: str
+    config: TrainConfig
+    tasks: tuple[str, ...]
+    variants: tuple[str, ...]
+    seeds: int
+    description: str
+
+
+STUDY_PRESETS: dict[str, StudyPreset] = {
+    "study": StudyPreset(
+        "study",
+        STUDY_PRESET,
+        STUDY_TASKS,
+        STUDY_VARIANTS,
+        5,
+        "study: 8 tasks x 5 variants x 5 seeds at the difficulty report's converged scale "
+        "(64 px, 200 steps, batch 24, 600/200 images per domain); sized for one GPU",
+    ),
+    "study-cpu": StudyPreset(
+        "study-cpu",
+        SYNTHETIC_PROTOCOL_PRESET.replace(out="runs/study-cpu"),
+        STUDY_TASKS,
+        STUDY_VARIANTS,
+        5,
+        "study-cpu: 8 tasks x 5 variants x 5 seeds at the main command's converged scale "
+        "(ResNet-10, 32 px, 400 steps, batch 18, 300/100 images per domain); sized for "
+        "2 CPU cores (several hours)",
+    ),
+}

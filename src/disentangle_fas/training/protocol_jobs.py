@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 
@@ -28,6 +28,7 @@ from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
 from disentangle_fas.training.loop import TrainResult, train
+from disentangle_fas.training.options import KEEP_CHOICES, KeepCheckpoints
 from disentangle_fas.training.protocol_report import RunRecord
 from disentangle_fas.training.protocol_stats import TargetScores
 from disentangle_fas.training.scoring import score_dataset
@@ -49,10 +50,6 @@ __all__ = [
     "prune_run",
     "run_jobs",
 ]
-
-#: What :func:`run_protocol` keeps of each finished run's weight files.
-KeepCheckpoints = Literal["all", "chosen", "none"]
-KEEP_CHOICES: tuple[str, ...] = get_args(KeepCheckpoints)
 
 #: ``after_run(variant, task, seed, result)``: called in the process that ran the run,
 #: while its data is in memory; what it returns is kept as :attr:`RunRecord.extra`.

@@ -286,13 +286,15 @@ class SeedSummary:
         return "\n".join(lines) + "\n"
 
     def summary_line(self) -> str:
-        """One line: the family, the test, the correction, and the AUC differences whose
-        Holm-adjusted p-value is below :attr:`alpha`, with their direction (or that there
-        is none).
+        """One line: which table (its :attr:`title` up to any parenthesis), the family, the
+        test, the correction, and the AUC differences whose Holm-adjusted p-value is below
+        :attr:`alpha`, with their direction (or that there is none).
         """
+        name = self.title.split(" (")[0].strip().lower()
+        label = f"Summary ({name})" if name else "Summary"
         if not self.pairs:
-            return "Summary: one variant only: no differences to test."
-        family = f"Summary: AUC (primary endpoint), family: {self.family()}"
+            return f"{label}: one variant only: no differences to test."
+        family = f"{label}: AUC (primary endpoint), family: {self.family()}"
         several = len({(p.a, p.b) for p in self.pairs}) > 1
         undefined = [p for p in self.pairs if math.isnan(p.auc_p)]
         if len(undefined) == len(self.pairs):
