@@ -41,8 +41,8 @@ from disentangle_fas.training.presets import PAPER_PRESET
 pytestmark = pytest.mark.filterwarnings("ignore:.*no ImageNet weights")
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "disentangle_fas"
-BUILT_IN = ("disentangle", "ssdg-r", "ssan-r", "sa-fas")
-FOLDERS = ("disentangle", "ssdg", "ssan", "safas")
+BUILT_IN = ("disentangle", "ssdg-r", "ssan-r", "sa-fas", "gac-fas")
+FOLDERS = ("disentangle", "ssdg", "ssan", "safas", "gac_fas")
 
 #: One setting of each built-in method, a value other than its default, and where the
 #: built model shows it.
@@ -51,6 +51,7 @@ ONE_SETTING = {
     "ssdg-r": ("lambda_trip", "0.5", 0.5),
     "ssan-r": ("lambda_contrast", "3", 3.0),
     "sa-fas": ("supcon_weight", "0.2", 0.2),
+    "gac-fas": ("rho", "0.05", 0.05),
 }
 
 

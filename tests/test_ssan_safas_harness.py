@@ -1,4 +1,5 @@
-"""SSAN-R and SA-FAS in the harness: train, protocol, checkpoints, predict and ONNX export."""
+"""SSAN-R, SA-FAS and GAC-FAS in the harness: train, protocol, checkpoints, predict and ONNX
+export."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from _fake_task import fake_task, tiny_config
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.cli import main as cli_main
+from disentangle_fas.methods.gac_fas import GACFAS
 from disentangle_fas.methods.safas import SAFASMethod
 from disentangle_fas.safas import SAFAS
 from disentangle_fas.ssan import SSANR
@@ -26,10 +28,14 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:ONNX export mode is set to TrainingMode.EVAL"),
 ]
 
-EXPECTED = {"ssan-r": (SSANR, {"cls", "contrast", "adv"}), "sa-fas": (SAFAS, {"cls", "supcon"})}
+EXPECTED = {
+    "ssan-r": (SSANR, {"cls", "contrast", "adv"}),
+    "sa-fas": (SAFAS, {"cls", "supcon"}),
+    "gac-fas": (GACFAS, {"cls", "supcon"}),
+}
 
 
-@pytest.fixture(scope="module", params=["ssan-r", "sa-fas"])
+@pytest.fixture(scope="module", params=["ssan-r", "sa-fas", "gac-fas"])
 def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     method = request.param
     out = tmp_path_factory.mktemp(method.replace("-", "")) / "run"

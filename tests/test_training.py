@@ -39,10 +39,11 @@ def test_end_to_end_each_variant(tmp_path: Path, variant: str) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:resnet10. no ImageNet weights")
-@pytest.mark.parametrize("method", ["disentangle", "ssdg-r", "ssan-r", "sa-fas"])
+@pytest.mark.parametrize("method", ["disentangle", "ssdg-r", "ssan-r", "sa-fas", "gac-fas"])
 def test_resume_is_bit_identical(tmp_path: Path, method: str) -> None:
     # Each compared method draws its own randomness (SSDG-R's dropout, SSAN-R's style
-    # shuffle, SA-FAS's views): a resumed run must continue those streams, not restart them.
+    # shuffle, SA-FAS's and GAC-FAS's views): a resumed run must continue those streams, not
+    # restart them; GAC-FAS's ascent restores the weights and statistics it perturbs.
     task = fake_task()
     full = train(_cfg(tmp_path / "a", method=method, steps=6, eval_every=3), task)
     # "Kill" a run after step 3: train to 3 with the same schedule, then resume to 6.

@@ -22,9 +22,11 @@ Types that several packages share (:class:`Variant`, :class:`DisentangledFeature
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
 
 import torch
@@ -35,6 +37,7 @@ from disentangle_fas.nn import pool
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "Autocast",
     "DisentangledFeatures",
     "Encoder",
     "InputSpec",
@@ -45,6 +48,8 @@ __all__ = [
     "StemmedEncoder",
     "TrainingMethod",
     "Variant",
+    "compute_gradients",
+    "loss_backward",
     "num_features_of",
     "pool_map",
 ]
@@ -311,6 +316,15 @@ class TrainingMethod(Protocol):
     ``dict[str, torch.Generator]``: the loop saves their states with the training state
     and restores them on resume, so a resumed run draws what an uninterrupted one would.
     Draws from torch's global generator (dropout, ``torch.randperm``) are restored too.
+
+    Each step the loop zeroes the gradients, calls :func:`compute_gradients` (the method's
+    ``backward`` when it has one, else :func:`loss_backward`: :meth:`loss` then one
+    backward pass), clips the gradients, takes the optimizer step and calls
+    :meth:`after_step`. A method whose gradient is not that of one loss (a sharpness-aware
+    ascent, per-domain gradients) defines ``backward`` with :func:`loss_backward`'s
+    signature: it leaves the step's gradient in the parameters' ``.grad`` and returns the
+    step's :class:`Losses`, and it restores any weights it perturbed. The library's method
+    bases define ``backward`` as :func:`loss_backward`.
     """
 
     @property
@@ -345,3 +359,55 @@ class TrainingMethod(Protocol):
     def after_step(self, progress: float) -> None:
         """Called after every optimizer step (e.g. a projection of the heads' weights)."""
         ...
+
+
+#: A context factory the loop wraps around forwards (bf16 autocast on CUDA, else nothing).
+Autocast = Callable[[], AbstractContextManager[Any]]
+
+
+def loss_backward(
+    method: TrainingMethod,
+    step_model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    domains: Tensor,
+    content_target: Tensor | None,
+    progress: float,
+    *,
+    autocast: Autocast = nullcontext,
+) -> Losses:
+    """The gradient of one loss: ``method.loss(...)`` under ``autocast``, then one backward
+    pass (outside it); the arguments are :meth:`TrainingMethod.loss`'s.
+
+    Returns:
+        The step's :class:`Losses`; the gradient is accumulated into ``.grad``.
+    """
+    with autocast():
+        losses = method.loss(step_model, images, labels, domains, content_target, progress)
+    losses.total.backward()  # type: ignore[no-untyped-call]
+    return losses
+
+
+def compute_gradients(
+    method: TrainingMethod,
+    step_model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    domains: Tensor,
+    content_target: Tensor | None,
+    progress: float,
+    *,
+    autocast: Autocast = nullcontext,
+) -> Losses:
+    """One training step's gradient by ``method``'s rule: its ``backward`` when it defines
+    one (a method that owns its step), else :func:`loss_backward`.
+
+    Returns:
+        The step's :class:`Losses`; the gradient is in the parameters' ``.grad``.
+    """
+    owned = getattr(method, "backward", None)
+    rule = owned if callable(owned) else partial(loss_backward, method)
+    losses: Losses = rule(
+        step_model, images, labels, domains, content_target, progress, autocast=autocast
+    )
+    return losses

@@ -7,6 +7,7 @@ folder / name             method
 ``ssdg/``                 SSDG-R (``ssdg-r``; Jia et al., CVPR 2020)
 ``ssan/``                 SSAN-R (``ssan-r``; Wang et al., CVPR 2022)
 ``safas/``                SA-FAS (``sa-fas``; Sun et al., CVPR 2023)
+``gac_fas/``              GAC-FAS (``gac-fas``; Le and Woo, CVPR 2024)
 ``common/``               what methods share: config and settings machinery, the base of
                           the compared methods' models, the training adapters' bases
 ========================  ===============================================================

@@ -1,7 +1,9 @@
 """The training loop: plain PyTorch, no framework.
 
-One optimizer (AdamW) over every module, one backward pass per step on the weighted sum
-of the paper's six losses; linear warm-up then cosine decay; evaluation every
+One optimizer (AdamW) over every module; each step's gradient by the method's rule
+(:func:`~disentangle_fas.contracts.compute_gradients`: one backward pass on the method's
+loss, e.g. the weighted sum of the paper's six losses, unless the method owns its
+backward, as GAC-FAS's per-domain ascent does); linear warm-up then cosine decay; evaluation every
 ``eval_every`` steps on held-out source data and the target test set; checkpoints
 written atomically; ``resume`` continues a killed run exactly where it stopped. With
 ``averaging`` (:mod:`~disentangle_fas.training.averaging`) the average of the weights is
@@ -30,7 +32,7 @@ from disentangle_fas.checkpoint import (
     read_metadata,
     save_model,
 )
-from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod
+from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod, compute_gradients
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.errors import NonFiniteLossError, RunDirectoryError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
@@ -157,7 +159,7 @@ def _finished_history(out: Path, cfg: TrainConfig) -> list[dict[str, Any]] | Non
     return history if done else None
 
 
-def _step_loss(
+def _step_gradients(
     step_model: torch.nn.Module,
     method: TrainingMethod,
     batch: DeviceBatch,
@@ -165,10 +167,20 @@ def _step_loss(
     dev: torch.device,
     progress: float,
 ) -> Losses:
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == "cuda"):
-        return method.loss(
-            step_model, batch.images, batch.labels, batch.domains, batch.target, progress
-        )
+    """The step's gradient by the method's rule (:func:`compute_gradients`), forwards under
+    bf16 autocast on CUDA when ``cfg.amp``.
+    """
+    enabled = cfg.amp and dev.type == "cuda"
+    return compute_gradients(
+        method,
+        step_model,
+        batch.images,
+        batch.labels,
+        batch.domains,
+        batch.target,
+        progress,
+        autocast=lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=enabled),
+    )
 
 
 def train(
@@ -309,11 +321,10 @@ def _train(
         lr = lr_at(step, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        losses = _step_loss(step_model, method, next(batches), cfg, dev, step / cfg.steps)
+        optimizer.zero_grad(set_to_none=True)
+        losses = _step_gradients(step_model, method, next(batches), cfg, dev, step / cfg.steps)
         terms = losses.terms
         guard.update(losses.total, step)  # no host sync; read below where the loop syncs
-        optimizer.zero_grad(set_to_none=True)
-        losses.total.backward()  # type: ignore[no-untyped-call]
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()

@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import LivenessModel, Losses
+from disentangle_fas.contracts import Autocast, LivenessModel, Losses, loss_backward
 from disentangle_fas.methods.common.context import MethodContext
 
 __all__ = ["ComparedMethod", "ObjectiveMethod"]
@@ -90,6 +91,18 @@ class ObjectiveMethod:
     def after_step(self, progress: float) -> None:
         """Nothing to do after an optimizer step."""
 
+    def backward(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float, *, autocast: Autocast = nullcontext,
+    ) -> Losses:  # fmt: skip
+        """The step's gradient: :meth:`loss`, then one backward pass
+        (:func:`~disentangle_fas.contracts.loss_backward`).
+        """
+        return loss_backward(
+            self, step_model, images, labels, domains, content_target, progress,
+            autocast=autocast,
+        )  # fmt: skip
+
 
 class ComparedMethod:
     """What the compared methods' training adapters share: no content target, the model
@@ -144,3 +157,15 @@ class ComparedMethod:
 
     def after_step(self, progress: float) -> None:
         """Nothing to do after an optimizer step."""
+
+    def backward(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float, *, autocast: Autocast = nullcontext,
+    ) -> Losses:  # fmt: skip
+        """The step's gradient: :meth:`loss`, then one backward pass
+        (:func:`~disentangle_fas.contracts.loss_backward`).
+        """
+        return loss_backward(
+            self, step_model, images, labels, domains, content_target, progress,
+            autocast=autocast,
+        )  # fmt: skip
