@@ -45,8 +45,8 @@ class Terms(NamedTuple):
     def as_floats(self) -> dict[str, float]:
         return {
             **self.paper.as_floats(),
-            "compact": float(self.compact),
-            "total": float(self.total),
+            "compact": float(self.compact.detach()),
+            "total": float(self.total.detach()),
         }
 
 

@@ -11,8 +11,8 @@ This is how the pictures and numbers of docs/explainability.md were made:
 
 Run from the repository root::
 
-    python examples/explain_synthetic.py                      # writes docs/images/explain_*
-    python examples/explain_synthetic.py --out /tmp/x --prefix ""  # anywhere else
+    python examples/explain_synthetic.py                      # writes runs/explain-example/
+    python examples/explain_synthetic.py --out docs/images    # the docs' pictures
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="processes rendering the data")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    p.add_argument("--out", default="docs/images")
+    p.add_argument("--out", default="runs/explain-example")
     p.add_argument("--prefix", default="explain_")
     p.add_argument("--checkpoint", default="runs/explain_synthetic/model.safetensors")
     return p.parse_args()

@@ -33,7 +33,12 @@ def _tile(rgb: np.ndarray, landmarks: np.ndarray | None) -> Image.Image:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/images/synthetic_grid.png"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("synthetic_grid.png"),
+        help="PNG to write (the docs' picture: docs/images/synthetic_grid.png)",
+    )
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--landmarks", action="store_true", help="mark the 5 landmarks")

@@ -152,3 +152,15 @@ def test_example_script_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.Monk
     assert "synthetic OCI->M, 2 steps" in report and "held-out target domain M" in report
     for name in ("gradcam", "projection_pca", "projection_tsne"):
         _png_ok(tmp_path / "out" / f"explain_{name}.png")
+
+
+def test_checkpoint_names_tell_alike_paths_apart() -> None:
+    from disentangle_fas.explain.cli import checkpoint_names
+
+    runs = ["r/full/OCI_M/seed0/best_source_val.safetensors",
+            "r/baseline/OCI_M/seed0/best_source_val.safetensors"]  # fmt: skip
+    assert checkpoint_names(runs) == ["full/OCI_M/seed0/best_source_val",
+                                      "baseline/OCI_M/seed0/best_source_val"]  # fmt: skip
+    assert checkpoint_names(["a/b.st", "a/b.st"]) == ["a/b", "a/b (2)"]
+    assert checkpoint_names(["ssdg/best.st", "full/best.st"]) == ["ssdg/best", "full/best"]
+    assert checkpoint_names(["m.st"]) == ["m"]

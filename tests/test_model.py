@@ -80,6 +80,15 @@ def test_normalize() -> None:
         "disentangle_fas.losses.content",
         "disentangle_fas.losses.domain",
         "disentangle_fas.methods.disentangle.objective",
+        "disentangle_fas.encoders.names",
+        "disentangle_fas._lazy",
+        "disentangle_fas.methods.common.views",
+        "disentangle_fas.methods.gac_fas.model",
+        "disentangle_fas.methods.gac_fas.objective",
+        "disentangle_fas.methods.gac_fas.step",
+        "disentangle_fas.methods.gac_fas.views",
+        "disentangle_fas.training.loop",
+        "disentangle_fas.explain.cli",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:
@@ -122,3 +131,13 @@ def test_python_dash_m_runs_the_cli() -> None:
     from disentangle_fas import __version__
 
     assert proc.returncode == 0 and proc.stdout.strip() == __version__
+
+
+def test_build_refuses_a_module_backbone_instead_of_sharing_it() -> None:
+    from disentangle_fas.encoders import create_encoder
+
+    encoder = create_encoder("resnet10", warn_random=False)
+    with pytest.raises(TypeError, match=r"backbone must be a backbone name.*DisentangledEncoders"):
+        DisentangledFAS.build(num_domains=3, backbone=encoder, warn_random=False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="domain_backbone must be"):
+        DisentangledFAS.build(num_domains=3, domain_backbone=encoder, warn_random=False)  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_parser",
+    "checkpoint_names",
     "classifier_scores",
     "main",
     "pick_cam_samples",
@@ -241,10 +242,31 @@ def _gradcam_part(
     return _CamPart(samples, list(rows), notes)
 
 
-def _name(checkpoint: str) -> str:
-    """A short name for a checkpoint: ``parent/stem`` (training runs name files by policy)."""
-    p = Path(checkpoint)
-    return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
+def checkpoint_names(checkpoints: list[str]) -> list[str]:
+    """Short, distinct names for checkpoints: ``parent/stem`` (training runs name files by
+    policy), with as many more parent folders as it takes to tell two apart, and ``(2)``,
+    ``(3)`` ... after a path given twice.
+
+    Example:
+        >>> checkpoint_names(["full/M/seed0/best.safetensors", "base/M/seed0/best.safetensors"])
+        ['full/M/seed0/best', 'base/M/seed0/best']
+    """
+    paths = [Path(c) for c in checkpoints]
+
+    def tail(p: Path, depth: int) -> str:
+        parts = [*p.parent.parts[-depth:], p.stem] if depth else [p.stem]
+        return "/".join(parts)
+
+    depth = 1
+    longest = max((len(p.parent.parts) for p in paths), default=0)
+    while depth < longest and len({tail(p, depth) for p in set(paths)}) < len(set(paths)):
+        depth += 1
+    names, seen = [], dict[str, int]()
+    for p in paths:
+        name = tail(p, min(depth, len(p.parent.parts)))
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -274,7 +296,11 @@ def _run(args: argparse.Namespace) -> int:
             f"{args.checkpoint} stores no input size (it predates stored input specs); "
             "pass --image-size with the size the model was trained at"
         )
-    compared = [(_name(c), load_model(c, map_location=args.device).model) for c in args.compare]
+    labels = checkpoint_names([args.checkpoint, *args.compare])
+    compared = [
+        (label, load_model(c, map_location=args.device).model)
+        for label, c in zip(labels[1:], args.compare, strict=True)
+    ]
     probe_domains, cam_domains, why = _domains(args, loaded.info)
     data = SyntheticFAS(
         probe_domains,
@@ -289,7 +315,7 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = {k: f"{args.prefix}{k}" for k in ("gradcam.png", "report.md", "probes.json")}
 
-    models = [(_name(args.checkpoint), model), *compared]
+    models = [(labels[0], model), *compared]
     cam_part = _gradcam_part(args, models, data, cam_domains, out / names["gradcam.png"])
     feats = extract_features(model, data, batch_size=args.batch_size, device=args.device)
     probes = probe_disentanglement(feats, seed=args.seed)

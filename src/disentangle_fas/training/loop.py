@@ -56,7 +56,7 @@ from disentangle_fas.training.scoring import evaluate_model
 from disentangle_fas.training.state import load_training_state, save_training_state
 from disentangle_fas.training.tasks import build_task
 
-__all__ = ["POLICY_FILES", "NonFiniteLossError", "TrainResult", "lr_at", "train"]
+__all__ = ["POLICY_FILES", "NonFiniteLossError", "TrainResult", "lr_at", "run_label", "train"]
 
 #: The file a run writes for the checkpoint each policy chooses.
 POLICY_FILES = {
@@ -183,8 +183,24 @@ def _step_gradients(
     )
 
 
+def run_label(cfg: TrainConfig, task: str) -> str:
+    """A run's name for progress: method, its ``variant`` setting if any, task and seed.
+
+    Example:
+        >>> run_label(TrainConfig(variant="baseline", seed=2), "OCI->M")
+        'disentangle baseline OCI->M seed 2'
+    """
+    variant = cfg.method_settings.get("variant")
+    parts = [cfg.method, *([str(variant)] if variant else []), task, f"seed {cfg.seed}"]
+    return " ".join(parts)
+
+
 def train(
-    cfg: TrainConfig, task: TaskData | None = None, *, method: TrainingMethod | None = None
+    cfg: TrainConfig,
+    task: TaskData | None = None,
+    *,
+    method: TrainingMethod | None = None,
+    label: str | None = None,
 ) -> TrainResult:
     """Train one model on one task and evaluate it.
 
@@ -196,6 +212,8 @@ def train(
             :class:`~disentangle_fas.training.ObjectiveMethod` around a custom model);
             built from ``cfg.method`` when ``None``. A model of no registered kind is
             checkpointed as a custom model and reloaded into a copy of itself.
+        label: what the progress bar calls the run (default: method, variant when one is
+            set, task and seed, e.g. ``"disentangle full OCI->M seed 0"``).
 
     Returns:
         The :class:`TrainResult` (on every rank; the metrics come from rank 0's files).
@@ -229,7 +247,7 @@ def train(
     )
     try:
         run_dir.open(cfg.to_dict())
-        return _train(cfg, task, info, t0, method, run_dir)
+        return _train(cfg, task, info, t0, method, run_dir, label)
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted):
             raise
@@ -246,6 +264,7 @@ def _train(
     t0: float,
     given: TrainingMethod | None,
     run_dir: RunDirectory,
+    label: str | None = None,
 ) -> TrainResult:
     dev = info.device
     out = Path(cfg.out)
@@ -314,7 +333,8 @@ def _train(
     logger = RunLogger(out, enabled=info.is_main, tensorboard=cfg.tensorboard, resume=start > 0)
     batches = _batches(task, sampler, start, cfg, dev, method, aug)
     guard = NonFiniteGuard(dev)
-    bar = logger.progress(total=cfg.steps, initial=start, desc=task.name, enabled=cfg.progress)
+    bar = logger.progress(total=cfg.steps, initial=start, desc=label or run_label(cfg, task.name),
+                          enabled=cfg.progress)  # fmt: skip
     model.train()
     seen, t_log = 0, time.perf_counter()
     for step in range(start, cfg.steps):

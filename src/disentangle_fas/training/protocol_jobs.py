@@ -143,7 +143,13 @@ def run_jobs(
         try:
             with one_torch_thread():
                 for k, job in enumerate(jobs, 1):
-                    rec = _do_job(job, task_builder, after_run, progress=job.cfg.progress)
+                    rec = _do_job(
+                        job,
+                        task_builder,
+                        after_run,
+                        progress=job.cfg.progress,
+                        label=f"run {k}/{total}: {job.variant} {job.task} seed {job.seed}",
+                    )
                     echo(line(k, rec))
                     yield rec
         finally:
@@ -198,11 +204,12 @@ def _do_job(
     task_builder: Callable[[TrainConfig], TaskData],
     after_run: AfterRun | None,
     progress: bool,
+    label: str | None = None,
 ) -> RunRecord:
     """Build the job's data (cached per process and on disk), train, score, prune."""
     cfg = job.cfg.replace(progress=progress)
     task = _task_for(cfg, task_builder)
-    res = train(cfg, task)
+    res = train(cfg, task, label=label)
     scores = _target_scores(res, task, cfg) if job.score_target else None
     extra = after_run(job.variant, task, job.seed, res) if after_run is not None else None
     prune_run(res.checkpoint, job.keep)

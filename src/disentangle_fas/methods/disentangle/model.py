@@ -220,6 +220,8 @@ class DisentangledFAS(LivenessModel):
                 ``"efficientnet_b0"``, ``"resnet50"``, ``"timm:convnext_atto"``.
             content_backbone: E_C's backbone when it differs.
             domain_backbone: E_D's backbone when it differs.
+                (Names only: a module is refused, since one instance cannot be three
+                encoders; compose your own with :class:`DisentangledEncoders`.)
             feature_dim: common width the encoders are projected to (needed when the
                 backbones' widths differ).
             share_stem: share the stem between the encoders when possible.
@@ -229,6 +231,9 @@ class DisentangledFAS(LivenessModel):
         Returns:
             The model; ``model.config`` describes it (checkpoints rebuild it from that).
 
+        Raises:
+            TypeError: a backbone given as a module instead of a name.
+
         Example:
             >>> m = DisentangledFAS.build(num_domains=3, backbone="mobilenet_v3_small",
             ...                           image_size=64, content_shape=(1, 16, 16),
@@ -236,6 +241,18 @@ class DisentangledFAS(LivenessModel):
             >>> m.live_score(torch.rand(2, 3, 64, 64)).shape
             torch.Size([2])
         """
+        given = {"backbone": backbone, "content_backbone": content_backbone,
+                 "domain_backbone": domain_backbone}  # fmt: skip
+        modules = [k for k, v in given.items() if v is not None and not isinstance(v, str)]
+        if modules:
+            raise TypeError(
+                f"DisentangledFAS.build: {', '.join(modules)} must be a backbone name "
+                f"(got {type(given[modules[0]]).__name__}): one module cannot be E_L, E_C and "
+                "E_D at once, and a checkpoint names its backbones to rebuild them. With "
+                "encoders of your own, build three instances and pass "
+                "DisentangledEncoders(liveness, content, domain) to DisentangledFAS(...) "
+                "(docs/composing.md)"
+            )
         names = {backbone or f"resnet{depth}", content_backbone, domain_backbone} - {None}
         if len(names) > 1 and feature_dim is None:
             widths = {num_features_of(create_encoder(n, warn_random=False)) for n in names if n}
