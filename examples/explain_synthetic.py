@@ -112,7 +112,7 @@ def main() -> int:
         "target": TARGET,
         "step": args.steps,
     }
-    ck = save_model(args.checkpoint, model, info=info)
+    ck = save_model(model, args.checkpoint, info=info)
     argv = ["--checkpoint", str(ck), "--out", args.out, "--prefix", args.prefix]
     argv += ["--probe-samples", str(args.probe_samples), "--num-samples", "8"]
     argv += ["--cam-layer", "layer4", "layer3", "--projection", "both"]

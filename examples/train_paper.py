@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = save_model(
-        out / "model.safetensors",
         model,
+        out / "model.safetensors",
         threshold=result.honest.threshold,
         threshold_strategy="source_val_eer",
         info={"task": args.task, "step": step},

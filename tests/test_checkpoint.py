@@ -29,7 +29,7 @@ def test_round_trip(tmp_path: Path) -> None:
     with torch.no_grad():
         m.liveness_head.weight.mul_(3.0)
     path = save_model(
-        tmp_path / "ck.safetensors", m, threshold=0.42, threshold_strategy="fixed", info={"step": 7}
+        m, tmp_path / "ck.safetensors", threshold=0.42, threshold_strategy="fixed", info={"step": 7}
     )
     loaded = load_model(path)
     assert loaded.config == m.config
@@ -52,7 +52,7 @@ def test_liveness_only_checkpoint(tmp_path: Path) -> None:
     small = liveness_only(m)
     assert small.encoders.content is None and small.encoders.domain is None
     assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in m.parameters()) / 2
-    path = save_liveness_model(tmp_path / "live.safetensors", m, threshold=0.3)
+    path = save_liveness_model(m, tmp_path / "live.safetensors", threshold=0.3)
     loaded = load_model(path)
     assert loaded.config.variant == "baseline"
     x = torch.rand(3, 3, 32, 32)
@@ -76,7 +76,7 @@ def test_hand_assembled_model_needs_config(tmp_path: Path) -> None:
     m = _model()
     m.config = None
     with pytest.raises(ValueError, match="config"):
-        save_model(tmp_path / "x.safetensors", m)
+        save_model(m, tmp_path / "x.safetensors")
 
 
 def test_config_round_trip() -> None:
@@ -84,3 +84,16 @@ def test_config_round_trip() -> None:
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError):
         ModelConfig(num_domains=2, variant="bogus")
+
+
+def test_save_model_takes_the_model_first_and_still_reads_the_former_order(
+    tmp_path: Path,
+) -> None:
+    m = DisentangledFAS.build(num_domains=2, variant="baseline", depth=10, image_size=32,
+                              warn_random=False)  # fmt: skip
+    new = save_model(m, tmp_path / "new.safetensors")
+    with pytest.warns(DeprecationWarning, match="pass the model first"):
+        old = save_model(tmp_path / "old.safetensors", m)  # type: ignore[arg-type]
+    assert new.read_bytes() == old.read_bytes()
+    with pytest.raises(TypeError, match="path must be a str or path"):
+        save_model(m, m)  # type: ignore[arg-type]

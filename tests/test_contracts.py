@@ -84,7 +84,7 @@ def test_the_liveness_path_is_the_models_own_modules() -> None:
 
 def test_checkpoints_of_another_backbone_round_trip(tmp_path: Path) -> None:
     model = _mobile()
-    path = save_model(tmp_path / "m.safetensors", model, threshold=0.4)
+    path = save_model(model, tmp_path / "m.safetensors", threshold=0.4)
     meta = read_metadata(path)
     assert meta["kind"] == "disentangle" and meta["config"]["backbone"] == "mobilenet_v3_small"
     assert meta["input"] == {
@@ -153,7 +153,7 @@ def _lmcl_objective(cosine: Tensor, labels: Tensor, domains: Tensor, target: Any
 
 def test_a_custom_model_saves_with_its_config_and_loads_with_a_builder(tmp_path: Path) -> None:
     model = _TinyLive(width=8).eval()
-    path = save_model(tmp_path / "c.safetensors", model, config={"width": 8})
+    path = save_model(model, tmp_path / "c.safetensors", config={"width": 8})
     assert read_metadata(path)["kind"] == "custom"
     with pytest.raises(ValueError, match="builder"):
         load_model(path)
@@ -164,7 +164,7 @@ def test_a_custom_model_saves_with_its_config_and_loads_with_a_builder(tmp_path:
     with pytest.raises(ValueError, match="do not match"):
         load_model(path, builder=lambda cfg: _TinyLive(width=4))
     with pytest.raises(TypeError, match="LivenessModel"):
-        save_model(tmp_path / "x.safetensors", nn.Linear(2, 2))  # type: ignore[arg-type]
+        save_model(nn.Linear(2, 2), tmp_path / "x.safetensors")  # type: ignore[arg-type]
 
 
 def test_a_custom_model_trains_through_the_method_contract(tmp_path: Path) -> None:
@@ -220,7 +220,7 @@ def test_a_registered_kind_rebuilds_without_a_builder(tmp_path: Path) -> None:
     register_model_kind("tiny-test", _Registered, _Cfg)
     assert "tiny-test" in model_kinds() and model_kind("tiny-test").model_cls is _Registered
     model = _Registered(6).eval()
-    path = save_model(tmp_path / "r.safetensors", model)
+    path = save_model(model, tmp_path / "r.safetensors")
     assert read_metadata(path)["kind"] == "tiny-test"
     loaded = load_model(path)
     assert isinstance(loaded.model, _Registered) and loaded.model.width == 6

@@ -248,3 +248,14 @@ def test_worker_crash_costs_only_its_item(replay_root: Path, tmp_path: Path) -> 
     assert (report.processed, report.failed, report.crops) == (2, 1, 5)
     (problem,) = [p for p in report.problems if p.kind == "error"]
     assert problem.video_id == casia[0].video_id and "died" in problem.detail
+
+
+def test_duplicate_video_ids_are_named_with_both_files(replay_root: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    records = ReplayAttack(replay_root).records("train")[:2]
+    clash = [records[0], dataclasses.replace(records[1], video_id=records[0].video_id)]
+    with pytest.raises(ValueError, match=r"is shared by .* and .* \(rows 1 and 2\)") as info:
+        preprocess_records(clash, tmp_path / "out", CFG, progress=False)
+    assert str(records[1].path) in str(info.value) and records[0].video_id in str(info.value)
+    assert not (tmp_path / "out").exists()  # refused before anything is written

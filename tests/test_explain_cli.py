@@ -18,7 +18,7 @@ from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 def _checkpoint(path: Path, variant: str, info: dict[str, object]) -> Path:
     model = tiny_paper_model(variant)
-    return save_model(path, model, threshold=0.4, threshold_strategy="test", info=info)
+    return save_model(model, path, threshold=0.4, threshold_strategy="test", info=info)
 
 
 def _png_ok(path: Path) -> None:
@@ -60,7 +60,7 @@ def test_explain_baseline_reports_only_liveness(tmp_path: Path) -> None:
     ssdg = SSDGR.from_config(
         SSDGConfig(num_domains=3, depth=10, embed_dim=32, image_size=32), warn_random=False
     )
-    other = save_model(tmp_path / "ssdg" / "best.safetensors", ssdg)
+    other = save_model(ssdg, tmp_path / "ssdg" / "best.safetensors")
     out = tmp_path / "b"
     argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "3", "--prefix", "x_"]
     argv += ["--probe-samples", "6", "--domains", "O", "C", "--projection", "none"]
@@ -83,7 +83,7 @@ def test_explain_ssdg_r_checkpoint(tmp_path: Path) -> None:
     ssdg = SSDGR.from_config(
         SSDGConfig(num_domains=3, depth=10, embed_dim=32, image_size=32), warn_random=False
     )
-    ck = save_model(tmp_path / "s.safetensors", ssdg, info={"sources": ["O", "C"], "target": "I"})
+    ck = save_model(ssdg, tmp_path / "s.safetensors", info={"sources": ["O", "C"], "target": "I"})
     out = tmp_path / "s"
     argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "2"]  # stored 32 px
     argv += ["--probe-samples", "6", "--projection", "none"]

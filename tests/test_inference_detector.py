@@ -89,7 +89,7 @@ def test_threshold_comes_from_the_checkpoint_unless_overridden(checkpoint, tmp_p
 
 def test_ssdg_r_checkpoints_are_scored_whole_at_their_stored_size(tmp_path):
     model = build_ssdg(image_size=24)
-    path = save_model(tmp_path / "ssdg.safetensors", model, threshold=0.6)
+    path = save_model(model, tmp_path / "ssdg.safetensors", threshold=0.6)
     det = LivenessDetector.from_checkpoint(path, face_detector=None)
     assert isinstance(det.model, SSDGR) and det.image_size == 24 and det.threshold == 0.6
     x = torch.rand(3, 3, 24, 24, generator=torch.Generator().manual_seed(0))
@@ -105,8 +105,8 @@ def test_a_model_of_unknown_size_is_refused_until_the_size_is_given(tmp_path):
     with pytest.raises(ValueError, match=r"image.size"):
         LivenessDetector(model, face_detector=None)
     with pytest.raises(ValueError, match="input_spec"):
-        save_model(tmp_path / "plain.safetensors", model)
-    path = save_model(tmp_path / "plain.safetensors", model, input_spec=InputSpec(28))
+        save_model(model, tmp_path / "plain.safetensors")
+    path = save_model(model, tmp_path / "plain.safetensors", input_spec=InputSpec(28))
     assert LivenessDetector.from_checkpoint(path, face_detector=None).image_size == 28
 
 
@@ -114,7 +114,7 @@ def test_a_legacy_checkpoint_without_input_spec_says_so(tmp_path):
     from safetensors import safe_open
 
     model = build_ssdg(image_size=24)
-    path = save_model(tmp_path / "ssdg.safetensors", model)
+    path = save_model(model, tmp_path / "ssdg.safetensors")
     with safe_open(str(path), framework="pt") as f:
         meta = json.loads(f.metadata()["disentangle_fas"])
         tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118

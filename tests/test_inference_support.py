@@ -29,7 +29,7 @@ def write_checkpoint(
     path: Path, *, seed: int = 0, threshold: float | None = None
 ) -> tuple[Path, DisentangledFAS]:
     model = build_model(seed)
-    save_model(path, model, threshold=threshold, threshold_strategy="test")
+    save_model(model, path, threshold=threshold, threshold_strategy="test")
     return path, model
 
 

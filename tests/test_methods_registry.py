@@ -284,7 +284,7 @@ def test_a_checkpoint_of_the_old_kind_name_still_loads(tmp_path: Path) -> None:
     x = torch.rand(4, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded.model.live_score(x), load_model(path).model.live_score(x))
-    save_model(tmp_path / "again.safetensors", loaded.model)  # written under the new name
+    save_model(loaded.model, tmp_path / "again.safetensors")  # written under the new name
     with safe_open(str(tmp_path / "again.safetensors"), "pt") as f:
         assert json.loads(f.metadata()["disentangle_fas"])["kind"] == "disentangle"
 

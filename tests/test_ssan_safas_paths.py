@@ -57,7 +57,7 @@ def test_gradcam_explains_the_path(index: int) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("index", "name"), [(0, "ssan-r"), (1, "sa-fas")])
 def test_explain_command_on_a_checkpoint(index: int, name: str, tmp_path: Path) -> None:
-    ck = save_model(tmp_path / "m.safetensors", _model(index), info={"sources": ["O", "C", "I"]})
+    ck = save_model(_model(index), tmp_path / "m.safetensors", info={"sources": ["O", "C", "I"]})
     out = tmp_path / "out"
     argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "2"]
     argv += ["--probe-samples", "6", "--projection", "none"]

@@ -17,6 +17,8 @@ passes to :func:`load_model`. :func:`save_liveness_model` writes only the infere
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,9 +81,28 @@ class LoadedModel:
     input_spec: InputSpec | None = None
 
 
+def _model_then_path(
+    model: nn.Module | str | os.PathLike[str], path: str | os.PathLike[str] | nn.Module
+) -> tuple[nn.Module, Path]:
+    """``(model, path)``, also from the former order ``(path, model)`` (with a warning)."""
+    if isinstance(model, str | os.PathLike) and isinstance(path, nn.Module):
+        warnings.warn(
+            "save_model(path, model) is deprecated: pass the model first, "
+            "save_model(model, path), as torch.save(obj, f) and safetensors' save_file do",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        model, path = path, model
+    if isinstance(path, nn.Module) or not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or path, got {type(path).__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"cannot checkpoint a {type(model).__name__}: pass a LivenessModel")
+    return model, Path(path)
+
+
 def save_model(
-    path: str | Path,
-    model: nn.Module,
+    model: nn.Module | str | os.PathLike[str],
+    path: str | os.PathLike[str] | nn.Module,
     *,
     threshold: float | None = None,
     threshold_strategy: str | None = None,
@@ -92,10 +113,12 @@ def save_model(
     """Write a checkpoint atomically (temporary file, then rename).
 
     Args:
-        path: destination ``.safetensors`` path.
         model: a :class:`~disentangle_fas.contracts.LivenessModel`: of a registered kind
             with a ``config`` (e.g. built with ``DisentangledFAS.build``), or any other,
             which is stored as kind ``"custom"`` with ``config``.
+        path: destination ``.safetensors`` path. (The model comes first, as in
+            ``torch.save(obj, f)``; the former order ``save_model(path, model)`` still
+            works, with a ``DeprecationWarning``.)
         threshold: decision threshold on P(live) to store.
         threshold_strategy: how it was chosen (stored verbatim, reported by readers).
         info: extra JSON-serialisable information.
@@ -110,6 +133,7 @@ def save_model(
         TypeError: ``model`` is not a :class:`~disentangle_fas.contracts.LivenessModel`.
         ValueError: a registered model without ``config``, or no input spec known.
     """
+    model, path = _model_then_path(model, path)
     if not isinstance(model, LivenessModel):
         raise TypeError(
             f"cannot checkpoint a {type(model).__name__}: derive it from "
@@ -271,18 +295,23 @@ def liveness_only(model: LivenessModel) -> LivenessModel:
 
 
 def save_liveness_model(
-    path: str | Path,
-    model: LivenessModel,
+    model: LivenessModel | str | os.PathLike[str],
+    path: str | os.PathLike[str] | LivenessModel,
     *,
     threshold: float | None = None,
     threshold_strategy: str | None = None,
     info: dict[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write only the inference path (E_L + C_L) as a checkpoint; see :func:`save_model`."""
+    """Write only the inference path (E_L + C_L) as a checkpoint; see :func:`save_model`
+    (the same argument order, model first).
+    """
+    module, target = _model_then_path(model, path)
+    if not isinstance(module, LivenessModel):
+        raise TypeError(f"cannot checkpoint a {type(module).__name__}: pass a LivenessModel")
     return save_model(
-        path,
-        liveness_only(model),
+        liveness_only(module),
+        target,
         threshold=threshold,
         threshold_strategy=threshold_strategy,
         info=info,

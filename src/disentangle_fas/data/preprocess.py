@@ -291,11 +291,20 @@ def preprocess_records(
         ValueError: duplicate video ids, or items need a detector and none is given.
     """
     config = config or PreprocessConfig()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ids = [r.video_id for r in records]
     if len(set(ids)) != len(ids):
-        raise ValueError("records must have distinct video_id values")
+        seen: dict[str, int] = {}
+        for i, vid in enumerate(ids):
+            if vid in seen:
+                a, b = records[seen[vid]], records[i]
+                raise ValueError(
+                    f"records must have distinct video_id values: {vid!r} is shared by "
+                    f"{a.path} and {b.path} (rows {seen[vid] + 1} and {i + 1}); in a CSV list "
+                    "give each video its own video_id (frames of one video are one record)"
+                )
+            seen[vid] = i
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     needs = sum(r.box_source == "detector" for r in records)
     if needs and detector_factory is None:
         raise ValueError(

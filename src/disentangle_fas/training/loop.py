@@ -498,8 +498,8 @@ def _evaluate_and_checkpoint(
     }
     history.append(summary)
     last = save_model(
-        out / "last.safetensors",
         model,
+        out / "last.safetensors",
         threshold=result.honest.threshold,
         threshold_strategy="source_val_eer",
         info=info,
