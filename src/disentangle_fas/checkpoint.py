@@ -30,10 +30,12 @@ from torch import nn
 
 from disentangle_fas import __version__
 from disentangle_fas._io import alias_groups, atomic_path, unique_tensors
+from disentangle_fas.builders import BUILDER_HELP, resolve_builder
 from disentangle_fas.contracts import InputSpec, LivenessModel
 from disentangle_fas.registry import kind_of, model_kind
 
 __all__ = [
+    "BUILDER_HELP",
     "CHECKPOINT_FORMAT",
     "CUSTOM_KIND",
     "Builder",
@@ -43,6 +45,7 @@ __all__ = [
     "load_model",
     "load_weights",
     "read_metadata",
+    "resolve_builder",
     "save_liveness_model",
     "save_model",
 ]
@@ -109,6 +112,7 @@ def save_model(
     info: dict[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     input_spec: InputSpec | None = None,
+    builder: str | None = None,
 ) -> Path:
     """Write a checkpoint atomically (temporary file, then rename).
 
@@ -125,6 +129,9 @@ def save_model(
         config: a JSON-serialisable config for a custom model (what its builder needs);
             not used for registered kinds.
         input_spec: the input the model expects; defaults to ``model.input_spec``.
+        builder: for a custom model, the ``"module:function"`` that rebuilds it from
+            ``config``, stored as a hint that readers print (never imported from the file:
+            the reader names it, e.g. ``predict --builder module:function``).
 
     Returns:
         The path written.
@@ -143,13 +150,9 @@ def save_model(
     own_config = getattr(model, "config", None)
     if kind is not None and own_config is not None:
         kind_name, stored = kind.name, own_config.to_dict()
-    elif kind is not None and config is None:
-        raise ValueError(
-            f"{type(model).__name__}.config is None: build the model with from_config (or "
-            "DisentangledFAS.build) so the checkpoint can rebuild it, or pass config= and "
-            "load it with load_model(path, builder=...)"
-        )
     else:
+        # Of no registered kind, or assembled by hand (a registered class without the
+        # config that rebuilds it): the user's builder rebuilds it from ``config``.
         kind_name, stored = CUSTOM_KIND, dict(config or {})
     spec = input_spec if input_spec is not None else model.input_spec
     if spec is None:
@@ -167,6 +170,10 @@ def save_model(
         "threshold_strategy": threshold_strategy,
         "info": info or {},
     }
+    if kind_name == CUSTOM_KIND:
+        meta["class"] = f"{type(model).__module__}.{type(model).__qualname__}"
+        if builder is not None:
+            meta["builder"] = str(builder)
     try:
         text = json.dumps(meta)
     except TypeError as exc:
@@ -227,9 +234,13 @@ def load_model(
     stored = dict(meta.get("config") or {})
     if kind == CUSTOM_KIND:
         if builder is None:
+            hint = meta.get("builder")
+            named = f" (its writer named {hint!r})" if isinstance(hint, str) else ""
+            what = meta.get("class", "a model of no registered kind")
             raise ValueError(
-                f"{path} holds a custom model: pass builder=<function from its config dict to "
-                "the model> (in Python: load_model(path, builder=...))"
+                f"{path} holds a custom model ({what}): rebuild it with the function that "
+                f"built it from its config{named}: --builder MODULE:FUNCTION on the command "
+                "line, load_model(path, builder=...) in Python"
             )
         model = builder(stored)
         if not isinstance(model, LivenessModel):
@@ -302,6 +313,7 @@ def save_liveness_model(
     threshold_strategy: str | None = None,
     info: dict[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
+    builder: str | None = None,
 ) -> Path:
     """Write only the inference path (E_L + C_L) as a checkpoint; see :func:`save_model`
     (the same argument order, model first).
@@ -316,4 +328,5 @@ def save_liveness_model(
         threshold_strategy=threshold_strategy,
         info=info,
         config=config,
+        builder=builder,
     )

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from disentangle_fas.builders import BUILDER_HELP, builder_option
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.errors import ArgumentParser, UsageError, command
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "liveness, content and domain representations are disentangled.",
     )
     p.add_argument("--checkpoint", required=True, help="a .safetensors model checkpoint")
+    p.add_argument("--builder", default=None, metavar="MODULE:FUNCTION", help=BUILDER_HELP)
     p.add_argument("--data", default="synthetic", help="dataset: 'synthetic' (built-in benchmark)")
     p.add_argument("--out", default="explain", help="output folder (default: ./explain)")
     p.add_argument("--num-samples", type=int, default=8, help="columns of the Grad-CAM grid")
@@ -285,7 +287,8 @@ def _run(args: argparse.Namespace) -> int:
     from disentangle_fas.training.distributed import resolve_device
 
     resolve_device(args.device)  # a usage error for a device this machine lacks
-    loaded = load_model(args.checkpoint, map_location=args.device)
+    builder = builder_option(args.builder)
+    loaded = load_model(args.checkpoint, map_location=args.device, builder=builder)
     model, config = loaded.model, loaded.config
     if args.image_size:
         size = int(args.image_size)
@@ -298,7 +301,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     labels = checkpoint_names([args.checkpoint, *args.compare])
     compared = [
-        (label, load_model(c, map_location=args.device).model)
+        (label, load_model(c, map_location=args.device, builder=builder).model)
         for label, c in zip(labels[1:], args.compare, strict=True)
     ]
     probe_domains, cam_domains, why = _domains(args, loaded.info)

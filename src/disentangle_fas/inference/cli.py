@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from disentangle_fas.builders import BUILDER_HELP, builder_option
 from disentangle_fas.data.faces import add_detector_option
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
@@ -200,12 +201,14 @@ def predict_main(argv: Sequence[str]) -> int:
         help="override the stored threshold (a P(live) in [0, 1])",
     )
     parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument("--builder", default=None, metavar="MODULE:FUNCTION", help=BUILDER_HELP)
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
 
     from disentangle_fas.inference.detector import LivenessDetector
 
+    builder = builder_option(args.builder)
     paths = _expand(args.paths)
     if args.device:
         from disentangle_fas.training.distributed import resolve_device
@@ -218,6 +221,7 @@ def predict_main(argv: Sequence[str]) -> int:
         threshold=args.threshold,
         num_frames=args.frames,
         batch_size=args.batch_size,
+        builder=builder,
     )
     width = max([len(p) for p in paths] + [4])
     if not args.json:
@@ -284,6 +288,7 @@ def export_main(argv: Sequence[str]) -> int:
         default="torchscript",
         help="PyTorch exporter (dynamo also needs onnxscript)",
     )
+    parser.add_argument("--builder", default=None, metavar="MODULE:FUNCTION", help=BUILDER_HELP)
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
@@ -291,7 +296,7 @@ def export_main(argv: Sequence[str]) -> int:
     from disentangle_fas.inference.loading import checkpoint_image_size, load_checkpoint
     from disentangle_fas.inference.onnx import export_onnx
 
-    loaded = load_checkpoint(args.checkpoint)
+    loaded = load_checkpoint(args.checkpoint, builder=builder_option(args.builder))
     size = args.image_size or checkpoint_image_size(loaded)
     out = export_onnx(
         loaded.model,

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from disentangle_fas.builders import BUILDER_HELP, builder_option
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
 from disentangle_fas.training.options import KEEP_CHOICES, KeepCheckpoints, check_options
@@ -254,6 +255,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         "sets (the task stored in the checkpoint by default).",
     )
     parser.add_argument("checkpoint", help="model checkpoint (.safetensors)")
+    parser.add_argument("--builder", default=None, metavar="MODULE:FUNCTION", help=BUILDER_HELP)
     add_config_arguments(parser, TrainConfig(), PAPER_PRESET, fields=EVALUATE_FIELDS)
     args = parser.parse_args(args_list)
     from disentangle_fas.checkpoint import load_model
@@ -263,7 +265,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.training.scoring import evaluate_model
     from disentangle_fas.training.tasks import build_task
 
-    loaded = load_model(args.checkpoint)
+    loaded = load_model(args.checkpoint, builder=builder_option(args.builder))
     stored = loaded.info
     base = _preset(TrainConfig())(args.data or "synthetic")
     if stored.get("task") and args.task is None:

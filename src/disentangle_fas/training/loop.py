@@ -18,7 +18,8 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,16 @@ from disentangle_fas.checkpoint import (
     read_metadata,
     save_model,
 )
-from disentangle_fas.contracts import LivenessModel, Losses, TrainingMethod, compute_gradients
+from disentangle_fas.contracts import (
+    InputSpec,
+    LivenessModel,
+    Losses,
+    TrainingMethod,
+    compute_gradients,
+)
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.errors import NonFiniteLossError, RunDirectoryError, RunInterrupted
+from disentangle_fas.methods.common.inputs import input_spec_of
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.metrics.checkpoints import CheckpointPolicy, CheckpointScores, select_index
 from disentangle_fas.seeds import derive_seed
@@ -282,6 +290,13 @@ def _train(
         else build_method(cfg, task, warn_random=info.is_main, rank=info.rank)
     )
     model = method.model.to(dev)
+    own = model.input_spec
+    if own is not None and own.image_size != cfg.image_size and info.is_main:
+        warnings.warn(
+            f"the model states an input of {own.image_size} px but the run trains it at "
+            f"{cfg.image_size} px (image_size): its checkpoints record {cfg.image_size} px",
+            stacklevel=3,
+        )
     if cfg.channels_last and dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     state_path = out / "state.safetensors"
@@ -384,7 +399,8 @@ def _train(
                     if average is not None
                     else model
                 )
-                _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev)
+                _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev,
+                                         _custom_fields(method))  # fmt: skip
                 save_training_state(
                     state_path,
                     step=done,
@@ -461,6 +477,7 @@ def _evaluate_and_checkpoint(
     history: list[dict[str, Any]],
     logger: RunLogger,
     dev: torch.device,
+    custom: dict[str, Any] | None = None,
 ) -> None:
     channels_last = cfg.channels_last and dev.type == "cuda"
     state = out / "state.safetensors"
@@ -503,6 +520,8 @@ def _evaluate_and_checkpoint(
         threshold=result.honest.threshold,
         threshold_strategy="source_val_eer",
         info=info,
+        input_spec=_trained_input(cfg, model),
+        **(custom or {}),
     )
     scores = [_scores(h) for h in history]
     for policy in (CheckpointPolicy.BEST_SOURCE_VAL, CheckpointPolicy.ORACLE_BEST_TARGET):
@@ -510,6 +529,30 @@ def _evaluate_and_checkpoint(
         # always holds the checkpoint select_checkpoint picks from the whole history.
         if select_index(scores, policy) == len(history) - 1:
             _link_or_copy(last, out / POLICY_FILES[policy])
+
+
+def _custom_fields(method: TrainingMethod) -> dict[str, Any]:
+    """What a checkpoint of a custom model stores for its builder: the method's
+    ``checkpoint_config`` and ``builder`` (:class:`ObjectiveMethod` has both), when set.
+    """
+    fields = {"config": getattr(method, "checkpoint_config", None),
+              "builder": getattr(method, "builder", None)}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _trained_input(cfg: TrainConfig, model: LivenessModel) -> InputSpec:
+    """The input the run trains ``model`` on, as its checkpoints record it: the run's image
+    size with the model's normalisation (its input spec's, else its ``normalize`` layer's,
+    else none: inputs in [0, 1]).
+    """
+    own = model.input_spec
+    if own is not None:
+        return own if own.image_size == cfg.image_size else replace(own, image_size=cfg.image_size)
+    normalize = getattr(model, "normalize", None)
+    spec = (
+        input_spec_of(cfg.image_size, normalize) if isinstance(normalize, torch.nn.Module) else None
+    )
+    return spec or InputSpec(cfg.image_size, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
 
 def _scores(summary: dict[str, Any]) -> CheckpointScores:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
@@ -52,6 +52,11 @@ class ObjectiveMethod:
         objective: the loss function.
         uses_content: whether the objective needs the content target (the task's content
             target provider is then called every step).
+        checkpoint_config: for a model the checkpoints cannot rebuild by kind (one
+            assembled by hand), the JSON config its builder needs; the run's checkpoints
+            store it.
+        builder: that builder as ``"module:function"``, stored as a hint (``predict
+            --builder module:function`` loads the checkpoints).
 
     Example:
         >>> from disentangle_fas.methods.disentangle import DisentangledFAS
@@ -63,7 +68,13 @@ class ObjectiveMethod:
     """
 
     def __init__(
-        self, model: LivenessModel, objective: Callable[..., Any], *, uses_content: bool = False
+        self,
+        model: LivenessModel,
+        objective: Callable[..., Any],
+        *,
+        uses_content: bool = False,
+        checkpoint_config: Mapping[str, Any] | None = None,
+        builder: str | None = None,
     ) -> None:
         if not isinstance(model, LivenessModel):
             raise TypeError(
@@ -73,6 +84,8 @@ class ObjectiveMethod:
         self.model = model
         self.objective = objective
         self.uses_content = uses_content
+        self.checkpoint_config = None if checkpoint_config is None else dict(checkpoint_config)
+        self.builder = builder
 
     def loss(
         self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
