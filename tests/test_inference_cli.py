@@ -143,3 +143,20 @@ def test_export_command(files, tmp_path, capsys):
     code = export_main(["--onnx", str(out_path), "--checkpoint", str(files["img"])])
     assert code == 2 and "checkpoint" in capsys.readouterr().err
     assert export_main(["--checkpoint", str(files["ck"])]) == 2  # --onnx is required
+
+
+def test_export_liveness_writes_the_inference_path_only(files, tmp_path, capsys):
+    live = tmp_path / "live.safetensors"
+    assert export_main(["--checkpoint", str(files["ck"]), "--liveness", str(live)]) == 0
+    assert "the inference path only" in capsys.readouterr().out
+    assert live.stat().st_size < files["ck"].stat().st_size  # E_C, E_D, C_D, D_C left out
+    scores = []
+    for ck in (files["ck"], live):
+        code, out, _ = run([str(files["img"]), "--json", "--checkpoint", str(ck),
+                            "--face-detector", "none"], capsys)  # fmt: skip
+        row = json.loads(out.strip().splitlines()[-1])
+        scores.append((row["p_live"], row["threshold"]))
+        assert code == 0
+    assert scores[0] == scores[1] and scores[0][1] == 0.3
+    assert export_main(["--checkpoint", str(files["ck"])]) == 2  # nothing to write
+    assert "pass --onnx OUT.onnx and/or --liveness" in capsys.readouterr().err

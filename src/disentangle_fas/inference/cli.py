@@ -274,9 +274,17 @@ def export_main(argv: Sequence[str]) -> int:
         prog="disentangle-fas export",
         description="Export the inference path (E_L + C_L) to ONNX: input 'images' "
         "(B, 3, S, S) float32 RGB in [0, 1], output 'p_live' (B,), dynamic batch axis; the "
-        "stored threshold goes into the ONNX metadata.",
+        "stored threshold goes into the ONNX metadata. --liveness writes the same path as a "
+        "small safetensors checkpoint (what predict and LivenessDetector need; the run's "
+        "full checkpoints stay for resuming and explaining).",
     )
-    parser.add_argument("--onnx", required=True, metavar="OUT", help="destination .onnx file")
+    parser.add_argument("--onnx", default=None, metavar="OUT", help="destination .onnx file")
+    parser.add_argument(
+        "--liveness",
+        default=None,
+        metavar="OUT",
+        help="destination .safetensors holding the inference path only, with the threshold",
+    )
     parser.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
     parser.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (default 17)")
     parser.add_argument(
@@ -292,12 +300,32 @@ def export_main(argv: Sequence[str]) -> int:
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
+    if args.onnx is None and args.liveness is None:
+        raise UsageError("nothing to write: pass --onnx OUT.onnx and/or --liveness OUT.safetensors")
 
     from disentangle_fas.inference.loading import checkpoint_image_size, load_checkpoint
-    from disentangle_fas.inference.onnx import export_onnx
 
     loaded = load_checkpoint(args.checkpoint, builder=builder_option(args.builder))
     size = args.image_size or checkpoint_image_size(loaded)
+    if args.liveness is not None:
+        from disentangle_fas.checkpoint import save_liveness_model
+
+        written = save_liveness_model(
+            loaded.model,
+            args.liveness,
+            threshold=loaded.threshold,
+            threshold_strategy=loaded.threshold_strategy,
+            info=loaded.info,
+            config=loaded.config if isinstance(loaded.config, dict) else None,
+            builder=args.builder,
+        )
+        mb = written.stat().st_size / 2**20
+        print(f"wrote {written}: the inference path only ({mb:.1f} MB), threshold "
+              f"{loaded.threshold:.6g} ({loaded.threshold_strategy})")  # fmt: skip
+    if args.onnx is None:
+        return 0
+    from disentangle_fas.inference.onnx import export_onnx
+
     out = export_onnx(
         loaded.model,
         args.onnx,
