@@ -304,3 +304,20 @@ def test_uint8_flips_equal_flipping_the_float_images(tmp_path: Path, resize: int
         assert b.target is not None
         torch.testing.assert_close(b.target, torch.where(flips, unflipped.flip(-1), unflipped),
                                    rtol=0, atol=1e-3)  # fmt: skip
+
+
+def test_close_stops_the_loader_workers_even_while_a_traceback_holds_the_iterator(
+    tmp_path: Path,
+) -> None:
+    import multiprocessing
+
+    store = _store(tmp_path)
+    inputs = DeviceBatches(store, _sampler(store), torch.device("cpu"), num_workers=1)
+    held = None
+    try:
+        next(inputs)
+        held = inputs._batches  # as a traceback's frame would, after Ctrl-C
+        assert multiprocessing.active_children()
+    finally:
+        inputs.close()
+    assert held is not None and not multiprocessing.active_children()

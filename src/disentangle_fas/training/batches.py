@@ -244,8 +244,15 @@ class DeviceBatches:
         return self.to_device(next(self._batches))
 
     def close(self) -> None:
-        """Stop the loader's worker processes (a later ``next`` starts them again)."""
-        self._batches = None
+        """Stop the loader's worker processes now (a later ``next`` starts them again).
+
+        The workers are shut down explicitly rather than when the iterator is collected:
+        after Ctrl-C or an error, the traceback's frames keep the iterator alive.
+        """
+        batches, self._batches = self._batches, None
+        shutdown = getattr(batches, "_shutdown_workers", None)
+        if callable(shutdown):
+            shutdown()
 
     def _copy(self, tensor: Tensor) -> Tensor:
         return tensor.to(self.device, non_blocking=True)

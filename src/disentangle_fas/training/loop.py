@@ -347,72 +347,74 @@ def _train(
     run_dir.prepare(cfg.to_dict(), start)  # the first change to the folder
     logger = RunLogger(out, enabled=info.is_main, tensorboard=cfg.tensorboard, resume=start > 0)
     batches = _batches(task, sampler, start, cfg, dev, method, aug)
-    guard = NonFiniteGuard(dev)
-    bar = logger.progress(total=cfg.steps, initial=start, desc=label or run_label(cfg, task.name),
-                          enabled=cfg.progress)  # fmt: skip
-    model.train()
-    seen, t_log = 0, time.perf_counter()
-    for step in range(start, cfg.steps):
-        lr = lr_at(step, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        optimizer.zero_grad(set_to_none=True)
-        losses = _step_gradients(step_model, method, next(batches), cfg, dev, step / cfg.steps)
-        terms = losses.terms
-        guard.update(losses.total, step)  # no host sync; read below where the loop syncs
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        method.after_step((step + 1) / cfg.steps)
-        seen += cfg.batch_size
-        done = run_dir.step = step + 1
-        if average is not None:
-            average.update(model, done)
-        bar.update(1)
-        if done % cfg.log_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
-            bad = guard.first_bad()
-            if bad is not None:
-                batches.close()
-                raise NonFiniteLossError(
-                    f"non-finite loss at step {bad} (terms at step {step}: "
-                    f"{terms.as_floats()}). The last good checkpoint "
-                    f"({state_path if state_path.exists() else 'none yet'}) is untouched; "
-                    "lower lr or loss weights, or check the data."
-                )
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            now = time.perf_counter()
-            row = {
-                "step": done,
-                "lr": lr,
-                **terms.as_floats(),
-                "images_per_s": seen / max(now - t_log, 1e-9),
-            }
-            logger.log("train", row)
-            bar.set_postfix(loss=f"{row['total']:.3f}")
-            seen, t_log = 0, now
-        if done % cfg.eval_every == 0 or done == cfg.steps:
-            if info.is_main:
-                if average is not None:
-                    check_finite_model(model, done, state_path)  # the raw weights too
-                evaluated = (
-                    average.evaluated(model, bn_images, cfg.batch_size)
-                    if average is not None
-                    else model
-                )
-                _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev,
-                                         _custom_fields(method))  # fmt: skip
-                save_training_state(
-                    state_path,
-                    step=done,
-                    model=model,
-                    optimizer=optimizer,
-                    generators=generators,
-                    history=history,
-                    average=average.state_module() if average is not None else None,
-                )
-                run_dir.saved_step = done
-            barrier(info)
-    batches.close()
+    try:
+        guard = NonFiniteGuard(dev)
+        bar = logger.progress(total=cfg.steps, initial=start, desc=label or run_label(cfg, task.name),
+                              enabled=cfg.progress)  # fmt: skip
+        model.train()
+        seen, t_log = 0, time.perf_counter()
+        for step in range(start, cfg.steps):
+            lr = lr_at(step, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            losses = _step_gradients(step_model, method, next(batches), cfg, dev, step / cfg.steps)
+            terms = losses.terms
+            guard.update(losses.total, step)  # no host sync; read below where the loop syncs
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            method.after_step((step + 1) / cfg.steps)
+            seen += cfg.batch_size
+            done = run_dir.step = step + 1
+            if average is not None:
+                average.update(model, done)
+            bar.update(1)
+            if done % cfg.log_every == 0 or done % cfg.eval_every == 0 or done == cfg.steps:
+                bad = guard.first_bad()
+                if bad is not None:
+                    batches.close()
+                    raise NonFiniteLossError(
+                        f"non-finite loss at step {bad} (terms at step {step}: "
+                        f"{terms.as_floats()}). The last good checkpoint "
+                        f"({state_path if state_path.exists() else 'none yet'}) is untouched; "
+                        "lower lr or loss weights, or check the data."
+                    )
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                now = time.perf_counter()
+                row = {
+                    "step": done,
+                    "lr": lr,
+                    **terms.as_floats(),
+                    "images_per_s": seen / max(now - t_log, 1e-9),
+                }
+                logger.log("train", row)
+                bar.set_postfix(loss=f"{row['total']:.3f}")
+                seen, t_log = 0, now
+            if done % cfg.eval_every == 0 or done == cfg.steps:
+                if info.is_main:
+                    if average is not None:
+                        check_finite_model(model, done, state_path)  # the raw weights too
+                    evaluated = (
+                        average.evaluated(model, bn_images, cfg.batch_size)
+                        if average is not None
+                        else model
+                    )
+                    _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev,
+                                             _custom_fields(method))  # fmt: skip
+                    save_training_state(
+                        state_path,
+                        step=done,
+                        model=model,
+                        optimizer=optimizer,
+                        generators=generators,
+                        history=history,
+                        average=average.state_module() if average is not None else None,
+                    )
+                    run_dir.saved_step = done
+                barrier(info)
+    finally:
+        batches.close()  # the loader's workers stop on every way out (Ctrl-C included)
     bar.close()
     logger.close()
     return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info, model)
