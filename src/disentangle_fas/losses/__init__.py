@@ -8,6 +8,7 @@ function / module                 eq.     meaning
 :func:`domain_loss` / DomainLoss  3       domain cross-entropy
 :func:`confusion_loss` / ...      2,4,6   softmax pushed to uniform
 :func:`supcon_loss` / SupConLoss  --      supervised contrastive loss (SA-FAS)
+:func:`hsic` / HSIC               --      kernel dependence between two representations
 DisentanglementObjective          all     the paper's objective (methods.disentangle)
 ================================  ======  =============================================
 
@@ -23,10 +24,12 @@ from typing import Any
 from disentangle_fas.losses.confusion import ConfusionLoss, confusion_loss, frozen_call
 from disentangle_fas.losses.content import ContentLoss, content_loss
 from disentangle_fas.losses.domain import DomainLoss, domain_loss
+from disentangle_fas.losses.hsic import HSIC, hsic
 from disentangle_fas.losses.lmcl import LMCLLoss, lmcl_loss
 from disentangle_fas.losses.supcon import SupConLoss, supcon_loss
 
 __all__ = [
+    "HSIC",
     "ConfusionLoss",
     "ContentLoss",
     "DisentangledFeatures",
@@ -41,6 +44,7 @@ __all__ = [
     "content_loss",
     "domain_loss",
     "frozen_call",
+    "hsic",
     "lmcl_loss",
     "supcon_loss",
 ]
