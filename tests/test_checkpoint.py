@@ -13,6 +13,7 @@ from disentangle_fas.checkpoint import (
     save_liveness_model,
     save_model,
 )
+from disentangle_fas.contracts import InputSpec
 from disentangle_fas.model import DisentangledFAS, ModelConfig
 
 
@@ -72,11 +73,26 @@ def test_bad_files_are_explained(tmp_path: Path) -> None:
         load_model(other)
 
 
-def test_hand_assembled_model_needs_config(tmp_path: Path) -> None:
+def test_hand_assembled_model_is_saved_for_its_builder(tmp_path: Path) -> None:
     m = _model()
-    m.config = None
-    with pytest.raises(ValueError, match="config"):
-        save_model(m, tmp_path / "x.safetensors")
+    m.config = None  # as assembled by hand: no config rebuilds it
+    path = save_model(m, tmp_path / "x.safetensors", input_spec=InputSpec(32), builder="me:build")
+    meta = read_metadata(path)
+    assert meta["kind"] == "custom" and meta["builder"] == "me:build"
+    assert meta["class"].endswith("DisentangledFAS")
+    with pytest.raises(ValueError, match=r"custom model .*DisentangledFAS.*'me:build'.*--builder"):
+        load_model(path)
+
+    def blank(config: dict[str, object]) -> DisentangledFAS:
+        fresh = _model()
+        with torch.no_grad():
+            for p in fresh.parameters():
+                p.zero_()  # nothing of m's weights until the file is loaded
+        return fresh
+
+    rebuilt = load_model(path, builder=blank)
+    assert all(torch.equal(a, b) for a, b in zip(rebuilt.model.state_dict().values(),
+                                                 m.state_dict().values(), strict=True))  # fmt: skip
 
 
 def test_config_round_trip() -> None:
