@@ -51,6 +51,10 @@ def test_explain_end_to_end_full_model(tmp_path: Path) -> None:
     assert probes["domains"] == ["O", "C", "I", "M"]
     assert len(probes["rows"]) == 6
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in probes["rows"])
+    # Every probe beside the untrained architecture and the pixels.
+    assert "## Probes against references" in report and "| domain | f_L |" in report
+    assert len(probes["references"]["untrained"]) == 6 and len(probes["references"]["pixels"]) == 2
+    assert set(probes["hsic_domain"]) >= {"model f_L", "untrained f_L", "pixels"}
 
 
 @pytest.mark.slow

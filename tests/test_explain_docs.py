@@ -19,12 +19,13 @@ def _python_blocks(text: str) -> list[str]:
 @pytest.mark.slow
 def test_python_examples_of_the_doc_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = _python_blocks(DOC.read_text())
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     for code in blocks:
         exec(compile(code, str(DOC), "exec"), namespace)
     assert isinstance(namespace["probes"], DisentanglementProbes)
+    assert "untrained" in namespace["reference_table"](namespace["refs"])  # type: ignore[operator]
     for name in ("gradcam.png", "projection.png"):
         with Image.open(tmp_path / name) as im:
             assert im.format == "PNG"

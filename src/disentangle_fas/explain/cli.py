@@ -38,6 +38,7 @@ from disentangle_fas.explain.gradcam import (
 from disentangle_fas.explain.grid import save_gradcam_grid
 from disentangle_fas.explain.probes import binary_auc
 from disentangle_fas.explain.projection import ProjectionMethod, save_projection_plot
+from disentangle_fas.explain.references import reference_probes, reference_table
 from disentangle_fas.explain.report import CamSample, DomainScore, ExplainReport
 
 if TYPE_CHECKING:
@@ -98,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
         "below the model's, on the same images",
     )
     p.add_argument("--projection", choices=("pca", "tsne", "both", "none"), default="pca")
+    p.add_argument(
+        "--references",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="probe the untrained architecture and the pooled pixels too, and print every "
+        "probe beside them (default: on)",
+    )
     p.add_argument("--prefix", default="", help="prefix of every output file name")
     p.add_argument("--seed", type=int, default=0, help="data seed and probe split seed")
     p.add_argument("--batch-size", type=int, default=32)
@@ -322,6 +330,10 @@ def _run(args: argparse.Namespace) -> int:
     cam_part = _gradcam_part(args, models, data, cam_domains, out / names["gradcam.png"])
     feats = extract_features(model, data, batch_size=args.batch_size, device=args.device)
     probes = probe_disentanglement(feats, seed=args.seed)
+    refs = None
+    if args.references:
+        refs = reference_probes(model, data, features=feats, seed=args.seed,
+                                batch_size=args.batch_size, device=args.device)  # fmt: skip
     with torch.no_grad():
         path = model.liveness_path()
         device = next(path.head.parameters()).device
@@ -359,14 +371,28 @@ def _run(args: argparse.Namespace) -> int:
         info=dict(loaded.info),
         classifier=classifier,
         compared=[name for name, _ in compared],
+        references="" if refs is None else reference_table(refs),
     )
     (out / names["report.md"]).write_text(report.to_markdown(), encoding="utf-8")
     probe_rows = [
         {"target": r.target, "features": r.representation, **asdict(r.score)} for r in probes.rows
     ]
-    payload = {"domains": list(data.domain_codes), "rows": probe_rows, "notes": list(probes.notes)}
+    payload: dict[str, object] = {
+        "domains": list(data.domain_codes),
+        "rows": probe_rows,
+        "notes": list(probes.notes),
+    }
+    if refs is not None:
+        payload["references"] = {
+            name: [{"target": r.target, "features": r.representation, **asdict(r.score)}
+                   for r in table.rows]
+            for name, table in (("untrained", refs.untrained), ("pixels", refs.pixels))
+        }  # fmt: skip
+        payload["hsic_domain"] = refs.hsic_domain
     (out / names["probes.json"]).write_text(json.dumps(payload, indent=2), encoding="utf-8")
     print(probes.to_markdown())
+    if refs is not None:
+        print(reference_table(refs))
     print(f"wrote {out / names['report.md']}")
     return 0
 

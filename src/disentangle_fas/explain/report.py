@@ -122,6 +122,7 @@ class ExplainReport:
     compared: Sequence[str] = ()
     info: dict[str, object] = field(default_factory=dict)
     kind: str = ""
+    references: str = ""
 
     def to_markdown(self) -> str:
         """Render the report."""
@@ -185,6 +186,19 @@ class ExplainReport:
             "",
             self.probes.to_markdown().rstrip("\n"),
         ]
+        if self.references:
+            lines += [
+                "",
+                "## Probes against references",
+                "",
+                "The same probes, with the same split, on the same architecture at a random "
+                "initialisation (untrained) and on the images pooled to 8x8 (pixels): the "
+                "domain is visible in the pixels, so a representation has had it removed only "
+                "if a probe reads less of it than from the untrained encoder. Balanced "
+                "accuracies in percent.",
+                "",
+                self.references.rstrip("\n"),
+            ]
         if self.projection_images:
             lines += ["", "## 2-D projections", ""]
             lines += [f"![projection]({p})" for p in self.projection_images]
