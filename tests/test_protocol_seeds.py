@@ -233,13 +233,13 @@ def test_resume_evaluates_a_pruned_finished_run_again_without_training(
     import disentangle_fas.training.loop as loop
 
     steps: list[int] = []
-    real_step = loop._step_loss
+    real_step = loop._step_gradients
 
     def counted(*args: object, **kwargs: object) -> object:
         steps.append(1)
         return real_step(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loop, "_step_loss", counted)
+    monkeypatch.setattr(loop, "_step_gradients", counted)
     cfg = TrainConfig(out=str(tmp_path), steps=2, eval_every=1, batch_size=6, depth=10,
                       image_size=32, warmup_steps=1, progress=False)  # fmt: skip
     kw: dict = dict(tasks=["T1"], variants=["baseline"], seeds=1, echo=lambda _: None,
