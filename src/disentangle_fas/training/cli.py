@@ -146,7 +146,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "--variants",
         default=None,
         help="comma-separated: full, baseline, content, domain (Table 3 rows) and/or "
-        "registered methods: ssdg-r, ssan-r, sa-fas, a plugin's (default: full,baseline; a "
+        "registered methods: ssdg-r, ssan-r, sa-fas, gac-fas, a plugin's (default: full,baseline; a "
         "preset's)",
     )
     parser.add_argument(

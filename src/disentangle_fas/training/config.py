@@ -72,7 +72,7 @@ class TrainConfig:
 
     Model:
         method: a registered method (``disentangle-fas methods`` lists them):
-            ``disentangle`` (the paper's model), ``ssdg-r``, ``ssan-r``, ``sa-fas``, or one
+            ``disentangle`` (the paper's model), ``ssdg-r``, ``ssan-r``, ``sa-fas``, ``gac-fas``, or one
             registered with :func:`~disentangle_fas.methods.register_method` (a plugin's).
         method_settings: the method's settings that differ from its defaults, by name
             (``--set key=value``; the file's ``[method]`` table). ``other.key`` sets a
