@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar, cast
 
 from torch import Tensor, nn
 
-from disentangle_fas.contracts import Autocast, LivenessModel, Losses, loss_backward
+from disentangle_fas.contracts import (
+    Autocast,
+    LivenessModel,
+    Losses,
+    TrainingMethod,
+    loss_backward,
+)
 from disentangle_fas.methods.common.context import MethodContext
 
 __all__ = ["ComparedMethod", "ObjectiveMethod"]
@@ -39,7 +45,33 @@ class _FloatTerms:
         return {"total": float(self.total.detach())}
 
 
-class ObjectiveMethod:
+class _OneLossBackward:
+    """The default step rule of the bases: the gradient of :meth:`loss` (a subclass that
+    owns its step overrides :meth:`backward`).
+    """
+
+    def loss(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float,
+    ) -> Losses:  # fmt: skip
+        """The step's loss (each base defines it)."""
+        raise NotImplementedError
+
+    def backward(
+        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
+        content_target: Tensor | None, progress: float, *, autocast: Autocast = nullcontext,
+    ) -> Losses:  # fmt: skip
+        """The step's gradient: :meth:`loss`, then one backward pass
+        (:func:`~disentangle_fas.contracts.loss_backward`).
+        """
+        method = cast(TrainingMethod, self)  # the subclasses complete the contract
+        return loss_backward(
+            method, step_model, images, labels, domains, content_target, progress,
+            autocast=autocast,
+        )  # fmt: skip
+
+
+class ObjectiveMethod(_OneLossBackward):
     """Any liveness model and any objective, as a training method.
 
     Each step computes ``objective(step_model(images), labels, domains, content_target)``.
@@ -104,20 +136,8 @@ class ObjectiveMethod:
     def after_step(self, progress: float) -> None:
         """Nothing to do after an optimizer step."""
 
-    def backward(
-        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
-        content_target: Tensor | None, progress: float, *, autocast: Autocast = nullcontext,
-    ) -> Losses:  # fmt: skip
-        """The step's gradient: :meth:`loss`, then one backward pass
-        (:func:`~disentangle_fas.contracts.loss_backward`).
-        """
-        return loss_backward(
-            self, step_model, images, labels, domains, content_target, progress,
-            autocast=autocast,
-        )  # fmt: skip
 
-
-class ComparedMethod:
+class ComparedMethod(_OneLossBackward):
     """What the compared methods' training adapters share: no content target, the model
     built from the context's ImageNet weights, a loss from the objective's terms on
     :meth:`_forward`'s outputs, nothing after a step.
@@ -170,15 +190,3 @@ class ComparedMethod:
 
     def after_step(self, progress: float) -> None:
         """Nothing to do after an optimizer step."""
-
-    def backward(
-        self, step_model: nn.Module, images: Tensor, labels: Tensor, domains: Tensor,
-        content_target: Tensor | None, progress: float, *, autocast: Autocast = nullcontext,
-    ) -> Losses:  # fmt: skip
-        """The step's gradient: :meth:`loss`, then one backward pass
-        (:func:`~disentangle_fas.contracts.loss_backward`).
-        """
-        return loss_backward(
-            self, step_model, images, labels, domains, content_target, progress,
-            autocast=autocast,
-        )  # fmt: skip
