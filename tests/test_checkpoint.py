@@ -113,3 +113,28 @@ def test_save_model_takes_the_model_first_and_still_reads_the_former_order(
     assert new.read_bytes() == old.read_bytes()
     with pytest.raises(TypeError, match="path must be a str or path"):
         save_model(m, m)  # type: ignore[arg-type]
+
+
+def test_a_checkpoint_stating_a_huge_input_is_refused_before_anything_is_allocated(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from disentangle_fas.checkpoint import _META_KEY
+    from disentangle_fas.contracts import MAX_IMAGE_SIZE
+    from disentangle_fas.inference.cli import export_main
+
+    path = save_model(_model(), tmp_path / "m.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()[_META_KEY])
+    meta["input"]["image_size"] = 100000  # a crafted file
+    bad = tmp_path / "bad.safetensors"
+    save_file(load_file(str(path)), str(bad), metadata={_META_KEY: json.dumps(meta)})
+    with pytest.raises(ValueError, match=rf"image_size must lie in \[1, {MAX_IMAGE_SIZE}\]"):
+        load_model(bad)
+    assert export_main(["--checkpoint", str(path), "--liveness", str(tmp_path / "l.st"),
+                        "--image-size", "100000"]) == 2  # fmt: skip
+    assert MAX_IMAGE_SIZE == 4096  # the bound the export flag restates without torch

@@ -37,6 +37,7 @@ from disentangle_fas.nn import pool
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "MAX_IMAGE_SIZE",
     "Autocast",
     "DisentangledFeatures",
     "Encoder",
@@ -53,6 +54,11 @@ __all__ = [
     "num_features_of",
     "pool_map",
 ]
+
+#: The largest input side a model may state (an input spec above it is refused): a
+#: checkpoint is untrusted input, and a side of 100000 px would ask for tens of gigabytes
+#: per image before anything else could fail.
+MAX_IMAGE_SIZE = 4096
 
 #: ImageNet statistics used by torchvision's ImageNet weights (RGB, images in ``[0, 1]``).
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -141,8 +147,8 @@ class InputSpec:
     def __post_init__(self) -> None:
         if isinstance(self.image_size, bool) or int(self.image_size) != self.image_size:
             raise ValueError(f"image_size must be an integer, got {self.image_size!r}")
-        if self.image_size < 1:
-            raise ValueError(f"image_size must be >= 1, got {self.image_size}")
+        if not 1 <= self.image_size <= MAX_IMAGE_SIZE:
+            raise ValueError(f"image_size must lie in [1, {MAX_IMAGE_SIZE}], got {self.image_size}")
         mean = tuple(float(v) for v in self.mean)
         std = tuple(float(v) for v in self.std)
         if len(mean) != 3 or len(std) != 3:

@@ -82,6 +82,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _image_side(text: str) -> int:
+    """A positive input side no larger than the library's bound (4096 px)."""
+    value = _positive_int(text)
+    if value > 4096:  # contracts.MAX_IMAGE_SIZE, without importing torch to parse
+        raise argparse.ArgumentTypeError(f"expected a side of at most 4096 px, got {value}")
+    return value
+
+
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace | int:
     try:
         return parser.parse_args(list(argv))
@@ -288,7 +296,7 @@ def export_main(argv: Sequence[str]) -> int:
     parser.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
     parser.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (default 17)")
     parser.add_argument(
-        "--image-size", type=_positive_int, default=None, help="input side (default: config)"
+        "--image-size", type=_image_side, default=None, help="input side (default: config)"
     )
     parser.add_argument(
         "--exporter",
