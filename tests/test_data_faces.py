@@ -210,3 +210,15 @@ def test_detector_option_accepts_the_choices_and_defaults_to_auto() -> None:
     with pytest.raises(SystemExit):
         parser.parse_args(["--face-detector", "dlib"])
     assert "auto: MTCNN when installed" in parser.format_help()
+
+
+def test_a_box_far_larger_than_the_image_is_refused_before_its_canvas_is_allocated() -> None:
+    import numpy as np
+
+    from disentangle_fas.data.faces import MAX_CROP_FACTOR, crop_face
+
+    image = np.zeros((64, 64, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="far larger than the 64x64 image"):
+        crop_face(image, (0, 0, 100000, 100000), 32)  # would be a 120000-px canvas
+    side = MAX_CROP_FACTOR * 64 / 1.2  # just inside the bound: still cropped
+    assert crop_face(image, (0, 0, side, side), 32, scale=1.2).shape == (32, 32, 3)

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_CROP_SCALE",
     "DETECTION_MAX_SIDE",
     "DETECTOR_CHOICES",
+    "MAX_CROP_FACTOR",
     "MIN_FACE_SIDE",
     "FaceDetector",
     "MTCNNFaceDetector",
@@ -154,6 +155,10 @@ def add_detector_option(parser: argparse.ArgumentParser, flag: str, auto: str) -
     parser.add_argument(flag, choices=DETECTOR_CHOICES, default="auto", help=f"auto: {auto}")
 
 
+#: The largest crop side ``crop_face`` accepts, in multiples of the image's larger side.
+MAX_CROP_FACTOR = 8
+
+
 def crop_face(
     image: NDArray[np.uint8], box: Box, size: int = 256, *, scale: float = DEFAULT_CROP_SCALE
 ) -> NDArray[np.uint8]:
@@ -173,7 +178,9 @@ def crop_face(
         ``(size, size, 3)`` uint8 RGB.
 
     Raises:
-        ValueError: bad image shape, empty box, or non-positive ``scale`` / ``size``.
+        ValueError: bad image shape, empty box, non-positive ``scale`` / ``size``, or a
+            crop more than :data:`MAX_CROP_FACTOR` times the image's larger side (its black
+            canvas would be allocated first).
     """
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3), got shape {image.shape}")
@@ -184,9 +191,15 @@ def crop_face(
     if not (w > 0 and h > 0):
         raise ValueError(f"empty face box {box}")
     side = max(1, round(max(w, h) * scale))
+    height, width = image.shape[:2]
+    if side > MAX_CROP_FACTOR * max(height, width, 1):
+        raise ValueError(
+            f"face box {box} is far larger than the {width}x{height} image (a crop side of "
+            f"{side} px, more than {MAX_CROP_FACTOR}x the image): boxes are in the image's "
+            "pixels"
+        )
     left = round((x0 + x1) / 2 - side / 2)
     top = round((y0 + y1) / 2 - side / 2)
-    height, width = image.shape[:2]
     out = np.zeros((side, side, 3), dtype=np.uint8)
     sx0, sy0 = max(left, 0), max(top, 0)
     sx1, sy1 = min(left + side, width), min(top + side, height)
