@@ -138,3 +138,50 @@ def test_a_checkpoint_stating_a_huge_input_is_refused_before_anything_is_allocat
     assert export_main(["--checkpoint", str(path), "--liveness", str(tmp_path / "l.st"),
                         "--image-size", "100000"]) == 2  # fmt: skip
     assert MAX_IMAGE_SIZE == 4096  # the bound the export flag restates without torch
+
+
+def _rewrite(path: Path, dest: Path, *, meta_change=None, tensor_change=None) -> Path:  # type: ignore[no-untyped-def]
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from disentangle_fas.checkpoint import _META_KEY
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads(f.metadata()[_META_KEY])
+    tensors = load_file(str(path))
+    if meta_change:
+        meta_change(meta)
+    if tensor_change:
+        tensor_change(tensors)
+    save_file(tensors, str(dest), metadata={_META_KEY: json.dumps(meta)})
+    return dest
+
+
+def test_bad_weights_and_thresholds_are_refused_not_scored(tmp_path: Path) -> None:
+    path = save_model(_model(), tmp_path / "m.safetensors", threshold=0.4)
+    assert load_model(path).threshold == 0.4
+    for value in (-1.0, 2.5, "0.5", None):
+        bad = _rewrite(path, tmp_path / "t.safetensors",
+                       meta_change=lambda m, v=value: m.update(threshold=v))  # fmt: skip
+        if value is None:
+            assert load_model(bad).threshold == 0.5  # none stored: the default
+            continue
+        with pytest.raises(ValueError, match="is not a P\\(live\\) in \\[0, 1\\]"):
+            load_model(bad)
+
+    def nan(t: dict[str, torch.Tensor]) -> None:
+        key = next(k for k, v in t.items() if v.is_floating_point() and v.ndim > 1)
+        t[key] = t[key].clone().fill_(float("nan"))
+
+    with pytest.raises(ValueError, match="NaN or infinite weights"):
+        load_model(_rewrite(path, tmp_path / "nan.safetensors", tensor_change=nan))
+
+    def int8(t: dict[str, torch.Tensor]) -> None:
+        for k, v in list(t.items()):
+            if v.is_floating_point():
+                t[k] = v.to(torch.int8)
+
+    with pytest.raises(ValueError, match="integer tensors for floating-point weights"):
+        load_model(_rewrite(path, tmp_path / "int8.safetensors", tensor_change=int8))

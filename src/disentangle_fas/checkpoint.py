@@ -227,7 +227,9 @@ def load_model(
     Raises:
         FileNotFoundError: no such file.
         ValueError: not a disentangle-fas checkpoint, an unknown kind, a custom checkpoint
-            without ``builder``, or tensors that do not match the architecture.
+            without ``builder``, tensors that do not match the architecture (or are
+            integer, NaN or infinite: :func:`load_weights`), or a stored threshold outside
+            ``[0, 1]``.
     """
     meta = read_metadata(path)
     kind = str(meta.get("kind", "disentangled-fas"))
@@ -253,6 +255,11 @@ def load_model(
     load_weights(path, model, map_location=map_location)
     model.eval()
     threshold = meta.get("threshold")
+    if threshold is not None and not (
+        # 1 + 1e-9: "reject all" thresholds just above the highest score of 1 are kept
+        isinstance(threshold, int | float) and 0.0 <= float(threshold) <= 1.0 + 1e-9
+    ):
+        raise ValueError(f"{path}: the stored threshold {threshold!r} is not a P(live) in [0, 1]")
     input_raw = meta.get("input")
     input_spec = InputSpec.from_dict(input_raw) if input_raw else model.input_spec
     return LoadedModel(
@@ -281,7 +288,8 @@ def load_weights(path: str | Path, model: nn.Module, *, map_location: str = "cpu
         ``model``.
 
     Raises:
-        ValueError: tensors are missing, unexpected or misshapen.
+        ValueError: tensors are missing, unexpected or misshapen, integer where the model's
+            weights are floating point, or NaN / infinite.
     """
     tensors = load_file(str(path), device=map_location)
     groups = alias_groups(model)
@@ -289,6 +297,23 @@ def load_weights(path: str | Path, model: nn.Module, *, map_location: str = "cpu
     wrong = sorted(k for k in tensors if k in own and own[k].shape != tensors[k].shape)
     if wrong:
         raise ValueError(f"{path}: tensors do not match the architecture: wrong shape {wrong[:5]}")
+    kinds = sorted(
+        k for k in tensors
+        if k in own and own[k].is_floating_point() and not tensors[k].is_floating_point()
+    )  # fmt: skip
+    if kinds:
+        raise ValueError(
+            f"{path}: integer tensors for floating-point weights ({kinds[:5]}, "
+            f"{tensors[kinds[0]].dtype}): not weights this model was trained with"
+        )
+    bad = sorted(
+        k for k, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())
+    )
+    if bad:
+        raise ValueError(
+            f"{path}: NaN or infinite weights in {bad[:5]}: the model would score nothing "
+            "meaningful (a diverged run's file?)"
+        )
     result = model.load_state_dict(tensors, strict=False)
     missing = [k for k in result.missing_keys if groups.get(k, k) not in tensors]
     unexpected = list(result.unexpected_keys)
