@@ -122,6 +122,12 @@ def test_check_options_uses_every_task_and_the_depth() -> None:
     check_options(TrainConfig(batch_size=6), ["my-own-task"])  # left to its sampler
 
 
-def test_real_data_loader_workers_leave_a_core() -> None:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert PAPER_PRESET.num_workers == max(0, min(4, (cores or 1) - 1))
+@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 1), (3, 2), (5, 4), (64, 4)])
+def test_real_data_loader_workers_leave_a_core(
+    monkeypatch: pytest.MonkeyPatch, cores: int, workers: int
+) -> None:
+    from disentangle_fas.training import presets
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert presets._loader_workers() == workers
+    assert PAPER_PRESET.num_workers <= 4

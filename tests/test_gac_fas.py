@@ -25,7 +25,7 @@ from disentangle_fas.methods.gac_fas import (
     gac_backward,
     random_cutout,
 )
-from disentangle_fas.methods.ssdg import SSDGR
+from disentangle_fas.methods.ssdg import SSDGR, SSDGConfig
 from disentangle_fas.training import train
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no ImageNet weights")
@@ -231,8 +231,7 @@ def test_the_loop_steps_with_the_gradient_a_method_leaves(tmp_path: Path) -> Non
     def objective(out: object, labels: Tensor, domains: Tensor, target: object) -> Tensor:
         return out.logits.float().pow(2).mean()  # type: ignore[attr-defined]
 
-    model = SSDGR.from_config(__import__("disentangle_fas.methods.ssdg", fromlist=["SSDGConfig"])
-                              .SSDGConfig(num_domains=3, depth=10, image_size=32),
+    model = SSDGR.from_config(SSDGConfig(num_domains=3, depth=10, image_size=32),
                               warn_random=False)  # fmt: skip
     start = {k: v.clone() for k, v in model.state_dict().items() if "running" not in k}
     toy = _ToyMethod(model, objective)

@@ -20,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from disentangle_fas.builders import BUILDER_HELP, builder_option
+from disentangle_fas.contracts import MAX_IMAGE_SIZE
 from disentangle_fas.data.faces import add_detector_option
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
@@ -83,10 +84,12 @@ def _positive_int(text: str) -> int:
 
 
 def _image_side(text: str) -> int:
-    """A positive input side no larger than the library's bound (4096 px)."""
+    """A positive input side no larger than :data:`~disentangle_fas.contracts.MAX_IMAGE_SIZE`."""
     value = _positive_int(text)
-    if value > 4096:  # contracts.MAX_IMAGE_SIZE, without importing torch to parse
-        raise argparse.ArgumentTypeError(f"expected a side of at most 4096 px, got {value}")
+    if value > MAX_IMAGE_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"expected a side of at most {MAX_IMAGE_SIZE} px, got {value}"
+        )
     return value
 
 

@@ -53,15 +53,14 @@ class GACFASMethod(ComparedMethod):
     objective_takes_progress = False
 
     model_cls = GACFAS
+    objective_cls = GACFASObjective
     configure = staticmethod(configure)
     config: GACFASConfig
     model: GACFAS
     objective: GACFASObjective
 
     def __init__(self, context: MethodContext, config: GACFASConfig | None = None) -> None:
-        self.config = config if config is not None else configure(context)
-        self.model = self._build(GACFAS, self.config, context)
-        self.objective = GACFASObjective.from_config(self.config)
+        super().__init__(context, config)
         self.generator = torch.Generator().manual_seed(
             derive_seed(context.seed, "views", context.rank)
         )

@@ -14,7 +14,7 @@ from disentangle_fas.checks import check_index_vector, check_labels
 from disentangle_fas.losses.supcon import supcon_loss
 from disentangle_fas.methods.common.config import check_finite
 from disentangle_fas.methods.gac_fas.config import GACFASConfig
-from disentangle_fas.methods.gac_fas.model import GACFASOutput
+from disentangle_fas.methods.gac_fas.model import GACFAS, GACFASOutput
 
 __all__ = ["GACFASObjective", "GACFASTerms", "domain_losses"]
 
@@ -56,15 +56,18 @@ class GACFASTerms(NamedTuple):
 
     Attributes:
         total: ``cls + supcon_weight * supcon``.
-        cls: the classification loss, ``sum_k L_k``.
         supcon: the unweighted supervised contrastive loss.
         per_domain: ``(K,)`` the ``L_k`` (the ascent of domain ``k`` follows ``grad L_k``).
     """
 
     total: Tensor
-    cls: Tensor
     supcon: Tensor
     per_domain: Tensor
+
+    @property
+    def cls(self) -> Tensor:
+        """The classification loss, ``sum_k L_k``."""
+        return self.per_domain.sum()
 
     def as_floats(self) -> dict[str, float]:
         """The scalar terms as floats, for logs."""
@@ -103,6 +106,17 @@ class GACFASObjective(nn.Module):
         """The objective with ``config``'s settings."""
         return cls(config.num_domains, **config.settings_for(cls))
 
+    @classmethod
+    def from_model(cls, model: GACFAS) -> GACFASObjective:
+        """The objective of ``model``'s config (what the method adapters' base builds).
+
+        Raises:
+            ValueError: a model without a config.
+        """
+        if model.config is None:
+            raise ValueError("GACFASObjective.from_model: the model has no config")
+        return cls.from_config(model.config)
+
     def classification(self, logits: Tensor, labels: Tensor, domains: Tensor) -> Tensor:
         """``sum_k L_k`` on ``V B`` stacked views of ``B`` images (the loss whose gradient
         GAC-FAS takes at every ascent point).
@@ -129,9 +143,8 @@ class GACFASObjective(nn.Module):
         views = n // b
         per_domain = domain_losses(output.logits, labels.repeat(views), domains.repeat(views),
                                    self.num_domains)  # fmt: skip
-        cls_term = per_domain.sum()
         stacked = output.features.reshape(views, b, -1).transpose(0, 1)
         supcon = supcon_loss(stacked, 2 * domains.long() + labels.long(),
                              temperature=self.temperature,
                              base_temperature=self.base_temperature)  # fmt: skip
-        return GACFASTerms(cls_term + self.supcon_weight * supcon, cls_term, supcon, per_domain)
+        return GACFASTerms(per_domain.sum() + self.supcon_weight * supcon, supcon, per_domain)
