@@ -90,8 +90,23 @@ def test_video_result_is_the_mean_of_frame_scores(model, video):
     np.testing.assert_allclose([f.p_live for f in result.frames], expected, atol=1e-6)
     assert result.p_live == pytest.approx(float(np.mean(expected)), abs=1e-6)
     assert result.is_live == (result.p_live >= 0.5)
-    assert result.num_scored == 4 and result.face_found
+    assert result.num_scored == 4 and not result.face_found  # scored whole: no face located
     assert det(video, num_frames=2).frames[0].frame_index == sample_indices(20, 2)[0]
+
+
+def test_whole_frame_scoring_reports_the_same_face_found_for_images_and_videos(model, video):
+    det = make(model, num_frames=3)
+    frames = decode_all(video)
+    with pytest.warns(UserWarning, match="whole image"):
+        as_video = det.predict_video(video)
+    as_images = det.predict_images([frames[i] for i in sample_indices(20, 3)])
+    assert [r.region for r in as_images] == ["whole-image"] * 3
+    assert [f.face_found for f in as_video.frames] == [r.face_found for r in as_images]
+    assert as_video.face_found is False and as_video.to_dict()["face_found"] is False
+    assert not any(r.face_found for r in as_images)
+    # with a box, both report a face
+    boxed = det.predict_video(video, box=(8, 4, 56, 44))
+    assert boxed.face_found and det.predict_image(frames[0], box=(8, 4, 56, 44)).face_found
 
 
 def test_video_with_a_box_crops_every_frame(model, tmp_path):

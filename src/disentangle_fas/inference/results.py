@@ -118,8 +118,11 @@ class VideoResult:
 
     @property
     def face_found(self) -> bool:
-        """Whether at least one frame was scored."""
-        return any(f.scored for f in self.frames)
+        """Whether a face region was located in at least one frame.
+
+        As for images, frames scored whole (no detector, no box) locate no face.
+        """
+        return any(f.face_found for f in self.frames)
 
     @property
     def num_scored(self) -> int:
