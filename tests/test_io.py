@@ -32,9 +32,10 @@ def test_atomic_write_creates_folder_and_leaves_no_temporary(tmp_path: Path) -> 
 
 def test_temporary_is_named_for_the_resume_cleanup(tmp_path: Path) -> None:
     with atomic_path(tmp_path / "state.safetensors") as tmp:
-        assert tmp.parent == tmp_path
-        assert tmp.name.startswith(".state.safetensors.") and tmp.name.endswith(".tmp")
-        assert orphaned_temporaries(tmp_path) == [tmp]
+        assert tmp.name == "state.safetensors" and tmp.parent.parent == tmp_path
+        folder = tmp.parent.name
+        assert folder.startswith(".state.safetensors.") and folder.endswith(".tmp")
+        assert orphaned_temporaries(tmp_path) == [tmp.parent]
     assert orphaned_temporaries(tmp_path) == []
 
 

@@ -1,10 +1,12 @@
 """Safe file writes: the library's one atomic write, and module tensors for safetensors.
 
-Every file the library writes that a reader (or a resumed run) may open is written to a
-hidden temporary file beside the target, ``.NAME.<random>.tmp``, flushed to disk and renamed
-over the target, so a process killed at any moment leaves the old file or the whole new
-one. A killed writer can leave such a temporary behind; run directories remove them when a
-run resumes (:func:`disentangle_fas.training.rundir.orphaned_temporaries`).
+Every file the library writes that a reader (or a resumed run) may open is written inside a
+hidden temporary folder beside the target, ``.NAME.<random>.tmp/NAME``, flushed to disk and
+renamed over the target, so a process killed at any moment leaves the old file or the whole
+new one. Whatever temporaries the writer itself makes (safetensors writes its own
+``.tmpXXXXXX`` before renaming) land inside that folder too. A killed writer can leave such
+a folder behind; :func:`leftover_temporaries` finds them and :func:`remove_temporaries`
+removes them (run directories do when a run resumes, preprocessing per item).
 
 Modules that share a submodule under several names (a shared stem) list the same tensor
 under several state-dict keys; safetensors stores each tensor once, so
@@ -15,19 +17,30 @@ loader which stored key restores a missing alias.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from safetensors.torch import save_file
-from torch import Tensor, nn
+if TYPE_CHECKING:  # torch-free at import: the atomic writes serve torch-free code too
+    from torch import Tensor, nn
+
+#: Suffix of the hidden temporaries of :func:`atomic_path`.
+TEMPORARY_SUFFIX = ".tmp"
+#: Age after which a temporary in a folder shared by concurrent writers counts as left over
+#: by a killed writer (no write of the library takes that long).
+STALE_TEMPORARY_SECONDS = 600.0
 
 __all__ = [
     "alias_groups",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "leftover_temporaries",
+    "remove_temporaries",
     "save_safetensors",
     "unique_tensors",
 ]
@@ -45,9 +58,11 @@ def _fsync(path: Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Give a writer a temporary path that replaces ``path`` when the block ends cleanly.
 
-    The temporary file is ``.NAME.<random>.tmp`` in ``path``'s folder (created if missing),
-    so the final rename never crosses file systems. On a clean exit it is flushed to disk
-    and renamed over ``path``; on an exception it is removed and the exception propagates.
+    The temporary path is ``.NAME.<random>.tmp/NAME`` in ``path``'s folder (created if
+    missing): same name, so writers that read the suffix behave, and same file system, so
+    the final rename is atomic. On a clean exit the file is flushed to disk and renamed over
+    ``path``; on an exception nothing replaces ``path`` and the exception propagates. The
+    temporary folder, and anything the writer left in it, is removed either way.
 
     Args:
         path: the destination.
@@ -61,15 +76,77 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
+    folder = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=TEMPORARY_SUFFIX, dir=dest.parent))
+    tmp = folder / dest.name
     try:
+        tmp.touch()
         yield tmp
         _fsync(tmp)
         os.replace(tmp, dest)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_temporary(entry: Path) -> bool:
+    name = entry.name
+    return name.startswith(".") and (name.endswith(TEMPORARY_SUFFIX) or name.endswith(".link"))
+
+
+def leftover_temporaries(folder: str | Path, of: str | None = None) -> list[Path]:
+    """Temporaries a killed writer can leave in ``folder`` (not recursive).
+
+    They are the folders of :func:`atomic_path` (``.NAME.<random>.tmp``), and hidden
+    ``.NAME.link`` / ``.NAME*.tmp`` files of the hard-link copy and of earlier versions.
+
+    Args:
+        folder: where to look; a missing folder has none.
+        of: only the temporaries of the file named ``of`` (``.of.*``).
+
+    Returns:
+        Their paths, sorted.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    prefix = f".{of}." if of is not None else "."
+    return sorted(
+        p
+        for p in root.iterdir()
+        if _is_temporary(p) and p.name.startswith(prefix) and not p.is_symlink()
+    )
+
+
+def remove_temporaries(
+    folder: str | Path, older_than: float = 0.0, *, of: str | None = None
+) -> list[Path]:
+    """Remove :func:`leftover_temporaries` of ``folder``.
+
+    Call it only where no other process writes at the same time (a run folder under its
+    lock, an item's own crop folder), or with ``older_than`` so that a concurrent writer's
+    temporaries, seconds old, are kept.
+
+    Args:
+        folder: the folder.
+        older_than: only remove temporaries last modified at least this many seconds ago.
+        of: only the temporaries of the file named ``of``.
+
+    Returns:
+        What was removed.
+    """
+    now = time.time()
+    removed: list[Path] = []
+    for entry in leftover_temporaries(folder, of):
+        try:
+            if older_than > 0 and now - entry.stat().st_mtime < older_than:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(entry)
+    return removed
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -106,6 +183,8 @@ def save_safetensors(
     Returns:
         The path written.
     """
+    from safetensors.torch import save_file
+
     dest = Path(path)
     flat = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_path(dest) as tmp:

@@ -2,7 +2,7 @@
 
 Each line describes one crop::
 
-    {"path": "crops/I/train/real/client001_.../000006.png", "label": 1, "attack": 0,
+    {"path": "crops/I/train/real/client001_...-3f9a0c1d2e/000006.png", "label": 1, "attack": 0,
      "domain": "I", "subject": "001", "split": "train",
      "video_id": "I:train/real/client001_...", "frame": 6,
      "box": [x0, y0, x1, y1], "box_source": "face_file"}

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from disentangle_fas._io import atomic_write_bytes, atomic_write_text
+from disentangle_fas._io import atomic_write_bytes, atomic_write_text, remove_temporaries
 from disentangle_fas.data.annotations import (
     carry_forward,
     frame_box,
@@ -163,17 +163,35 @@ def _safe(part: str) -> str:
     return cleaned or "_"
 
 
+def id_digest(video_id: str, length: int = 12) -> str:
+    """Hex digest of a video id (SHA-1 of its UTF-8 bytes; names that are not valid UTF-8,
+    read as lone surrogates, hash too).
+
+    Args:
+        video_id: the id.
+        length: hex digits kept.
+    """
+    return hashlib.sha1(video_id.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
 def crop_dir(out_dir: Path, video_id: str) -> Path:
-    """Folder of a video's crops: ``crops/<domain>/<relative path>``."""
+    """Folder of a video's crops: ``crops/<domain>/<relative path>-<digest>``.
+
+    The parts are readable (every run of characters outside ``[A-Za-z0-9._-]`` becomes
+    ``_``), and the last one ends with 10 hex digits of the SHA-1 of the whole video id, so
+    two ids never share a folder, not even ids that differ only in characters the readable
+    parts drop (``张三`` and ``李四``, ``a b`` and ``a_b``) or only in case (on file systems
+    that ignore case).
+    """
     domain, _, rest = video_id.partition(":")
     parts = [_safe(domain)] + [_safe(p) for p in rest.split("/") if p]
+    parts[-1] = f"{parts[-1][:80]}-{id_digest(video_id, 10)}"
     return out_dir.joinpath("crops", *parts)
 
 
 def shard_path(out_dir: Path, video_id: str) -> Path:
     """The done-marker / manifest shard of a video: ``shards/<name>-<hash>.json``."""
-    digest = hashlib.sha1(video_id.encode()).hexdigest()[:12]
-    return out_dir / "shards" / f"{_safe(video_id)[-80:]}-{digest}.json"
+    return out_dir / "shards" / f"{_safe(video_id)[-80:]}-{id_digest(video_id)}.json"
 
 
 def _load_boxes(record: Record, config: PreprocessConfig) -> Mapping[int, Box | None]:
@@ -270,6 +288,7 @@ def process_record(
         problem("unreadable", "frame could not be decoded", frame=index)
 
     folder = crop_dir(out_dir, record.video_id)
+    remove_temporaries(folder)  # of a killed earlier attempt: the folder is this item's own
     _, ext = _FORMATS[config.image_format]
     for index, stored, rotation in frames:
         rotation = rotation if config.honour_rotation else 0
@@ -342,7 +361,9 @@ def write_shard(out_dir: Path, result: RecordOutcome, fingerprint: str) -> None:
         "entries": [json.loads(e.to_json()) for e in result.entries],
         "problems": [asdict(p) for p in result.problems],
     }
-    atomic_write_text(shard_path(out_dir, result.video_id), json.dumps(data))
+    path = shard_path(out_dir, result.video_id)
+    remove_temporaries(path.parent, of=path.name)  # this item's own, left by a kill
+    atomic_write_text(path, json.dumps(data))
 
 
 def read_shard(out_dir: Path, video_id: str, fingerprint: str) -> RecordOutcome | None:

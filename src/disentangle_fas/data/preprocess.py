@@ -47,6 +47,7 @@ from disentangle_fas.data.records import Record
 
 __all__ = [
     "PreprocessReport",
+    "check_consistent_labels",
     "parse_shard",
     "preprocess_records",
     "select_shard",
@@ -251,6 +252,31 @@ def _run_parallel(
         pool.shutdown(wait=True)
 
 
+def check_consistent_labels(records: Sequence[Record]) -> None:
+    """Refuse a source file listed twice with different labels (live/spoof, attack,
+    domain, subject or split): its crops would carry two contradicting labels.
+
+    Args:
+        records: the items to preprocess.
+
+    Raises:
+        ValueError: naming both items and what differs.
+    """
+    first: dict[Path, Record] = {}
+    for record in records:
+        other = first.setdefault(record.path, record)
+        if other is record:
+            continue
+        a, b = other.labels(), record.labels()
+        differ = sorted(k for k in a if k != "video_id" and a[k] != b.get(k))
+        if differ:
+            raise ValueError(
+                f"{record.path} is listed twice with contradicting labels "
+                f"({', '.join(f'{k}: {a[k]!r} vs {b[k]!r}' for k in differ)}): as "
+                f"{other.video_id!r} and as {record.video_id!r}; keep one"
+            )
+
+
 def preprocess_records(
     records: Sequence[Record],
     out_dir: str | Path,
@@ -288,7 +314,8 @@ def preprocess_records(
         The report (also written to ``out_dir/report.json``).
 
     Raises:
-        ValueError: duplicate video ids, or items need a detector and none is given.
+        ValueError: duplicate video ids, one source file listed with contradicting labels,
+            or items need a detector and none is given.
     """
     config = config or PreprocessConfig()
     ids = [r.video_id for r in records]
@@ -303,6 +330,7 @@ def preprocess_records(
                     "give each video its own video_id (frames of one video are one record)"
                 )
             seen[vid] = i
+    check_consistent_labels(records)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     needs = sum(r.box_source == "detector" for r in records)

@@ -14,7 +14,6 @@ else ``$XDG_CACHE_HOME/disentangle-fas/synthetic`` (``~/.cache/disentangle-fas/s
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from disentangle_fas._io import STALE_TEMPORARY_SECONDS, atomic_path, remove_temporaries
 
 __all__ = ["CACHE_ENV", "default_cache_dir", "read_rendered", "render_key", "write_rendered"]
 
@@ -123,15 +124,12 @@ def write_rendered(folder: str | Path, key: str, store: Mapping[str, np.ndarray]
     """
     folder = Path(folder)
     path = folder / f"{key}.npz"
-    tmp = folder / f".{key}.{os.getpid()}.tmp.npz"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {name: store[name] for name in _ARRAYS}
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        os.replace(tmp, path)
+        # Shared by worker processes: only temporaries no live writer can still own.
+        remove_temporaries(folder, older_than=STALE_TEMPORARY_SECONDS)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return None
     return path

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from disentangle_fas._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text, leftover_temporaries, remove_temporaries
 from disentangle_fas.errors import RunDirectoryError, RunLockedError
 from disentangle_fas.training.logging import trim_log
 
@@ -76,20 +76,13 @@ RESUME_IGNORED_FIELDS: frozenset[str] = frozenset(
 
 
 def orphaned_temporaries(out: Path) -> list[Path]:
-    """Hidden temporary files of atomic writes in ``out`` (``.NAME.*.tmp``, ``.NAME.link``).
+    """Temporaries of atomic writes a killed writer left in ``out``
+    (:func:`~disentangle_fas._io.leftover_temporaries`: ``.NAME.*.tmp`` folders and files,
+    ``.NAME.link``).
 
-    Only files a killed writer can leave behind; call it while holding the run's lock.
+    Only what a killed writer can leave behind; remove them only while holding the run's lock.
     """
-    if not out.is_dir():
-        return []
-    return sorted(
-        p
-        for p in out.iterdir()
-        if p.name.startswith(".")
-        and p.name != LOCK_NAME
-        and (p.name.endswith(".tmp") or p.name.endswith(".link"))
-        and p.is_file()
-    )
+    return leftover_temporaries(out)
 
 
 def config_changes(stored: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -298,8 +291,7 @@ class RunDirectory:
                     shutil.rmtree(path)
                 elif path.exists() or path.is_symlink():
                     path.unlink()
-        for tmp in orphaned_temporaries(self.out):
-            tmp.unlink(missing_ok=True)
+        remove_temporaries(self.out)
         trim_log(self.out / "log.jsonl", step)
         atomic_write_text(self.out / "config.json", json.dumps(config, indent=2))
         self.step = self.saved_step = step
