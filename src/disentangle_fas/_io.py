@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -39,11 +40,45 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_regular_file",
     "leftover_temporaries",
     "remove_temporaries",
     "save_safetensors",
     "unique_tensors",
 ]
+
+
+def check_regular_file(path: str | Path, what: str = "file") -> Path:
+    """Refuse, at once, a path that is not a regular file (or a link to one).
+
+    Reading a FIFO blocks until some other process writes to it, possibly for ever, and a
+    device (``/dev/zero``) never ends; :func:`os.stat` tells them apart without opening
+    them.
+
+    Args:
+        path: the path to be read.
+        what: what it should be, for the message (``"weights file"``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        FileNotFoundError: nothing is at ``path``.
+        ValueError: something other than a regular file is (a folder, a FIFO, a socket, a
+            device), naming it.
+    """
+    p = Path(path)
+    mode = os.stat(p).st_mode  # FileNotFoundError names the path
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a folder" if stat.S_ISDIR(mode)
+            else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )  # fmt: skip
+        raise ValueError(f"{p}: the {what} is {kind}, not a regular file: refused")
+    return p
 
 
 def _fsync(path: Path) -> None:
@@ -76,7 +111,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=TEMPORARY_SUFFIX, dir=dest.parent))
+    folder = Path(
+        tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=TEMPORARY_SUFFIX, dir=dest.parent)
+    )
     tmp = folder / dest.name
     try:
         tmp.touch()

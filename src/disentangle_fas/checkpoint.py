@@ -29,10 +29,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from disentangle_fas import __version__
-from disentangle_fas._io import alias_groups, atomic_path, unique_tensors
+from disentangle_fas._io import alias_groups, atomic_path, check_regular_file, unique_tensors
 from disentangle_fas.builders import BUILDER_HELP, resolve_builder
+from disentangle_fas.checkpoint_meta import CUSTOM_KIND, validate_metadata
 from disentangle_fas.contracts import InputSpec, LivenessModel
 from disentangle_fas.registry import kind_of, model_kind
+from disentangle_fas.weights import check_weights
 
 __all__ = [
     "BUILDER_HELP",
@@ -53,7 +55,6 @@ __all__ = [
 #: Value of ``metadata["format"]`` in every checkpoint written by the library.
 CHECKPOINT_FORMAT = "disentangle-fas/model/1"
 #: Kind stored for models of no registered kind; they reload through a user's builder.
-CUSTOM_KIND = "custom"
 _META_KEY = "disentangle_fas"
 
 #: A user's function that rebuilds a custom model from its stored config.
@@ -187,13 +188,20 @@ def save_model(
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """Return the JSON metadata of a checkpoint without loading tensors.
 
+    The metadata is validated (:func:`~disentangle_fas.checkpoint_meta.validate_metadata`:
+    types, registered kind, known config keys, input size within the memory limit,
+    threshold in ``[0, 1]``) before anything is built from it.
+
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a safetensors file, or not written by this library.
+        ValueError: not a regular file, not a safetensors file, not written by this
+            library, or metadata that fails the validation.
+        MemoryLimitError: the stated input size asks for more memory than allowed.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"checkpoint not found: {p}")
+    check_regular_file(p, "checkpoint")
     try:
         with safe_open(str(p), framework="pt") as f:
             raw = (f.metadata() or {}).get(_META_KEY)
@@ -204,7 +212,11 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             f"{p} is a safetensors file but not a disentangle-fas checkpoint "
             f"(no {_META_KEY!r} metadata)"
         )
-    meta: dict[str, Any] = json.loads(raw)
+    try:
+        meta: dict[str, Any] = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"{p}: the checkpoint metadata is not valid JSON ({exc})") from None
+    validate_metadata(meta, p)
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{p}: unsupported checkpoint format {meta.get('format')!r}")
     return meta
@@ -254,12 +266,7 @@ def load_model(
         model = spec.model_cls.from_config(config, warn_random=False)  # type: ignore[attr-defined]
     load_weights(path, model, map_location=map_location)
     model.eval()
-    threshold = meta.get("threshold")
-    if threshold is not None and not (
-        # 1 + 1e-9: "reject all" thresholds just above the highest score of 1 are kept
-        isinstance(threshold, int | float) and 0.0 <= float(threshold) <= 1.0 + 1e-9
-    ):
-        raise ValueError(f"{path}: the stored threshold {threshold!r} is not a P(live) in [0, 1]")
+    threshold = meta.get("threshold")  # validated by read_metadata
     input_raw = meta.get("input")
     input_spec = InputSpec.from_dict(input_raw) if input_raw else model.input_spec
     return LoadedModel(
@@ -288,32 +295,18 @@ def load_weights(path: str | Path, model: nn.Module, *, map_location: str = "cpu
         ``model``.
 
     Raises:
-        ValueError: tensors are missing, unexpected or misshapen, integer where the model's
-            weights are floating point, or NaN / infinite.
+        ValueError: not a regular file; tensors are missing, unexpected or misshapen, or
+            of the wrong kind (integer where the model's weights are floating point).
+        NonFiniteWeightsError: NaN or infinite values (exit code 3).
     """
+    check_regular_file(path, "checkpoint")
     tensors = load_file(str(path), device=map_location)
     groups = alias_groups(model)
     own = model.state_dict()
     wrong = sorted(k for k in tensors if k in own and own[k].shape != tensors[k].shape)
     if wrong:
         raise ValueError(f"{path}: tensors do not match the architecture: wrong shape {wrong[:5]}")
-    kinds = sorted(
-        k for k in tensors
-        if k in own and own[k].is_floating_point() and not tensors[k].is_floating_point()
-    )  # fmt: skip
-    if kinds:
-        raise ValueError(
-            f"{path}: integer tensors for floating-point weights ({kinds[:5]}, "
-            f"{tensors[kinds[0]].dtype}): not weights this model was trained with"
-        )
-    bad = sorted(
-        k for k, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())
-    )
-    if bad:
-        raise ValueError(
-            f"{path}: NaN or infinite weights in {bad[:5]}: the model would score nothing "
-            "meaningful (a diverged run's file?)"
-        )
+    check_weights(tensors, path, own)
     result = model.load_state_dict(tensors, strict=False)
     missing = [k for k in result.missing_keys if groups.get(k, k) not in tensors]
     unexpected = list(result.unexpected_keys)

@@ -39,6 +39,7 @@ __all__ = [
     "ArgumentParser",
     "DeviceUnavailableError",
     "NonFiniteLossError",
+    "NonFiniteWeightsError",
     "RunDirectoryError",
     "RunInterrupted",
     "RunLockedError",
@@ -92,6 +93,14 @@ class UnreadableInputError(Exception):
 class NonFiniteLossError(RuntimeError):
     """The loss, the weights or the scores became NaN or infinite; the last good
     checkpoint is left untouched (exit code 3).
+    """
+
+
+class NonFiniteWeightsError(NonFiniteLossError, ValueError):
+    """A weights file (a checkpoint, ImageNet or PRNet weights) holds NaN or infinite
+    values; it was refused before anything scored with it (exit code 3).
+
+    Also a :class:`ValueError`: a bad file was given.
     """
 
 

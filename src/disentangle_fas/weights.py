@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["WRAPPER_KEYS", "RefusedPickleError", "load_state_dict_file", "strict_load"]
+from disentangle_fas._io import check_regular_file
+from disentangle_fas.errors import NonFiniteWeightsError
+
+__all__ = [
+    "WRAPPER_KEYS",
+    "NonFiniteWeightsError",
+    "RefusedPickleError",
+    "check_weights",
+    "load_state_dict_file",
+    "strict_load",
+]
 
 #: Keys under which training scripts commonly nest the state dict (``{"state_dict": ...}``);
 #: the first one holding a non-empty mapping of tensors is unwrapped.
@@ -83,6 +94,76 @@ def _unwrap(obj: object, path: Path) -> dict[str, Tensor]:
     return sd
 
 
+def _kind(t: Tensor) -> str:
+    if t.is_floating_point():
+        return "float"
+    if t.is_complex():
+        return "complex"
+    return "bool" if t.dtype == torch.bool else "integer"
+
+
+def check_weights(
+    tensors: Mapping[str, Tensor],
+    source: str | Path,
+    expected: Mapping[str, Tensor] | None = None,
+) -> None:
+    """Refuse weights that would load and then score wrongly.
+
+    Checked: no complex tensors; with ``expected`` (the destination's state dict), every
+    tensor has the kind of its destination (floating point for floating-point weights,
+    integer for integer buffers such as ``num_batches_tracked``: an int8 file cast to
+    float scores a constant); every floating-point tensor is finite. A floating-point
+    tensor stored in lower precision than its destination (``float16`` into ``float32``)
+    loads, with a warning naming the file.
+
+    Args:
+        source: the file, for messages.
+        tensors: name to tensor, as read.
+        expected: name to the destination's tensor; names it lacks are not compared.
+
+    Raises:
+        NonFiniteWeightsError: NaN or infinite values (exit code 3), naming the tensors.
+        ValueError: a tensor of the wrong kind, naming it and its dtype.
+    """
+    complex_ = sorted(k for k, t in tensors.items() if t.is_complex())
+    if complex_:
+        raise ValueError(f"{source}: complex tensors are not weights: {complex_[:5]}")
+    if expected is not None:
+        wrong = sorted(
+            k for k, t in tensors.items() if k in expected and _kind(t) != _kind(expected[k])
+        )
+        if wrong:
+            k = wrong[0]
+            raise ValueError(
+                f"{source}: {len(wrong)} tensor(s) of the wrong kind, e.g. {k!r} is "
+                f"{tensors[k].dtype} where the model holds {expected[k].dtype} "
+                f"({wrong[:5]}): not weights of this model"
+            )
+        low = sorted(
+            k
+            for k, t in tensors.items()
+            if k in expected
+            and t.is_floating_point()
+            and torch.finfo(t.dtype).bits < torch.finfo(expected[k].dtype).bits
+        )
+        if low:
+            warnings.warn(
+                f"{source}: {len(low)} tensor(s) stored in {tensors[low[0]].dtype} are loaded "
+                f"into {expected[low[0]].dtype} ({low[:3]}): the file's lower precision is kept",
+                UserWarning,
+                stacklevel=3,
+            )
+    bad = sorted(
+        k for k, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())
+    )
+    if bad:
+        raise NonFiniteWeightsError(
+            f"{source}: NaN or infinite values in {len(bad)} tensor(s) {bad[:5]}: refused "
+            "(a model built from them would score nothing meaningful; a diverged or "
+            "damaged file?)"
+        )
+
+
 def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
     """Load a state dict from a local file without executing code.
 
@@ -101,12 +182,17 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
         FileNotFoundError: the file does not exist.
         RefusedPickleError: the file holds pickled objects other than tensors (refused,
             never executed).
-        ValueError: an unreadable file, or not a non-empty flat mapping of names to tensors.
+        NonFiniteWeightsError: NaN or infinite values (:func:`check_weights`).
+        ValueError: an unreadable file, not a regular file (a FIFO or a device), complex
+            tensors, or not a non-empty flat mapping of names to tensors.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"weights file not found: {p}")
-    return _unwrap(_read_file(p), p)
+    check_regular_file(p, "weights file")
+    sd = _unwrap(_read_file(p), p)
+    check_weights(sd, p)
+    return sd
 
 
 def strict_load(module: nn.Module, state_dict: Mapping[str, Tensor], what: str) -> None:
@@ -118,9 +204,12 @@ def strict_load(module: nn.Module, state_dict: Mapping[str, Tensor], what: str) 
         what: what the weights should be, for the message (``"a torchvision ResNet-18"``).
 
     Raises:
-        ValueError: missing, unexpected or misshapen keys (the first few of each listed).
+        ValueError: missing, unexpected or misshapen keys (the first few of each listed), or
+            tensors of the wrong kind (integer for floating-point weights: see
+            :func:`check_weights`).
     """
     own = module.state_dict()
+    check_weights(state_dict, what, own)
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
     wrong = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from disentangle_fas._io import atomic_path, save_safetensors
 from disentangle_fas.targets.prnet import PRNet
-from disentangle_fas.weights import load_state_dict_file
+from disentangle_fas.weights import check_weights, load_state_dict_file
 
 __all__ = ["convert_pytorchcv_state_dict", "load_prnet", "save_prnet"]
 
@@ -118,7 +118,9 @@ def load_prnet(path: str | os.PathLike[str], *, map_location: str | torch.device
     Raises:
         FileNotFoundError: ``path`` does not exist or is not a file.
         ValueError: unreadable file, a pickle that holds more than weights (refused, never
-            executed), unknown key layout, missing/unexpected keys or a shape mismatch.
+            executed), unknown key layout, missing/unexpected keys, a shape mismatch, or
+            integer tensors for floating-point weights.
+        NonFiniteWeightsError: NaN or infinite values (exit code 3).
     """
     p = Path(path).expanduser()
     if not p.is_file():
@@ -141,6 +143,7 @@ def load_prnet(path: str | os.PathLike[str], *, map_location: str | torch.device
             f"{len(missing)} missing keys {missing[:5]}, "
             f"{len(unexpected)} unexpected keys {unexpected[:5]}"
         )
+    check_weights(sd, p, expected)  # finiteness is checked when the file is read
     for key, value in sd.items():
         if tuple(value.shape) != tuple(expected[key].shape):
             raise ValueError(

@@ -21,9 +21,7 @@ refused.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +29,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from disentangle_fas.errors import ArgumentParser, command
 from disentangle_fas.targets.prnet import _DECODER, _ENCODER, PRNET_NUM_PARAMETERS, PRNet
 from disentangle_fas.targets.prnet_io import load_prnet, save_prnet
 from disentangle_fas.targets.tf_bundle import TensorBundle
+from disentangle_fas.weights import check_weights
 
 __all__ = [
     "OFFICIAL_CHECKPOINT",
@@ -235,8 +235,11 @@ def convert_prnet_checkpoint(
 
     Raises:
         FileNotFoundError, ValueError: see :func:`read_prnet_checkpoint`.
+        NonFiniteWeightsError: the checkpoint holds NaN or infinite values (nothing is
+            written).
     """
     state = read_prnet_checkpoint(prefix, scope=scope, verify_checksums=verify_checksums)
+    check_weights(state, os.fspath(prefix))  # NaN or infinite values: nothing is written
     net = PRNet()
     net.load_state_dict(state, strict=True)
     dest = Path(out).expanduser()
@@ -246,6 +249,7 @@ def convert_prnet_checkpoint(
     return dest
 
 
+@command("disentangle-fas convert-prnet")
 def main(argv: list[str]) -> int:
     """Run ``disentangle-fas convert-prnet PREFIX --out FILE``.
 
@@ -253,9 +257,11 @@ def main(argv: list[str]) -> int:
         argv: command-line arguments after the subcommand.
 
     Returns:
-        0 on success, 2 on a bad or missing checkpoint (one line on stderr).
+        0 on success; errors follow the commands' policy (one line on stderr): 2 for a bad
+        or missing checkpoint, 3 for NaN or infinite weights, 1 for a file that cannot be
+        written.
     """
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="disentangle-fas convert-prnet",
         description="Convert the official PRNet TensorFlow checkpoint "
         f"({OFFICIAL_CHECKPOINT}.index + .data-00000-of-00001) to safetensors, "
@@ -266,12 +272,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--scope", default=PRNET_SCOPE, help="variable scope of the network")
     p.add_argument("--no-verify", action="store_true", help="skip the CRC32C checks")
     args = p.parse_args(argv)
-    try:
-        dest = convert_prnet_checkpoint(
-            args.prefix, args.out, scope=args.scope, verify_checksums=not args.no_verify
-        )
-    except (FileNotFoundError, ValueError, OSError) as err:
-        print(f"disentangle-fas convert-prnet: error: {err}", file=sys.stderr)
-        return 2
+    dest = convert_prnet_checkpoint(
+        args.prefix, args.out, scope=args.scope, verify_checksums=not args.no_verify
+    )
     print(f"wrote {dest}: PRNet resfcn256, {PRNET_NUM_PARAMETERS:,} trainable parameters")
     return 0

@@ -1,0 +1,213 @@
+"""The checkpoint metadata schema: one validation of everything a checkpoint states, done
+when the file is read, before any model is built, resized for or allocated.
+
+A checkpoint is untrusted input: its JSON metadata decides which class is built, with
+which config, at which input size. :func:`validate_metadata` checks its types and bounds;
+:func:`inference_bytes` estimates what scoring one image at the stated size asks of memory,
+and :func:`check_memory` refuses a request above :func:`memory_limit` (configurable with
+the environment variable :data:`MEMORY_LIMIT_ENV`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from disentangle_fas.contracts import MAX_IMAGE_SIZE, InputSpec
+from disentangle_fas.errors import UsageError
+
+__all__ = [
+    "CUSTOM_KIND",
+    "DEFAULT_MEMORY_LIMIT_GB",
+    "MEMORY_LIMIT_ENV",
+    "MemoryLimitError",
+    "check_config_values",
+    "check_memory",
+    "inference_bytes",
+    "memory_limit",
+    "validate_metadata",
+]
+
+#: The kind of a hand-built model saved with its config (rebuilt by a user's builder).
+CUSTOM_KIND = "custom"
+#: Environment variable: the most memory (GB, decimal) one request may ask for.
+MEMORY_LIMIT_ENV = "DISENTANGLE_FAS_MEMORY_LIMIT_GB"
+#: Default of :data:`MEMORY_LIMIT_ENV`.
+DEFAULT_MEMORY_LIMIT_GB = 2.0
+#: Keys a checkpoint's metadata may hold, and the JSON types each may have.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "format": (str,),
+    "kind": (str,),
+    "config": (dict,),
+    "input": (dict,),
+    "threshold": (int, float, type(None)),
+    "threshold_strategy": (str, type(None)),
+    "info": (dict, type(None)),
+    "class": (str,),
+    "builder": (str, type(None)),
+    "library_version": (str,),
+}
+
+
+class MemoryLimitError(UsageError):
+    """A request would ask for more memory than :func:`memory_limit` allows (exit code 2)."""
+
+
+def memory_limit() -> int:
+    """The most bytes one request may ask for: :data:`MEMORY_LIMIT_ENV` (GB) or
+    :data:`DEFAULT_MEMORY_LIMIT_GB`.
+
+    Raises:
+        UsageError: the variable is set but not a positive number.
+    """
+    raw = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if not raw:
+        return int(DEFAULT_MEMORY_LIMIT_GB * 1e9)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{MEMORY_LIMIT_ENV}={raw!r}: must be a positive number of GB")
+    return int(value * 1e9)
+
+
+def inference_bytes(image_size: int, batch: int = 1, canvas: int = 0) -> int:
+    """Estimate the peak memory of scoring ``batch`` images of side ``image_size``.
+
+    The estimate follows the library's backbones: the largest activation is the stem's
+    64-channel map at half the input side, held with its normalised copy and the next
+    layer's output (three float32 maps), beside the input itself; ``canvas`` adds a
+    crop's RGB canvas of that side (uint8 and float32 copies).
+
+    Args:
+        image_size: the model's input side.
+        batch: images scored at once.
+        canvas: side of a crop canvas made before resizing (0: none).
+
+    Returns:
+        Bytes.
+    """
+    half = (image_size + 1) // 2
+    per_image = 3 * 64 * half * half * 4 + 3 * image_size * image_size * 4
+    return batch * per_image + canvas * canvas * 3 * 5
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Refuse a request whose estimated memory exceeds :func:`memory_limit`.
+
+    Args:
+        needed: estimated bytes.
+        what: the request, for the message.
+
+    Raises:
+        MemoryLimitError: one line with the estimate, the limit and how to raise it.
+    """
+    limit = memory_limit()
+    if needed > limit:
+        raise MemoryLimitError(
+            f"{what} would need about {needed / 1e9:.1f} GB, above the limit of "
+            f"{limit / 1e9:.1f} GB: refused before allocating (raise it with "
+            f"{MEMORY_LIMIT_ENV}=<GB> if this is intended)"
+        )
+
+
+def _config_fields(kind: str) -> set[str] | None:
+    from disentangle_fas.registry import model_kind
+
+    cls = model_kind(kind).config_cls
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def validate_metadata(meta: Any, path: str | Path) -> dict[str, Any]:
+    """Check a checkpoint's metadata before anything is built from it.
+
+    Checked: a JSON object whose known keys are typed (:data:`_TYPES`; others, written by a
+    later version, are ignored); a registered
+    kind (or ``"custom"``) whose config holds only the fields of that kind's config class;
+    the stored input (:class:`~disentangle_fas.contracts.InputSpec`: an integer side in
+    ``[1, MAX_IMAGE_SIZE]``, finite mean, positive finite std) within the memory limit
+    (:func:`check_memory` on :func:`inference_bytes` of one image); a threshold in
+    ``[0, 1]``.
+
+    Args:
+        meta: the parsed JSON.
+        path: the file, for messages.
+
+    Returns:
+        ``meta``, checked.
+
+    Raises:
+        ValueError: the first violation, naming the file and the field.
+        MemoryLimitError: the stated input size asks for more memory than allowed.
+    """
+    if not isinstance(meta, dict):
+        raise ValueError(
+            f"{path}: the checkpoint metadata is a JSON {type(meta).__name__}, not an object"
+        )
+    for key, types in _TYPES.items():
+        value = meta.get(key)
+        if key in meta and (not isinstance(value, types) or isinstance(value, bool)):
+            want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ValueError(f"{path}: metadata {key!r} must be {want}, got {value!r}"[:300])
+    kind = meta.get("kind", "disentangled-fas")
+    config = meta.get("config") or {}
+    if kind != CUSTOM_KIND:
+        try:
+            fields = _config_fields(kind)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        extra = sorted(set(config) - fields) if fields is not None else []
+        if extra:
+            raise ValueError(f"{path}: config keys unknown to kind {kind!r}: {extra[:5]}")
+    check_config_values(config, path)
+    raw_input = meta.get("input")
+    if raw_input is not None:
+        size = raw_input.get("image_size")
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValueError(f"{path}: input image_size must be an integer, got {size!r}"[:300])
+        if not 1 <= size <= MAX_IMAGE_SIZE:
+            raise ValueError(
+                f"{path}: input image_size must lie in [1, {MAX_IMAGE_SIZE}], got {size}"
+            )
+        stats = [raw_input.get("mean"), raw_input.get("std")]
+        if not all(
+            isinstance(v, list) and len(v) == 3 and all(_finite_number(x) for x in v) for v in stats
+        ):
+            raise ValueError(f"{path}: input mean and std must be 3 finite numbers each")
+        try:
+            InputSpec.from_dict(raw_input)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        check_memory(inference_bytes(size), f"{path}: scoring one {size}x{size} image")
+    threshold = meta.get("threshold")
+    # 1 + 1e-9: "reject all" thresholds just above the highest score of 1 are kept
+    if threshold is not None and not (_finite_number(threshold) and 0 <= threshold <= 1 + 1e-9):
+        raise ValueError(f"{path}: the stored threshold {threshold!r} is not a P(live) in [0, 1]")
+    return meta
+
+
+def _finite_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_config_values(config: Mapping[str, Any], path: str | Path) -> None:
+    """Refuse non-finite floats anywhere in a stored config (NaN margins, infinite scales).
+
+    Args:
+        config: the stored config.
+        path: the file, for messages.
+
+    Raises:
+        ValueError: naming the key.
+    """
+    for key, value in config.items():
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+            raise ValueError(f"{path}: config {key!r} is not finite: {value!r}")
