@@ -17,6 +17,7 @@ __all__ = [
     "WRAPPER_KEYS",
     "NonFiniteWeightsError",
     "RefusedPickleError",
+    "check_local_path",
     "check_weights",
     "load_state_dict_file",
     "strict_load",
@@ -164,6 +165,21 @@ def check_weights(
         )
 
 
+def check_local_path(path: str | Path) -> None:
+    """Refuse a URL given where a local file is expected, saying why (nothing is ever
+    downloaded).
+
+    Raises:
+        FileNotFoundError: ``path`` is a URL (``scheme://...``).
+    """
+    text = str(path)
+    if isinstance(path, str) and "://" in text:
+        raise FileNotFoundError(
+            f"{text}: a URL, not a local file: the library never downloads weights; fetch "
+            "the file yourself and pass its local path"
+        )
+
+
 def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
     """Load a state dict from a local file without executing code.
 
@@ -186,6 +202,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
         ValueError: an unreadable file, not a regular file (a FIFO or a device), complex
             tensors, or not a non-empty flat mapping of names to tensors.
     """
+    check_local_path(path)
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"weights file not found: {p}")

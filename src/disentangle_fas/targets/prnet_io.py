@@ -22,7 +22,7 @@ from torch import Tensor
 
 from disentangle_fas._io import atomic_path, save_safetensors
 from disentangle_fas.targets.prnet import PRNet
-from disentangle_fas.weights import check_weights, load_state_dict_file
+from disentangle_fas.weights import check_local_path, check_weights, load_state_dict_file
 
 __all__ = ["convert_pytorchcv_state_dict", "load_prnet", "save_prnet"]
 
@@ -122,6 +122,7 @@ def load_prnet(path: str | os.PathLike[str], *, map_location: str | torch.device
             integer tensors for floating-point weights.
         NonFiniteWeightsError: NaN or infinite values (exit code 3).
     """
+    check_local_path(os.fspath(path))
     p = Path(path).expanduser()
     if not p.is_file():
         raise FileNotFoundError(
