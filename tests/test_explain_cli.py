@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,9 @@ from sklearn.metrics import roc_auc_score
 from _method_fixtures import tiny_paper_model
 from disentangle_fas.checkpoint import save_model
 from disentangle_fas.cli import main as cli_main
-from disentangle_fas.explain.cli import classifier_scores, main, pick_cam_samples
+from disentangle_fas.errors import UsageError
+from disentangle_fas.explain.cli import check_prefix, main
+from disentangle_fas.explain.cli_parts import classifier_scores, pick_cam_samples
 from disentangle_fas.ssdg import SSDGR, SSDGConfig
 
 
@@ -35,26 +40,46 @@ def test_explain_end_to_end_full_model(tmp_path: Path) -> None:
     )
     out = tmp_path / "out"
     argv = ["explain", "--checkpoint", str(ck), "--out", str(out), "--num-samples", "4"]
-    argv += ["--probe-samples", "8", "--cam-layer", "layer4", "layer3"]
+    argv += ["--probe-samples", "8", "--cam-layer", "layer4", "layer3", "--probe-seeds", "2"]
     assert cli_main(argv) == 0  # through the package's dispatcher
     report = (out / "report.md").read_text()
     for name in ("gradcam.png", "projection_pca.png"):
         _png_ok(out / name)
         assert f"]({name})" in report
     assert "held-out target domain M" in report
-    assert "| f_L |" in report and "| f_C |" in report and "| f_D |" in report
-    assert "domain (4 classes)" in report  # sources O, C, I plus the target M
     assert "1x1" in report  # layer4 of a 32 px input cannot localise: the report says so
     assert "0.400 (test)" in report
-    assert "| all | 32 |" in report  # the classifier table over the 4 x 8 probe samples
+    assert "| all | 32 |" in report  # the classifier table over the 4 x 8 Grad-CAM samples
+    # The probes: fitted on the sources' train images, scored on their dev images only.
+    assert "source domains O, C, I: 24 synthetic `train` images to fit, 24 held-out" in report
+    assert "## Measured disentanglement, against references" in report
+    for rep in ("f_L", "f_C", "f_D"):
+        for probe in ("linear", "mlp"):
+            assert f"| domain | {rep} | {probe} |" in report
     probes = json.loads((out / "probes.json").read_text())
-    assert probes["domains"] == ["O", "C", "I", "M"]
-    assert len(probes["rows"]) == 6
-    assert all(0.0 <= r["accuracy"] <= 1.0 for r in probes["rows"])
-    # Every probe beside the untrained architecture and the pixels.
-    assert "## Probes against references" in report and "| domain | f_L |" in report
-    assert len(probes["references"]["untrained"]) == 6 and len(probes["references"]["pixels"]) == 2
-    assert set(probes["hsic_domain"]) >= {"model f_L", "untrained f_L", "pixels"}
+    assert probes["domains"] == ["O", "C", "I"] and (probes["fit"], probes["score"]) == (
+        "train",
+        "dev",
+    )
+    assert probes["n_train"] == 24 and probes["n_val"] == 24 and probes["seeds"] == [0, 1]
+    rows = probes["rows"]
+    assert {r["target"] for r in rows} == {"liveness", "domain", "attack"}
+    # Every figure beside the untrained architecture and the pixels, with a verdict.
+    for r in rows:
+        assert r["untrained"] is not None and r["pixels"] is not None
+        assert len(r["trained"]["values"]) == 2 and r["verdict"] in ("below untrained", "not below")
+        assert 0.0 <= r["trained"]["mean"] <= 1.0
+    domain = [r for r in rows if r["target"] == "domain" and r["metric"] == "balanced_accuracy"]
+    assert all(r["chance"] == pytest.approx(1 / 3) for r in domain)
+    names = [d["name"] for d in probes["dependence"]]
+    assert names == [
+        "f_L ~ domain",
+        "f_C ~ domain",
+        "f_D ~ domain",
+        "f_L ~ f_C",
+        "f_L ~ f_D",
+        "f_C ~ f_D",
+    ]
 
 
 @pytest.mark.slow
@@ -68,12 +93,13 @@ def test_explain_baseline_reports_only_liveness(tmp_path: Path) -> None:
     out = tmp_path / "b"
     argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "3", "--prefix", "x_"]
     argv += ["--probe-samples", "6", "--domains", "O", "C", "--projection", "none"]
-    argv += ["--compare", str(other)]
+    argv += ["--compare", str(other), "--probe-kinds", "linear", "--probe-seeds", "1"]
     assert main(argv) == 0
     _png_ok(out / "x_gradcam.png")
     assert not list(out.glob("*projection*"))
     report = (out / "x_report.md").read_text()
-    assert "| f_L |" in report and "| f_C |" not in report and "| f_D |" not in report
+    assert "| f_L | linear |" in report and "| f_C |" not in report and "| f_D |" not in report
+    assert "| mlp |" not in report
     assert "no f_C / f_D" in report
     assert "domains given with --domains" in report
     assert "P(live), ssdg/best |" in report  # the compared model's scores
@@ -90,12 +116,13 @@ def test_explain_ssdg_r_checkpoint(tmp_path: Path) -> None:
     ck = save_model(ssdg, tmp_path / "s.safetensors", info={"sources": ["O", "C"], "target": "I"})
     out = tmp_path / "s"
     argv = ["--checkpoint", str(ck), "--out", str(out), "--num-samples", "2"]  # stored 32 px
-    argv += ["--probe-samples", "6", "--projection", "none"]
+    argv += ["--probe-samples", "6", "--projection", "none", "--probe-seeds", "1"]
+    argv += ["--no-references", "--probe-kinds", "linear"]
     assert main(argv) == 0
     report = (out / "report.md").read_text()
     assert "`ssdg-r`, ResNet-10 trunk" in report
-    assert "| f_L |" in report and "| f_C |" not in report
-    assert "domain (3 classes)" in report
+    assert "| domain | f_L | linear |" in report and "| f_C |" not in report
+    assert "source domains O, C: 12 synthetic `train` images" in report  # 2 sources x 6
 
 
 def test_explain_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,8 +134,46 @@ def test_explain_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--checkpoint", str(ck), "--data", "/no/such/store"]) == 2
     assert "synthetic" in capsys.readouterr().err
     assert main(["--checkpoint", str(ck), "--num-samples", "0"]) == 2
+    assert main(["--checkpoint", str(ck), "--probe-seeds", "0"]) == 2
     with pytest.raises(SystemExit):
         main([])  # --checkpoint is required
+
+
+@pytest.mark.parametrize(
+    "prefix", ["../../x", "../x_", "sub/x_", "/tmp/abs_", "a\\b", "..", "C:x", "x\0"]
+)
+def test_a_prefix_that_leaves_out_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], prefix: str
+) -> None:
+    out = tmp_path / "deep" / "out"
+    argv = ["--checkpoint", str(tmp_path / "never-read.safetensors"), "--out", str(out)]
+    assert main([*argv, "--prefix", prefix]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "would write outside --out" in err[0]
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing made, nothing read
+    with pytest.raises(UsageError):
+        check_prefix(prefix)
+
+
+def test_plain_prefixes_are_accepted() -> None:
+    for prefix in ("", "full_", "x.y-", "run..1_"):
+        check_prefix(prefix)
+
+
+def test_help_and_option_errors_import_no_torch() -> None:
+    code = (
+        "import sys\nfrom disentangle_fas.cli import main\n"
+        "codes = []\n"
+        "for argv in (['explain', '--help'], ['explain', '--checkpoint', 'c', '--prefix', '../x']):\n"
+        "    try:\n        codes.append(main(argv))\n"
+        "    except SystemExit as exc:\n        codes.append(exc.code)\n"
+        "print('EXIT', codes, 'TORCH', 'torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)  # fmt: skip
+    assert "EXIT [0, 2] TORCH False" in res.stdout, res.stderr
+    assert "--probe-kinds" in res.stdout and "outside --out" in res.stderr
 
 
 def test_pick_cam_samples_alternates_and_spreads() -> None:

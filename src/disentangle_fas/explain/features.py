@@ -30,6 +30,8 @@ class PooledFeatures(NamedTuple):
         domain: ``(N, d)`` pooled E_D(x), ``None`` when the model has no E_D.
         labels: ``(N,)`` 1 live / 0 spoof.
         domains: ``(N,)`` domain indices.
+        attacks: ``(N,)`` attack-type ids (0 live, a positive id per spoof type), ``None``
+            when not recorded.
     """
 
     liveness: Tensor
@@ -37,6 +39,7 @@ class PooledFeatures(NamedTuple):
     domain: Tensor | None
     labels: Tensor
     domains: Tensor
+    attacks: Tensor | None = None
 
     def available(self) -> list[tuple[Representation, Tensor]]:
         """The representations the model has, as ``(name, features)`` in report order."""
@@ -102,7 +105,9 @@ def extract_features(
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
-    parts: dict[str, list[Tensor]] = {k: [] for k in (*REPRESENTATIONS, "labels", "domains")}
+    parts: dict[str, list[Tensor]] = {
+        k: [] for k in (*REPRESENTATIONS, "labels", "domains", "attacks")
+    }
     try:
         with torch.inference_mode():
             for batch in _batches(data, batch_size):
@@ -110,6 +115,7 @@ def extract_features(
                     parts[name].append(value.float().cpu())
                 parts["labels"].append(torch.as_tensor(batch.label).reshape(-1).long())
                 parts["domains"].append(torch.as_tensor(batch.domain).reshape(-1).long())
+                parts["attacks"].append(torch.as_tensor(batch.attack).reshape(-1).long())
     finally:
         model.train(was_training)
     if not parts["liveness"]:
@@ -120,4 +126,4 @@ def extract_features(
 
     liveness, labels, domains = cat("liveness"), cat("labels"), cat("domains")
     assert liveness is not None and labels is not None and domains is not None
-    return PooledFeatures(liveness, cat("content"), cat("domain"), labels, domains)
+    return PooledFeatures(liveness, cat("content"), cat("domain"), labels, domains, cat("attacks"))

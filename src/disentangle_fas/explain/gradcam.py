@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from disentangle_fas.contracts import LivenessModel, LivenessPath
+from disentangle_fas.explain.names import CAM_METHODS
 
 __all__ = [
     "CAM_METHODS",
@@ -27,15 +28,6 @@ __all__ = [
     "liveness_gradcam",
     "resolve_target_layer",
 ]
-
-#: Names accepted by ``liveness_gradcam(method=...)`` -> class in :mod:`pytorch_grad_cam`.
-CAM_METHODS: dict[str, str] = {
-    "gradcam": "GradCAM",
-    "gradcam++": "GradCAMPlusPlus",
-    "hirescam": "HiResCAM",
-    "xgradcam": "XGradCAM",
-    "layercam": "LayerCAM",
-}
 
 CamTarget = Literal["predicted", "live", "spoof"] | int | Tensor
 

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from disentangle_fas.explain.disentanglement import DisentanglementProbes
-
 __all__ = ["CamSample", "DomainScore", "ExplainReport", "describe_model"]
 
 
@@ -95,12 +93,14 @@ class ExplainReport:
         cam_layers: the target layers of E_L (one picture row each), with their sizes.
         cam_target: which class the maps explain (``"predicted"``, ``"live"``, ...).
         cam_samples: the columns of the picture.
-        probe_data: which samples the probes use.
-        probes: the probe results.
+        probe_data: which samples the probes are fitted and scored on.
+        measure: the measured disentanglement as Markdown
+            (:func:`~disentangle_fas.explain.measure_table.measure_table`).
         projection_images: file names of the 2-D projection plots.
         compared: names of the models compared in the Grad-CAM picture.
         cam_notes: remarks on the Grad-CAM picture (e.g. a 1 x 1 target layer).
-        classifier: C_L's AUC and accuracy on the probe samples, per domain.
+        classifier: C_L's AUC and accuracy on the Grad-CAM data, per domain.
+        classifier_data: which samples that table uses.
         info: the checkpoint's stored information (task, sources, target, step, ...).
     """
 
@@ -115,14 +115,14 @@ class ExplainReport:
     cam_target: str
     cam_samples: Sequence[CamSample]
     probe_data: str
-    probes: DisentanglementProbes
+    measure: str
     projection_images: Sequence[str] = ()
     cam_notes: Sequence[str] = ()
     classifier: Sequence[DomainScore] = ()
     compared: Sequence[str] = ()
     info: dict[str, object] = field(default_factory=dict)
     kind: str = ""
-    references: str = ""
+    classifier_data: str = ""
 
     def to_markdown(self) -> str:
         """Render the report."""
@@ -162,9 +162,10 @@ class ExplainReport:
         if self.classifier:
             lines += [
                 "",
-                "## The liveness classifier on the probe samples",
+                "## The liveness classifier per domain",
                 "",
-                "P(live) from E_L + C_L; accuracy at the threshold above (percentages).",
+                f"Samples: {self.classifier_data}. P(live) from E_L + C_L; accuracy at the "
+                "threshold above (percentages).",
                 "",
                 "| domain | samples | AUC | accuracy |",
                 "| --- | ---: | ---: | ---: |",
@@ -176,29 +177,19 @@ class ExplainReport:
             ]
         lines += [
             "",
-            "## Disentanglement probes",
+            "## Measured disentanglement, against references",
             "",
-            f"Samples: {self.probe_data}. A multinomial logistic regression is fitted on "
-            "standardised, globally pooled features of each encoder and scored on held-out "
-            "samples (stratified split). A disentangled model reads liveness only from f_L "
-            "and the domain only from f_D; elsewhere the numbers should sit near chance. "
-            "All numbers are percentages.",
+            f"Samples: {self.probe_data}. Each label (liveness; domain; attack type among "
+            "the spoof samples) is read from each representation by a linear and a small MLP "
+            "probe fitted on the train features and scored on the held-out ones only. Beside "
+            "every figure: the same measure on the same architecture at a random "
+            "initialisation (untrained) and on the images pooled to 8x8 (pixels). The domain "
+            "is visible in the pixels, so a representation has had it removed only where a "
+            "probe reads less of it than from the untrained encoder ('below untrained'), not "
+            "where it is near chance.",
             "",
-            self.probes.to_markdown().rstrip("\n"),
+            self.measure.rstrip("\n"),
         ]
-        if self.references:
-            lines += [
-                "",
-                "## Probes against references",
-                "",
-                "The same probes, with the same split, on the same architecture at a random "
-                "initialisation (untrained) and on the images pooled to 8x8 (pixels): the "
-                "domain is visible in the pixels, so a representation has had it removed only "
-                "if a probe reads less of it than from the untrained encoder. Balanced "
-                "accuracies in percent.",
-                "",
-                self.references.rstrip("\n"),
-            ]
         if self.projection_images:
             lines += ["", "## 2-D projections", ""]
             lines += [f"![projection]({p})" for p in self.projection_images]
