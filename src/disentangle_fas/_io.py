@@ -42,6 +42,7 @@ __all__ = [
     "atomic_write_text",
     "check_regular_file",
     "leftover_temporaries",
+    "read_text_file",
     "remove_temporaries",
     "save_safetensors",
     "unique_tensors",
@@ -79,6 +80,36 @@ def check_regular_file(path: str | Path, what: str = "file") -> Path:
         )  # fmt: skip
         raise ValueError(f"{p}: the {what} is {kind}, not a regular file: refused")
     return p
+
+
+def read_text_file(path: str | Path, what: str = "file") -> str:
+    """Read a UTF-8 text file a user gave (a list, a manifest, a config), safely.
+
+    Only a regular file is read (:func:`check_regular_file`); a UTF-8 byte-order mark,
+    which spreadsheet programs write, is dropped; text in another encoding is refused with
+    the file and the position named.
+
+    Args:
+        path: the file.
+        what: what it is, for messages.
+
+    Returns:
+        Its text.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a regular file, or not UTF-8.
+    """
+    p = check_regular_file(path, what)
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"{p}:{line}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it "
+            "as UTF-8"
+        ) from None
 
 
 def _fsync(path: Path) -> None:

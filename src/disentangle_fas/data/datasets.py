@@ -29,6 +29,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest
+from disentangle_fas.imaging import pil_to_rgb8
 from disentangle_fas.types import FASSample
 
 __all__ = [
@@ -404,10 +405,11 @@ class ImageFolderDataset(CropDataset):
         file = Path(self.entries[index].path)
         file = file if file.is_absolute() else self.root / file
         with Image.open(file) as img:
-            rgb = img.convert("RGB")
-            if self.size is not None and rgb.size != (self.size, self.size):
-                rgb = rgb.resize((self.size, self.size), Image.Resampling.BILINEAR)
-            return np.array(rgb, dtype=np.uint8)
+            rgb = pil_to_rgb8(img)
+        if self.size is not None and rgb.shape[:2] != (self.size, self.size):
+            resized = Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BILINEAR)
+            return np.array(resized, dtype=np.uint8)
+        return rgb
 
 
 class BatchReader(Dataset[FASSample]):

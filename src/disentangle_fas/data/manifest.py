@@ -18,13 +18,14 @@ Each line describes one crop::
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from disentangle_fas._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text, read_text_file
 from disentangle_fas.types import LabelledItem
 
 __all__ = ["ManifestEntry", "read_manifest", "write_manifest"]
@@ -104,21 +105,22 @@ def read_manifest(path: str | Path) -> list[ManifestEntry]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a line is not a valid entry (the message names the line).
+        ValueError: not a regular UTF-8 file (a byte-order mark is fine), or a line that is
+            not a valid entry (the message names the line).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"manifest {path} does not exist (run disentangle-fas preprocess)")
+    text = read_text_file(path, "manifest")
     out: list[ManifestEntry] = []
     if path.suffix.lower() == ".csv":
-        with path.open(newline="") as fh:
-            for n, row in enumerate(csv.DictReader(fh), 2):
-                try:
-                    out.append(ManifestEntry.from_dict(dict(row)))
-                except ValueError as err:
-                    raise ValueError(f"{path}:{n}: {err}") from err
+        for n, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), 2):
+            try:
+                out.append(ManifestEntry.from_dict(dict(row)))
+            except ValueError as err:
+                raise ValueError(f"{path}:{n}: {err}") from err
         return out
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -21,7 +21,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from disentangle_fas._io import atomic_write_bytes, atomic_write_text, remove_temporaries
+from disentangle_fas._io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_regular_file,
+    remove_temporaries,
+)
 from disentangle_fas.data.annotations import (
     carry_forward,
     frame_box,
@@ -40,6 +45,7 @@ from disentangle_fas.data.video import (
     iter_frames,
     sample_frame_indices,
 )
+from disentangle_fas.imaging import pil_to_rgb8
 from disentangle_fas.types import Box
 
 __all__ = [
@@ -211,9 +217,10 @@ def _frames(
     """The sampled frames ``(index, image, rotation)`` and the sampled indices not decoded."""
     if not record.is_video:
         try:
+            check_regular_file(record.path, "image")
             with Image.open(record.path) as img:
-                return [(0, np.asarray(img.convert("RGB"), dtype=np.uint8), 0)], []
-        except OSError as err:
+                return [(0, pil_to_rgb8(img), 0)], []
+        except (OSError, ValueError) as err:
             raise VideoReadError(f"{record.path}: cannot read image ({err})") from err
     n = count_frames(record.path)
     k = config.frames_for(record.split)

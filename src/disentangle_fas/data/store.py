@@ -31,11 +31,12 @@ from numpy.typing import NDArray
 from PIL import Image
 from tqdm import tqdm
 
-from disentangle_fas._io import atomic_write_text
+from disentangle_fas._io import atomic_write_text, check_regular_file
 from disentangle_fas.data.datasets import CropDataset, DomainSpec, Transform
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest, write_manifest
 from disentangle_fas.data.records import SPLITS
 from disentangle_fas.errors import ArgumentParser, command
+from disentangle_fas.imaging import pil_to_rgb8
 
 __all__ = [
     "STORE_FORMAT",
@@ -52,11 +53,14 @@ _SHARD_NAME = re.compile(r"^manifest-(\d+)-of-(\d+)\.jsonl$")
 
 
 def _load(path: Path, size: tuple[int, int] | None) -> NDArray[np.uint8]:
+    check_regular_file(path, "crop")  # a FIFO listed in a manifest would block for ever
     with Image.open(path) as img:
-        rgb = img.convert("RGB")
-        if size is not None and rgb.size != (size[1], size[0]):
-            rgb = rgb.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        return np.asarray(rgb, dtype=np.uint8)
+        rgb = pil_to_rgb8(img)
+    if size is not None and rgb.shape[:2] != size:
+        return np.asarray(
+            Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        )
+    return rgb
 
 
 def _gather(manifests: Sequence[Path]) -> list[tuple[ManifestEntry, Path]]:
@@ -70,6 +74,7 @@ def _gather(manifests: Sequence[Path]) -> list[tuple[ManifestEntry, Path]]:
             key = Path(os.path.abspath(path))
             if key in seen:
                 raise ValueError(f"{manifest}: image {path} is listed twice")
+            check_regular_file(path, f"crop listed in {manifest}")  # before any work
             seen.add(key)
             items.append((e, path))
     return items

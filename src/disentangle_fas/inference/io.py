@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
+from disentangle_fas._io import check_regular_file
+from disentangle_fas.imaging import pil_to_rgb8
 from disentangle_fas.inference.errors import InputError
 
 __all__ = [
@@ -63,8 +65,7 @@ def to_rgb_array(image: Image.Image | NDArray[Any]) -> NDArray[np.uint8]:
         ValueError: an unsupported shape, an empty image, or floats outside ``[0, 1]``.
     """
     if isinstance(image, Image.Image):
-        rgb = image if image.mode == "RGB" else image.convert("RGB")
-        return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+        return pil_to_rgb8(image)  # 16-bit and float images with their real range
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"expected a PIL image or a numpy array, got {type(image).__name__}; "
@@ -140,8 +141,9 @@ def load_image(path: PathLike) -> NDArray[np.uint8]:
         InputError: the file is not a readable image (corrupt, truncated, another format).
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"image not found: {p}")
+    check_regular_file(p, "image")  # a FIFO would block, a device never end
     try:
         with Image.open(p) as img:
             img.load()

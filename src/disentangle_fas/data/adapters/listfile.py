@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+from disentangle_fas._io import read_text_file
 from disentangle_fas.data.adapters.base import DatasetAdapter
 from disentangle_fas.data.records import SPLITS, Record
 
@@ -48,11 +50,12 @@ class ListAdapter(DatasetAdapter):
         super().__init__(self.list_file.parent if root is None else root)
 
     def _rows(self) -> list[tuple[int, dict[str, Any]]]:
+        text = read_text_file(self.list_file, "list file")
         if self.list_file.suffix.lower() == ".csv":
-            with self.list_file.open(newline="") as fh:
-                return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), 2)]
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            return [(n, dict(row)) for n, row in enumerate(reader, 2)]
         rows: list[tuple[int, dict[str, Any]]] = []
-        for n, line in enumerate(self.list_file.read_text().splitlines(), 1):
+        for n, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
                     row = json.loads(line)
