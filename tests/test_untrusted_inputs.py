@@ -111,3 +111,23 @@ def test_a_latin1_list_is_refused_naming_file_and_line(tmp_path: Path) -> None:
         ValueError, match=r"list\.csv:3: the list file is not UTF-8 text \(byte 0xe9\)"
     ):
         ListAdapter(path).records()
+
+
+def test_an_annotation_naming_any_file_is_not_copied_into_the_report(tmp_path: Path) -> None:
+    from disentangle_fas.data.pipeline import PreprocessConfig
+    from disentangle_fas.data.preprocess import preprocess_records
+    from disentangle_fas.data.records import Record
+
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:SECRET-TOKEN:/root:/bin/bash\n")
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(image)
+    record = Record(
+        path=image, label=1, attack=0, domain="X", subject="s", split="train",
+        video_id="X:a", box_source="face_file", annotation=secret,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    preprocess_records([record], out, PreprocessConfig(frames=1, size=32), progress=False)
+    report = (out / "report.json").read_text()
+    assert "bad_annotation" in report and "field 1 is not one" in report
+    assert "SECRET-TOKEN" not in report and "root:x" not in report

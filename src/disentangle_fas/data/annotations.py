@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from disentangle_fas._io import read_text_file
 from disentangle_fas.types import Box
 
 __all__ = [
@@ -33,6 +34,14 @@ FrameBoxes = dict[int, Box | None]
 _SEP = re.compile(r"[,\s;]+")
 
 
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
 def _rows(path: Path, min_fields: int) -> list[tuple[int, list[float]]]:
     """Numeric rows of an annotation file as ``(line number, values)``.
 
@@ -40,17 +49,21 @@ def _rows(path: Path, min_fields: int) -> list[tuple[int, list[float]]]:
         ValueError: a non-empty line has too few or non-numeric fields.
     """
     rows: list[tuple[int, list[float]]] = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+    # The file's text is never quoted back: an annotation path in a user's list may name
+    # any file (reports would copy its lines).
+    for n, line in enumerate(read_text_file(path, "annotation file").splitlines(), 1):
         text = line.strip()
         if not text:
             continue
         fields = [f for f in _SEP.split(text) if f]
-        try:
-            values = [float(f) for f in fields]
-        except ValueError:
-            raise ValueError(f"{path}:{n}: expected numbers, got {text!r}") from None
+        bad = next((i for i, f in enumerate(fields, 1) if not _is_number(f)), None)
+        if bad is not None:
+            raise ValueError(f"{path}:{n}: expected numbers, field {bad} is not one")
+        values = [float(f) for f in fields]
         if len(values) < min_fields:
-            raise ValueError(f"{path}:{n}: expected at least {min_fields} numbers, got {text!r}")
+            raise ValueError(
+                f"{path}:{n}: expected at least {min_fields} numbers, got {len(values)}"
+            )
         rows.append((n, values))
     return rows
 
