@@ -18,9 +18,11 @@ from disentangle_fas.nn import pool
 __all__ = [
     "DEFAULT_LMCL_MARGIN",
     "DEFAULT_LMCL_SCALE",
+    "MAX_LMCL_MARGIN",
     "ContentDecoder",
     "DomainClassifier",
     "LMCLHead",
+    "check_lmcl",
     "pool",
 ]
 
@@ -29,8 +31,27 @@ __all__ = [
 #: C = 2 and P = 0.999 that is ~3.5. 16 leaves room for the margin while keeping the
 #: softmax of two classes from saturating early.
 DEFAULT_LMCL_SCALE = 16.0
+#: Largest accepted LMCL margin: beyond 1 the true class's cosine would have to beat the
+#: other's by more than half of the cosine's range [-1, 1], which no feature can do well.
+MAX_LMCL_MARGIN = 1.0
 #: Default LMCL margin m, CosFace's recommended 0.35 (the paper gives no value).
 DEFAULT_LMCL_MARGIN = 0.35
+
+
+def check_lmcl(scale: float, margin: float) -> None:
+    """Refuse an LMCL scale that is not a positive finite number, or a margin outside
+    ``[0, MAX_LMCL_MARGIN]``.
+
+    Raises:
+        ValueError: naming the bad value.
+    """
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale}")
+    if not (math.isfinite(margin) and 0 <= margin <= MAX_LMCL_MARGIN):
+        raise ValueError(
+            f"margin must lie in [0, {MAX_LMCL_MARGIN}] (a cosine margin; CosFace uses 0.35), "
+            f"got {margin}"
+        )
 
 
 class LMCLHead(nn.Module):
@@ -72,10 +93,7 @@ class LMCLHead(nn.Module):
         super().__init__()
         if in_features <= 0 or num_classes < 2:
             raise ValueError("need in_features > 0 and num_classes >= 2")
-        if not (math.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale must be a positive finite number, got {scale}")
-        if not (math.isfinite(margin) and margin >= 0):
-            raise ValueError(f"margin must be a non-negative finite number, got {margin}")
+        check_lmcl(scale, margin)
         self.in_features = in_features
         self.num_classes = num_classes
         self.scale = float(scale)
