@@ -131,3 +131,16 @@ def test_an_annotation_naming_any_file_is_not_copied_into_the_report(tmp_path: P
     report = (out / "report.json").read_text()
     assert "bad_annotation" in report and "field 1 is not one" in report
     assert "SECRET-TOKEN" not in report and "root:x" not in report
+
+
+def test_a_huge_box_on_a_large_image_is_refused_before_its_canvas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from disentangle_fas.data.faces import crop_face
+    from disentangle_fas.limits import MEMORY_LIMIT_ENV, MemoryLimitError
+
+    image = np.zeros((64, 64, 3), np.uint8)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0.001")  # 1 MB: a 512-px canvas (1.5 MB) is over
+    with pytest.raises(MemoryLimitError, match=r"cropping the 512x512 face box .* about"):
+        crop_face(image, (0, 0, 512, 512), size=32, scale=1.0)
+    assert crop_face(image, (0, 0, 64, 64), size=32, scale=1.0).shape == (32, 32, 3)

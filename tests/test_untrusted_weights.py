@@ -18,17 +18,17 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from disentangle_fas.checkpoint import _META_KEY, load_model, read_metadata, save_model
-from disentangle_fas.checkpoint_meta import (
+from disentangle_fas.checkpoint_meta import validate_metadata
+from disentangle_fas.cli import main as cli_main
+from disentangle_fas.encoders import create_encoder
+from disentangle_fas.errors import EXIT_NONFINITE, EXIT_USAGE, NonFiniteWeightsError, classify
+from disentangle_fas.limits import (
     MEMORY_LIMIT_ENV,
     MemoryLimitError,
     check_memory,
     inference_bytes,
     memory_limit,
-    validate_metadata,
 )
-from disentangle_fas.cli import main as cli_main
-from disentangle_fas.encoders import create_encoder
-from disentangle_fas.errors import EXIT_NONFINITE, EXIT_USAGE, NonFiniteWeightsError, classify
 from disentangle_fas.model import DisentangledFAS, ModelConfig
 from disentangle_fas.weights import check_weights, load_state_dict_file
 

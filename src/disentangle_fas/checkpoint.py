@@ -196,7 +196,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         FileNotFoundError: no such file.
         ValueError: not a regular file, not a safetensors file, not written by this
             library, or metadata that fails the validation.
-        MemoryLimitError: the stated input size asks for more memory than allowed.
+        MemoryLimitError: the stated input size asks for more memory than allowed
+            (:mod:`disentangle_fas.limits`).
     """
     p = Path(path)
     if not p.exists():

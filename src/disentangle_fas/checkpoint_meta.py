@@ -4,40 +4,26 @@ when the file is read, before any model is built, resized for or allocated.
 A checkpoint is untrusted input: its JSON metadata decides which class is built, with
 which config, at which input size. :func:`validate_metadata` checks its types and bounds;
 :func:`inference_bytes` estimates what scoring one image at the stated size asks of memory,
-and :func:`check_memory` refuses a request above :func:`memory_limit` (configurable with
-the environment variable :data:`MEMORY_LIMIT_ENV`).
+and :func:`~disentangle_fas.limits.check_memory` refuses a request above
+:func:`~disentangle_fas.limits.memory_limit` (configurable with the environment variable
+:data:`~disentangle_fas.limits.MEMORY_LIMIT_ENV`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from disentangle_fas.contracts import MAX_IMAGE_SIZE, InputSpec
-from disentangle_fas.errors import UsageError
+from disentangle_fas.limits import check_memory, inference_bytes
 
-__all__ = [
-    "CUSTOM_KIND",
-    "DEFAULT_MEMORY_LIMIT_GB",
-    "MEMORY_LIMIT_ENV",
-    "MemoryLimitError",
-    "check_config_values",
-    "check_memory",
-    "inference_bytes",
-    "memory_limit",
-    "validate_metadata",
-]
+__all__ = ["CUSTOM_KIND", "check_config_values", "validate_metadata"]
 
 #: The kind of a hand-built model saved with its config (rebuilt by a user's builder).
 CUSTOM_KIND = "custom"
-#: Environment variable: the most memory (GB, decimal) one request may ask for.
-MEMORY_LIMIT_ENV = "DISENTANGLE_FAS_MEMORY_LIMIT_GB"
-#: Default of :data:`MEMORY_LIMIT_ENV`.
-DEFAULT_MEMORY_LIMIT_GB = 2.0
 #: Keys a checkpoint's metadata may hold, and the JSON types each may have.
 _TYPES: dict[str, tuple[type, ...]] = {
     "format": (str,),
@@ -51,69 +37,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "builder": (str, type(None)),
     "library_version": (str,),
 }
-
-
-class MemoryLimitError(UsageError):
-    """A request would ask for more memory than :func:`memory_limit` allows (exit code 2)."""
-
-
-def memory_limit() -> int:
-    """The most bytes one request may ask for: :data:`MEMORY_LIMIT_ENV` (GB) or
-    :data:`DEFAULT_MEMORY_LIMIT_GB`.
-
-    Raises:
-        UsageError: the variable is set but not a positive number.
-    """
-    raw = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
-    if not raw:
-        return int(DEFAULT_MEMORY_LIMIT_GB * 1e9)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not (math.isfinite(value) and value > 0):
-        raise UsageError(f"{MEMORY_LIMIT_ENV}={raw!r}: must be a positive number of GB")
-    return int(value * 1e9)
-
-
-def inference_bytes(image_size: int, batch: int = 1, canvas: int = 0) -> int:
-    """Estimate the peak memory of scoring ``batch`` images of side ``image_size``.
-
-    The estimate follows the library's backbones: the largest activation is the stem's
-    64-channel map at half the input side, held with its normalised copy and the next
-    layer's output (three float32 maps), beside the input itself; ``canvas`` adds a
-    crop's RGB canvas of that side (uint8 and float32 copies).
-
-    Args:
-        image_size: the model's input side.
-        batch: images scored at once.
-        canvas: side of a crop canvas made before resizing (0: none).
-
-    Returns:
-        Bytes.
-    """
-    half = (image_size + 1) // 2
-    per_image = 3 * 64 * half * half * 4 + 3 * image_size * image_size * 4
-    return batch * per_image + canvas * canvas * 3 * 5
-
-
-def check_memory(needed: int, what: str) -> None:
-    """Refuse a request whose estimated memory exceeds :func:`memory_limit`.
-
-    Args:
-        needed: estimated bytes.
-        what: the request, for the message.
-
-    Raises:
-        MemoryLimitError: one line with the estimate, the limit and how to raise it.
-    """
-    limit = memory_limit()
-    if needed > limit:
-        raise MemoryLimitError(
-            f"{what} would need about {needed / 1e9:.1f} GB, above the limit of "
-            f"{limit / 1e9:.1f} GB: refused before allocating (raise it with "
-            f"{MEMORY_LIMIT_ENV}=<GB> if this is intended)"
-        )
 
 
 def _config_fields(kind: str) -> set[str] | None:
@@ -145,7 +68,8 @@ def validate_metadata(meta: Any, path: str | Path) -> dict[str, Any]:
 
     Raises:
         ValueError: the first violation, naming the file and the field.
-        MemoryLimitError: the stated input size asks for more memory than allowed.
+        MemoryLimitError: the stated input size asks for more memory than allowed
+            (:mod:`disentangle_fas.limits`).
     """
     if not isinstance(meta, dict):
         raise ValueError(

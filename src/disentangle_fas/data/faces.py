@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from disentangle_fas.limits import check_memory
 from disentangle_fas.types import Box
 
 __all__ = [
@@ -198,6 +199,8 @@ def crop_face(
             f"{side} px, more than {MAX_CROP_FACTOR}x the image): boxes are in the image's "
             "pixels"
         )
+    # The canvas and its resized copy, before either is allocated.
+    check_memory(2 * side * side * 3, f"cropping the {side}x{side} face box {box}")
     left = round((x0 + x1) / 2 - side / 2)
     top = round((y0 + y1) / 2 - side / 2)
     out = np.zeros((side, side, 3), dtype=np.uint8)
