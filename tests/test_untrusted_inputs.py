@@ -144,3 +144,21 @@ def test_a_huge_box_on_a_large_image_is_refused_before_its_canvas(
     with pytest.raises(MemoryLimitError, match=r"cropping the 512x512 face box .* about"):
         crop_face(image, (0, 0, 512, 512), size=32, scale=1.0)
     assert crop_face(image, (0, 0, 64, 64), size=32, scale=1.0).shape == (32, 32, 3)
+
+
+def test_a_truncated_training_state_names_its_file(tmp_path: Path) -> None:
+    import torch
+
+    from disentangle_fas.training.state import load_training_state, save_training_state
+
+    net = torch.nn.Linear(4, 2)
+    opt = torch.optim.AdamW(net.parameters())
+    path = save_training_state(
+        tmp_path / "state.safetensors", step=3, model=net, optimizer=opt, generators={}, history=[]
+    )
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"state\.safetensors: not a readable training state"):
+        load_training_state(path, model=net, optimizer=opt, generators={})
+    path.write_bytes(data)
+    assert load_training_state(path, model=net, optimizer=opt, generators={}).step == 3

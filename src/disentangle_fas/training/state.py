@@ -22,7 +22,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from disentangle_fas._io import alias_groups, atomic_path, unique_tensors
+from disentangle_fas._io import alias_groups, atomic_path, check_regular_file, unique_tensors
+from disentangle_fas.weights import check_weights
 
 __all__ = ["STATE_FORMAT", "TrainingState", "load_training_state", "save_training_state"]
 
@@ -135,16 +136,28 @@ def load_training_state(
         ValueError: not a training state, or it does not fit the model.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"training state not found: {p}")
-    with safe_open(str(p), framework="pt") as f:
-        raw = (f.metadata() or {}).get("state")
-        if raw is None:
-            raise ValueError(f"{p} is not a disentangle-fas training state")
+    check_regular_file(p, "training state")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            raw = (f.metadata() or {}).get("state")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open API
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(
+            f"{p}: not a readable training state ({exc}); the file is damaged or truncated: "
+            "remove it to start again, or restore it"
+        ) from None
+    if raw is None:
+        raise ValueError(f"{p} is not a disentangle-fas training state")
+    try:
         meta = json.loads(raw)
-        if meta.get("format") != STATE_FORMAT:
-            raise ValueError(f"{p}: unsupported training state format {meta.get('format')!r}")
-        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open API
+    except ValueError:
+        raise ValueError(f"{p}: the training state's metadata is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+        fmt = meta.get("format") if isinstance(meta, dict) else meta
+        raise ValueError(f"{p}: unsupported training state format {fmt!r}")
+    check_weights({k: v for k, v in tensors.items() if not k.startswith("rng.")}, p)
 
     _load_module(p, model, tensors, "model.")
     averaged = average is not None and any(k.startswith(_AVERAGE) for k in tensors)
