@@ -96,6 +96,10 @@ def test_normalize() -> None:
         "disentangle_fas.explain.dependence",
         "disentangle_fas.explain.measure_runs",
         "disentangle_fas.losses.hsic",
+        "disentangle_fas.losses.difference",
+        "disentangle_fas.losses.independence",
+        "disentangle_fas.losses.adversarial",
+        "disentangle_fas.losses.erasure",
         "disentangle_fas.builders",
     ],
 )

@@ -9,6 +9,10 @@ function / module                 eq.     meaning
 :func:`confusion_loss` / ...      2,4,6   softmax pushed to uniform
 :func:`supcon_loss` / SupConLoss  --      supervised contrastive loss (SA-FAS)
 :func:`hsic` / HSIC               --      kernel dependence between two representations
+:func:`hsic_penalty` / HSICPenalty --     normalised HSIC, a dependence penalty
+:func:`difference_loss` / ...     --      DSN's soft orthogonality of two representations
+:func:`adversarial_loss` / ...    --      DANN's adversary through gradient reversal
+:func:`leace_erase` / LeaceErasure --     post-hoc LEACE erasure (:func:`fit_leace`)
 DisentanglementObjective          all     the paper's objective (methods.disentangle)
 ================================  ======  =============================================
 
@@ -21,31 +25,46 @@ on first use.
 import importlib
 from typing import Any
 
+from disentangle_fas.losses.adversarial import AdversarialLoss, adversarial_loss
 from disentangle_fas.losses.confusion import ConfusionLoss, confusion_loss, frozen_call
 from disentangle_fas.losses.content import ContentLoss, content_loss
+from disentangle_fas.losses.difference import DifferenceLoss, difference_loss
 from disentangle_fas.losses.domain import DomainLoss, domain_loss
+from disentangle_fas.losses.erasure import LeaceErasure, LeaceFit, fit_leace, leace_erase
 from disentangle_fas.losses.hsic import HSIC, hsic
+from disentangle_fas.losses.independence import HSICPenalty, hsic_penalty, one_hot_labels
 from disentangle_fas.losses.lmcl import LMCLLoss, lmcl_loss
 from disentangle_fas.losses.supcon import SupConLoss, supcon_loss
 
 __all__ = [
     "HSIC",
+    "AdversarialLoss",
     "ConfusionLoss",
     "ContentLoss",
+    "DifferenceLoss",
     "DisentangledFeatures",
     "DisentanglementObjective",
     "DomainLoss",
+    "HSICPenalty",
     "LMCLLoss",
+    "LeaceErasure",
+    "LeaceFit",
     "LossWeights",
     "ObjectiveTerms",
     "SupConLoss",
     "Variant",
+    "adversarial_loss",
     "confusion_loss",
     "content_loss",
+    "difference_loss",
     "domain_loss",
+    "fit_leace",
     "frozen_call",
     "hsic",
+    "hsic_penalty",
+    "leace_erase",
     "lmcl_loss",
+    "one_hot_labels",
     "supcon_loss",
 ]
 

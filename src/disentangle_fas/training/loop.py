@@ -56,6 +56,7 @@ from disentangle_fas.training.distributed import (
     cleanup_distributed,
     init_distributed,
 )
+from disentangle_fas.training.finalize import finalized
 from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model, evaluate_finite
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method, check_method_settings
@@ -400,6 +401,7 @@ def _train(
                         if average is not None
                         else model
                     )
+                    evaluated = finalized(method, evaluated, task, cfg, dev)  # its own step
                     _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev,
                                              _custom_fields(method))  # fmt: skip
                     save_training_state(

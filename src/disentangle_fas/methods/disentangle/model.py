@@ -39,8 +39,10 @@ from disentangle_fas.heads import (
     DomainClassifier,
     LMCLHead,
 )
+from disentangle_fas.losses.erasure import LeaceErasure
 from disentangle_fas.methods.common.inputs import input_spec_of, normalize_layer
 from disentangle_fas.methods.disentangle.config import ModelConfig
+from disentangle_fas.methods.disentangle.removal import build_adversaries
 from disentangle_fas.nn import pool
 from disentangle_fas.registry import register_model_kind
 
@@ -62,6 +64,9 @@ class DisentangledFAS(LivenessModel):
             ``None`` to feed the encoders directly.
         image_size: the input side the model is meant for (stored in checkpoints; set by
             :meth:`build`).
+        adversaries: the adversaries of ``domain_removal="adversarial"`` (training only).
+        eraser: a LEACE eraser between E_L and C_L (``erase="leace"``); on the inference
+            path.
 
     Shape:
         - Input: ``(B, 3, H, W)`` RGB in ``[0, 1]``.
@@ -79,6 +84,8 @@ class DisentangledFAS(LivenessModel):
         *,
         normalize: nn.Module | None = None,
         image_size: int | None = None,
+        adversaries: nn.ModuleDict | None = None,
+        eraser: LeaceErasure | None = None,
     ) -> None:
         super().__init__()
         if (encoders.domain is None) != (domain_head is None):
@@ -93,6 +100,8 @@ class DisentangledFAS(LivenessModel):
         self.domain_head = domain_head
         self.content_decoder = content_decoder
         self.image_size = image_size
+        self.adversaries = adversaries if adversaries else None
+        self.eraser = eraser
         #: Set by :meth:`build` / :meth:`from_config`; ``None`` for hand-assembled models
         #: (save those with ``save_model(..., config=...)`` and load them with a builder).
         self.config: ModelConfig | None = None
@@ -177,6 +186,10 @@ class DisentangledFAS(LivenessModel):
             content_decoder,
             normalize=normalize_layer(config.mean, config.std),
             image_size=config.image_size,
+            adversaries=build_adversaries(v, d, config.num_domains, config.domain_hidden)
+            if config.domain_removal == "adversarial"
+            else None,
+            eraser=LeaceErasure(d) if config.erase == "leace" else None,
         )
         model.config = config
         return model
@@ -293,8 +306,12 @@ class DisentangledFAS(LivenessModel):
         return DisentangledFeatures(maps.liveness, maps.content, maps.domain, content_pred)
 
     def liveness_path(self) -> LivenessPath:
-        """E_L and C_L behind the input normalisation (the model's own modules)."""
-        return LivenessPath(self.encoders.liveness, self.liveness_head, self.normalize)
+        """E_L and C_L behind the input normalisation (the model's own modules), with the
+        eraser between them when there is one.
+        """
+        return LivenessPath(
+            self.encoders.liveness, self.liveness_head, self.normalize, embedding=self.eraser
+        )
 
     def live_score(self, images: Tensor) -> Tensor:
         """Return P(live) from E_L and C_L only (the inference path).
@@ -306,12 +323,17 @@ class DisentangledFAS(LivenessModel):
             ``(B,)`` scores in ``[0, 1]``.
         """
         features = self.encoders.liveness(self.normalize(images))
+        if self.eraser is not None:
+            features = self.eraser(features)
         return self.liveness_head.live_score(features)
 
     def representations(self, images: Tensor) -> dict[str, Tensor]:
-        """Pooled ``(B, d)`` features of every existing encoder (``liveness``, ...)."""
+        """Pooled ``(B, d)`` features of every existing encoder (``liveness``, ...);
+        ``liveness`` is what C_L reads (erased, when the model has an eraser).
+        """
         feats = self(images)
-        out = {"liveness": pool(feats.liveness)}
+        live = feats.liveness if self.eraser is None else self.eraser(feats.liveness)
+        out = {"liveness": pool(live)}
         if feats.content is not None:
             out["content"] = pool(feats.content)
         if feats.domain is not None:
@@ -329,6 +351,8 @@ class DisentangledFAS(LivenessModel):
         small = DisentangledFAS.from_config(cfg, warn_random=False)
         small.encoders.liveness.load_state_dict(self.encoders.liveness.state_dict())
         small.liveness_head.load_state_dict(self.liveness_head.state_dict())
+        if self.eraser is not None and small.eraser is not None:
+            small.eraser.load_state_dict(self.eraser.state_dict())
         device = next(self.parameters()).device
         return small.to(device).train(self.training)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -9,11 +10,16 @@ from torch import Tensor, nn
 
 from disentangle_fas.contracts import DisentangledFeatures, Variant
 from disentangle_fas.heads import DomainClassifier, LMCLHead
-from disentangle_fas.losses.confusion import confusion_loss, frozen_call
 from disentangle_fas.losses.content import content_loss
 from disentangle_fas.losses.domain import domain_loss
 from disentangle_fas.losses.lmcl import lmcl_loss
-from disentangle_fas.methods.disentangle.config import LOSS_WEIGHT_FIELDS
+from disentangle_fas.methods.disentangle.config import DEFAULT_GRL_GAMMA, LOSS_WEIGHT_FIELDS
+from disentangle_fas.methods.disentangle.removal import (
+    REMOVALS,
+    adversaries_for,
+    removal_terms,
+)
+from disentangle_fas.nn import grl_schedule
 
 if TYPE_CHECKING:
     from disentangle_fas.methods.disentangle.model import DisentangledFAS
@@ -83,6 +89,12 @@ class DisentanglementObjective(nn.Module):
     :func:`~disentangle_fas.losses.frozen_call`, so they never move classifier parameters.
     Every term is a batch mean (the paper writes sums).
 
+    That table is the paper's ``removal="frozen"``. The other removal mechanisms
+    (``adversarial``, ``hsic``, ``orthogonal``) compute the three removal terms
+    ``live_cnf``, ``dom_cnf`` and ``cont_cnf`` their own way, with the same weights and
+    switches; each still reaches only its own encoder (and its own adversary)
+    (:mod:`disentangle_fas.methods.disentangle.removal`).
+
     The heads are referenced, not owned: they are not registered as submodules, so the
     objective has no parameters of its own and an optimizer over the model sees each
     parameter once.
@@ -93,6 +105,12 @@ class DisentanglementObjective(nn.Module):
         variant: which branches are on (:class:`Variant` or its string value).
         weights: term weights.
         per_element_content: see :func:`~disentangle_fas.losses.content_loss`.
+        removal: how the removal terms are computed (``"frozen"``, the paper's;
+            ``"adversarial"``, ``"hsic"``, ``"orthogonal"``).
+        adversaries: the adversaries of ``removal="adversarial"`` by name (the model's
+            ``adversaries``); referenced, not owned, like the heads.
+        grl_gamma: steepness of the adversaries' gradient-reversal warm-up
+            (:func:`~disentangle_fas.nn.grl_schedule` of the training progress).
 
     Example:
         >>> head, dom = LMCLHead(8), DomainClassifier(8, 3)
@@ -111,15 +129,27 @@ class DisentanglementObjective(nn.Module):
         variant: Variant | str = Variant.FULL,
         weights: LossWeights | None = None,
         per_element_content: bool = True,
+        removal: str = "frozen",
+        adversaries: Mapping[str, nn.Module] | None = None,
+        grl_gamma: float = DEFAULT_GRL_GAMMA,
     ) -> None:
         super().__init__()
         self.variant = Variant(variant)
         if self.variant.uses_domain and domain_head is None:
             raise ValueError(f"variant {self.variant.value!r} needs a domain_head (C_D)")
-        # Plain tuple: referenced, not registered (see the class docstring).
+        if removal not in REMOVALS:
+            raise ValueError(f"removal must be one of {', '.join(REMOVALS)}, got {removal!r}")
+        # Plain containers: referenced, not registered (see the class docstring).
         self._heads: tuple[LMCLHead, DomainClassifier | None] = (liveness_head, domain_head)
+        self._adversaries: dict[str, nn.Module] = dict(adversaries or {})
+        if removal == "adversarial":
+            missing = [n for n in adversaries_for(self.variant) if n not in self._adversaries]
+            if missing:
+                raise ValueError(f"removal 'adversarial' needs the adversaries {missing}")
         self.weights = weights if weights is not None else LossWeights()
         self.per_element_content = per_element_content
+        self.removal = removal
+        self.grl_gamma = grl_gamma
 
     @classmethod
     def from_model(cls, model: DisentangledFAS) -> DisentanglementObjective:
@@ -137,7 +167,15 @@ class DisentanglementObjective(nn.Module):
         if cfg is None:
             return cls(model.liveness_head, model.domain_head, variant=model.variant)
         weights = LossWeights(*(getattr(cfg, name) for name in LOSS_WEIGHT_FIELDS))
-        return cls(model.liveness_head, model.domain_head, variant=cfg.variant, weights=weights)
+        return cls(
+            model.liveness_head,
+            model.domain_head,
+            variant=cfg.variant,
+            weights=weights,
+            removal=cfg.domain_removal,
+            adversaries=dict(model.adversaries.items()) if model.adversaries else None,
+            grl_gamma=cfg.grl_gamma,
+        )
 
     @property
     def liveness_head(self) -> LMCLHead:
@@ -155,6 +193,8 @@ class DisentanglementObjective(nn.Module):
         labels: Tensor,
         domains: Tensor | None = None,
         content_target: Tensor | None = None,
+        *,
+        progress: float = 1.0,
     ) -> ObjectiveTerms:
         """Compute every term of the variant and the weighted total.
 
@@ -164,6 +204,8 @@ class DisentanglementObjective(nn.Module):
             domains: ``(B,)`` source-domain indices; needed by domain variants.
             content_target: ``Phi(x)``, same shape as ``features.content_pred``; needed by
                 content variants. Detached inside.
+            progress: training progress in ``[0, 1]``, which sets the gradient-reversal
+                strength of ``removal="adversarial"`` (unused otherwise).
 
         Returns:
             :class:`ObjectiveTerms`.
@@ -175,7 +217,7 @@ class DisentanglementObjective(nn.Module):
         c_l, c_d = self._heads
         zero = features.liveness.new_zeros(())
         live = lmcl_loss(c_l(features.liveness), labels, scale=c_l.scale, margin=c_l.margin)
-        dom = cont = cont_cnf = dom_cnf = live_cnf = zero
+        dom = cont = zero
 
         if v.uses_content:
             if features.content is None or features.content_pred is None:
@@ -185,7 +227,6 @@ class DisentanglementObjective(nn.Module):
             cont = content_loss(
                 features.content_pred, content_target, per_element=self.per_element_content
             )
-            cont_cnf = confusion_loss(c_l.scale * frozen_call(c_l, features.content))
         if v.uses_domain:
             assert c_d is not None  # checked in __init__
             if features.domain is None:
@@ -193,11 +234,19 @@ class DisentanglementObjective(nn.Module):
             if domains is None:
                 raise ValueError(f"variant {v.value!r} needs domain labels")
             dom = domain_loss(c_d(features.domain), domains)
-            dom_cnf = confusion_loss(c_l.scale * frozen_call(c_l, features.domain))
-            live_cnf = confusion_loss(frozen_call(c_d, features.liveness))
-            if v.uses_content:
-                assert features.content is not None
-                cont_cnf = cont_cnf + confusion_loss(frozen_call(c_d, features.content))
+        cont_cnf, dom_cnf, live_cnf = removal_terms(
+            self.removal,
+            features,
+            labels,
+            domains,
+            variant=v,
+            liveness_head=c_l,
+            domain_head=c_d,
+            adversaries=self._adversaries,
+            coeff=grl_schedule(min(max(progress, 0.0), 1.0), self.grl_gamma)
+            if self.removal == "adversarial"
+            else 1.0,
+        )
 
         total = (
             live
