@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,36 @@ def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     err = capsys.readouterr().err
     assert exc.value.code == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith("tool: error: argument --mode: invalid choice: 'c'") and "'a'" in err
+
+
+def test_a_busy_folder_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from disentangle_fas.errors import RunLockedError
+    from disentangle_fas.training.rundir import RunDirectory
+
+    missing = tmp_path / "nothing-here"
+    RunDirectory.check_free(missing)  # free, and nothing is created
+    assert not missing.exists()
+    out = tmp_path / "run"
+    holder = RunDirectory(out=out).open({"seed": 0})
+    try:
+        with pytest.raises(RunLockedError, match="is in use by another run"):
+            RunDirectory.check_free(out)
+        code = (
+            "import sys; from disentangle_fas.cli import main; "
+            f"c = main(['train', '--out', {str(out)!r}]); print('torch' in sys.modules, c)"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+        )
+        assert proc.stdout.split() == ["False", "1"], proc.stdout + proc.stderr
+        assert "is in use by another run" in proc.stderr
+    finally:
+        holder.close()
+    RunDirectory.check_free(out)  # released

@@ -176,6 +176,37 @@ class RunDirectory:
         self.saved_step = self._stored_step()
         return self
 
+    @staticmethod
+    def check_free(out: str | Path) -> None:
+        """Refuse at once, before anything is imported or built, a folder whose lock another
+        process holds (the lock is taken for real by :meth:`open`).
+
+        Creates nothing: a folder without a lock file is free.
+
+        Raises:
+            RunLockedError: naming the holder.
+        """
+        path = Path(out) / LOCK_NAME
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: open() warns
+            return
+        try:
+            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError:
+            return
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = handle.read().strip() or "another process"
+                raise RunLockedError(
+                    f"{Path(out)} is in use by another run ({holder}); wait for it to end or "
+                    "choose another --out",
+                    holder,
+                ) from None
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def _acquire(self) -> None:
         for _ in range(5):
             if self._try_acquire():
