@@ -162,3 +162,22 @@ def test_a_truncated_training_state_names_its_file(tmp_path: Path) -> None:
         load_training_state(path, model=net, optimizer=opt, generators={})
     path.write_bytes(data)
     assert load_training_state(path, model=net, optimizer=opt, generators={}).step == 3
+
+
+def test_a_bad_crop_read_by_a_dataloader_worker_is_named(tmp_path: Path) -> None:
+    import torch.utils.data
+
+    from disentangle_fas.data.datasets import ImageFolderDataset
+    from disentangle_fas.errors import classify
+
+    (tmp_path / "crops").mkdir()
+    (tmp_path / "crops" / "bad.png").write_bytes(b"not a png")
+    line = '{"path": "crops/bad.png", "label": 1, "attack": 0, "domain": "X", "subject": "s", "split": "train", "video_id": "X:b", "frame": 0}'
+    (tmp_path / "manifest.jsonl").write_text(line + "\n")
+    loader = torch.utils.data.DataLoader(
+        ImageFolderDataset(tmp_path / "manifest.jsonl"), num_workers=1
+    )
+    with pytest.raises(Exception) as info:
+        next(iter(loader))
+    code, message = classify(info.value)
+    assert "bad.png: cannot read the crop" in message and "\n" not in message, message

@@ -134,6 +134,10 @@ def _first_line(exc: BaseException) -> str:
     if isinstance(exc, KeyError) and exc.args:
         text = str(exc.args[0])
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if lines and "Original Traceback" in text and lines[0].startswith("Caught "):
+        # torch re-raises a DataLoader worker's error with the worker's traceback in the
+        # message; its last line is the error itself (which names the file).
+        return lines[-1].split(": ", 1)[-1] if ": " in lines[-1] else lines[-1]
     return lines[0] if lines else type(exc).__name__
 
 

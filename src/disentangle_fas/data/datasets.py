@@ -28,6 +28,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from disentangle_fas._io import check_regular_file
 from disentangle_fas.data.manifest import ManifestEntry, read_manifest
 from disentangle_fas.imaging import pil_to_rgb8
 from disentangle_fas.types import FASSample
@@ -404,8 +405,12 @@ class ImageFolderDataset(CropDataset):
     def _image(self, index: int) -> NDArray[np.uint8]:
         file = Path(self.entries[index].path)
         file = file if file.is_absolute() else self.root / file
-        with Image.open(file) as img:
-            rgb = pil_to_rgb8(img)
+        try:
+            check_regular_file(file, "crop")
+            with Image.open(file) as img:
+                rgb = pil_to_rgb8(img)
+        except (OSError, ValueError, SyntaxError) as exc:  # name the file, also from a worker
+            raise ValueError(f"{file}: cannot read the crop ({exc})") from exc
         if self.size is not None and rgb.shape[:2] != (self.size, self.size):
             resized = Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BILINEAR)
             return np.array(resized, dtype=np.uint8)
