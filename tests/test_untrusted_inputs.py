@@ -180,4 +180,5 @@ def test_a_bad_crop_read_by_a_dataloader_worker_is_named(tmp_path: Path) -> None
     with pytest.raises(Exception) as info:
         next(iter(loader))
     code, message = classify(info.value)
+    assert code == 2
     assert "bad.png: cannot read the crop" in message and "\n" not in message, message
