@@ -182,3 +182,25 @@ def test_a_bad_crop_read_by_a_dataloader_worker_is_named(tmp_path: Path) -> None
     code, message = classify(info.value)
     assert code == 2
     assert "bad.png: cannot read the crop" in message and "\n" not in message, message
+
+
+def test_names_that_are_not_utf8_become_valid_text() -> None:
+    import json
+
+    from disentangle_fas._io import path_text
+    from disentangle_fas.data.records import Record
+    from disentangle_fas.inference.results import LivenessResult
+
+    raw = b"caf\xe9.png".decode("utf-8", "surrogateescape")  # how Python reads the name
+    assert path_text(raw) == "caf\\xe9.png" and path_text("张三.png") == "张三.png"
+    record = Record(
+        path=Path(raw), label=1, attack=0, domain="X", subject="s", split="train",
+        video_id=f"X:{raw}",
+    )  # fmt: skip
+    assert record.video_id == "X:caf\\xe9.png"
+    result = LivenessResult(
+        p_live=0.7, is_live=True, threshold=0.5, box=None, face_found=False, source=raw
+    )
+    text = json.dumps(result.to_dict(), ensure_ascii=False)
+    assert "caf\\\\xe9.png" in text
+    text.encode("utf-8")  # valid UTF-8: no lone surrogate left

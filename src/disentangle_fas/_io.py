@@ -42,11 +42,33 @@ __all__ = [
     "atomic_write_text",
     "check_regular_file",
     "leftover_temporaries",
+    "path_text",
     "read_text_file",
     "remove_temporaries",
     "save_safetensors",
     "unique_tensors",
 ]
+
+
+def path_text(path: str | os.PathLike[str]) -> str:
+    r"""A file name as valid Unicode text, for JSON, reports and messages.
+
+    Names that are not valid UTF-8 reach Python as lone surrogates (``"caf\udce9"``), which
+    strict JSON readers refuse and terminals cannot print; their bytes are written as
+    ``\xNN`` instead (the four characters ``\xe9``). Valid names are returned unchanged.
+
+    Args:
+        path: the name.
+
+    Returns:
+        Text that encodes to UTF-8.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
 
 
 def check_regular_file(path: str | Path, what: str = "file") -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from disentangle_fas._io import path_text
 from disentangle_fas.types import LabelledItem
 
 __all__ = [
@@ -104,6 +105,9 @@ class Record(LabelledItem[Path]):
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
         if self.box_source not in BOX_SOURCES:
             raise ValueError(f"box_source must be one of {BOX_SOURCES}, got {self.box_source!r}")
+        # An id made from a file name that is not UTF-8 becomes valid text (its bytes as
+        # \xNN): it is written to manifests and reports as JSON.
+        object.__setattr__(self, "video_id", path_text(self.video_id))
 
     @property
     def is_video(self) -> bool:

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from disentangle_fas._io import path_text
 from disentangle_fas.types import Box
 
 __all__ = ["LivenessResult", "Region", "VideoResult", "decide"]
@@ -143,7 +144,7 @@ class VideoResult:
 def _verdict_dict(result: LivenessResult | VideoResult, kind: str) -> dict[str, Any]:
     """The keys both results' dicts start with: where, what kind, the score and verdict."""
     return {
-        "source": result.source,
+        "source": None if result.source is None else path_text(result.source),
         "kind": kind,
         "p_live": _json_float(result.p_live),
         "is_live": result.is_live,
