@@ -166,7 +166,7 @@ def test_bad_constructor_arguments(baseline):
     with pytest.raises(ValueError):
         LivenessDetector(model, batch_size=0, face_detector=None)
     with pytest.raises(ValueError, match="face_detector"):
-        LivenessDetector(model, face_detector="haar")  # type: ignore[arg-type]
+        LivenessDetector(model, face_detector="yolo")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="face_detector"):
         LivenessDetector(model, face_detector=3)  # type: ignore[arg-type]
 

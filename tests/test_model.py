@@ -101,6 +101,7 @@ def test_normalize() -> None:
         "disentangle_fas.losses.adversarial",
         "disentangle_fas.losses.erasure",
         "disentangle_fas.builders",
+        "disentangle_fas.inference.temporal",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

@@ -16,16 +16,19 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from disentangle_fas.builders import BUILDER_HELP, builder_option
-from disentangle_fas.contracts import MAX_IMAGE_SIZE
-from disentangle_fas.data.faces import add_detector_option
 from disentangle_fas.errors import ArgumentParser, UsageError, command
 from disentangle_fas.inference.errors import NoFaceDetectorWarning
-from disentangle_fas.inference.io import VIDEO_SUFFIXES
-from disentangle_fas.inference.results import LivenessResult, VideoResult
+from disentangle_fas.inference.stream_cli import (
+    add_stream_options,
+    check_stream_options,
+    run_stream,
+)
+
+if TYPE_CHECKING:  # torch is imported once the options are checked
+    from disentangle_fas.inference.results import LivenessResult, VideoResult
 
 __all__ = ["export_main", "parse_box", "parse_threshold", "predict_main"]
 
@@ -38,6 +41,10 @@ DEFAULT_CHECKPOINT = "model.safetensors"
 
 #: Decimals of P(live) and of the threshold in the table (enough to read the verdict).
 SCORE_DECIMALS = 6
+
+#: ``predict --face-detector``: ``auto`` (MTCNN when installed), ``mtcnn``, ``haar``
+#: (OpenCV's bundled cascade, the fast fallback) or ``none``.
+PREDICT_DETECTORS = ("auto", "mtcnn", "haar", "none")
 
 
 def parse_threshold(text: str) -> float:
@@ -85,6 +92,8 @@ def _positive_int(text: str) -> int:
 
 def _image_side(text: str) -> int:
     """A positive input side no larger than :data:`~disentangle_fas.contracts.MAX_IMAGE_SIZE`."""
+    from disentangle_fas.contracts import MAX_IMAGE_SIZE
+
     value = _positive_int(text)
     if value > MAX_IMAGE_SIZE:
         raise argparse.ArgumentTypeError(
@@ -106,6 +115,10 @@ def _expand(paths: Sequence[str]) -> list[str]:
     Raises:
         UsageError: a directory holds no image or video file.
     """
+    from PIL import Image
+
+    from disentangle_fas.inference.io import VIDEO_SUFFIXES
+
     known = set(Image.registered_extensions()) | VIDEO_SUFFIXES
     out: list[str] = []
     for p in paths:
@@ -127,6 +140,8 @@ def _expand(paths: Sequence[str]) -> list[str]:
 
 
 def _row(path: str, result: LivenessResult | VideoResult, width: int) -> str:
+    from disentangle_fas.inference.results import VideoResult
+
     if isinstance(result, VideoResult):
         kind, frames = "video", f"{result.num_scored}/{len(result.frames)}"
         region = "/".join(sorted({f.region for f in result.frames}))
@@ -179,9 +194,10 @@ def predict_main(argv: Sequence[str]) -> int:
         prog="disentangle-fas predict",
         description="Score face images and videos: P(live) and the live/spoof decision at the "
         "checkpoint's stored threshold. Directories are expanded to the images and videos "
-        "they hold. Spoof verdicts do not change the exit code.",
+        "they hold. Spoof verdicts do not change the exit code. With --stream, score every "
+        "frame of a video, camera or URL with a verdict over time.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="image or video files")
     parser.add_argument(
         "--checkpoint",
         default=None,
@@ -200,10 +216,12 @@ def predict_main(argv: Sequence[str]) -> int:
         "--frames", type=_positive_int, default=8, metavar="N", help="frames per video"
     )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
-    add_detector_option(
-        parser,
+    parser.add_argument(
         "--face-detector",
-        "MTCNN when facenet-pytorch is installed, else the whole image is scored",
+        choices=PREDICT_DETECTORS,
+        default="auto",
+        help="auto: MTCNN when facenet-pytorch is installed, else the whole image is scored; "
+        "haar: OpenCV's bundled cascade (fast, frontal faces)",
     )
     parser.add_argument(
         "--threshold",
@@ -213,9 +231,17 @@ def predict_main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--batch-size", type=_positive_int, default=32)
     parser.add_argument("--builder", default=None, metavar="MODULE:FUNCTION", help=BUILDER_HELP)
+    add_stream_options(parser)
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
+    check_stream_options(args)
+    if args.stream is not None:
+        if args.device:
+            from disentangle_fas.training.distributed import resolve_device
+
+            resolve_device(args.device)
+        return run_stream(args, lambda: _checkpoint(args.checkpoint))
 
     from disentangle_fas.inference.detector import LivenessDetector
 

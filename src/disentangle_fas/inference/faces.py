@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: What :func:`resolve_face_detector` accepts.
-FaceDetectorSpec = Literal["auto", "mtcnn"] | FaceDetector | Callable[..., Any] | None
+FaceDetectorSpec = Literal["auto", "mtcnn", "haar"] | FaceDetector | Callable[..., Any] | None
 
 
 def resolve_face_detector(spec: FaceDetectorSpec, device: str = "cpu") -> FaceDetector | None:
@@ -35,15 +35,17 @@ def resolve_face_detector(spec: FaceDetectorSpec, device: str = "cpu") -> FaceDe
 
     Args:
         spec: ``"auto"`` (MTCNN when facenet-pytorch is installed, else ``None``),
-            ``"mtcnn"`` (MTCNN, or ImportError), ``None`` (no detector), or a callable
-            ``image -> box | None`` used as is.
+            ``"mtcnn"`` (MTCNN, or ImportError), ``"haar"`` (OpenCV's bundled Haar
+            cascade, :class:`~disentangle_fas.inference.cascade.HaarFaceDetector`, or
+            ImportError), ``None`` (no detector), or a callable ``image -> box | None``
+            used as is.
         device: torch device for MTCNN.
 
     Returns:
         The detector, or ``None``.
 
     Raises:
-        ImportError: ``"mtcnn"`` without facenet-pytorch.
+        ImportError: ``"mtcnn"`` without facenet-pytorch, ``"haar"`` without OpenCV.
         ValueError: an unknown string.
     """
     if spec is None:
@@ -51,14 +53,22 @@ def resolve_face_detector(spec: FaceDetectorSpec, device: str = "cpu") -> FaceDe
     if isinstance(spec, str):
         if spec == "mtcnn":
             return MTCNNFaceDetector(device)
+        if spec == "haar":
+            from disentangle_fas.inference.cascade import HaarFaceDetector
+
+            return HaarFaceDetector()
         if spec == "auto":
             try:
                 return MTCNNFaceDetector(device)
             except ImportError:
                 return None
-        raise ValueError(f"face_detector must be 'auto', 'mtcnn', None or a callable, got {spec!r}")
+        raise ValueError(
+            f"face_detector must be 'auto', 'mtcnn', 'haar', None or a callable, got {spec!r}"
+        )
     if not callable(spec):
-        raise TypeError(f"face_detector must be 'auto', 'mtcnn', None or a callable, got {spec!r}")
+        raise TypeError(
+            f"face_detector must be 'auto', 'mtcnn', 'haar', None or a callable, got {spec!r}"
+        )
     detector: FaceDetector = spec
     return detector
 

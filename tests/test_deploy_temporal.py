@@ -1,0 +1,133 @@
+"""The verdict over time: smoothing against scipy, hysteresis against a hand loop, no
+single-frame flips."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.signal import lfilter
+
+from disentangle_fas.inference.temporal import TemporalVerdict
+
+scores = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60)
+
+
+def reference_verdicts(
+    p: list[float], t: float, a: float, h: float
+) -> tuple[list[float], list[str]]:
+    """An independent formulation: the smoothing as a linear filter (scipy), the
+    hysteresis as a state machine over the filtered scores."""
+    s = lfilter([a], [1.0, -(1.0 - a)], p[1:], zi=[(1.0 - a) * p[0]])[0] if len(p) > 1 else []
+    smoothed = [p[0], *list(s)]
+    state, out = "spoof", []
+    for v in smoothed:
+        if state == "spoof" and v >= min(1.0, t + h):
+            state = "live"
+        elif state == "live" and v < max(0.0, t - h):
+            state = "spoof"
+        out.append(state)
+    return smoothed, out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    p=scores,
+    t=st.floats(0.0, 1.0),
+    a=st.floats(0.01, 1.0),
+    h=st.floats(0.0, 0.5),
+)
+def test_matches_the_filter_and_state_machine_reference(p, t, a, h):
+    tv = TemporalVerdict(threshold=t, smoothing=a, hysteresis=h)
+    got = [tv.update(v) for v in p]
+    smoothed, verdicts = reference_verdicts(p, t, a, h)
+    np.testing.assert_allclose([g[0] for g in got], smoothed, rtol=0, atol=1e-9)
+    # the verdict may differ only where the smoothed score sits on an edge (rounding)
+    for (s, v), ref, sm in zip(got, verdicts, smoothed, strict=True):
+        on_edge = min(abs(sm - min(1.0, t + h)), abs(sm - max(0.0, t - h))) < 1e-9
+        assert v == ref or on_edge, (s, v, ref)
+
+
+def _with_outliers(level: float, outlier: list[float], gap: int) -> list[float]:
+    seq: list[float] = []
+    for o in outlier:
+        seq += [level] * gap + [o]
+    return seq + [level] * gap
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    level=st.floats(0.75, 1.0),
+    outliers=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
+)
+def test_single_frame_outliers_do_not_flip_a_live_face(level, outliers):
+    tv = TemporalVerdict(threshold=0.5)  # defaults: smoothing 0.3, hysteresis 0.05
+    verdicts = [tv.update(p)[1] for p in _with_outliers(level, outliers, gap=10)]
+    assert set(verdicts) == {"live"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    level=st.floats(0.0, 0.25),
+    outliers=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
+)
+def test_single_frame_outliers_do_not_flip_a_spoof(level, outliers):
+    tv = TemporalVerdict(threshold=0.5)
+    verdicts = [tv.update(p)[1] for p in _with_outliers(level, outliers, gap=10)]
+    assert set(verdicts) == {"spoof"}
+
+
+def test_a_sequence_with_single_frame_flips_keeps_its_verdict_while_raw_decisions_flip():
+    seq = [0.8, 0.8, 0.1, 0.8, 0.8, 0.8, 0.2, 0.8, 0.05, 0.8, 0.8]
+    raw = [p >= 0.5 for p in seq]
+    assert sum(a != b for a, b in itertools.pairwise(raw)) == 6
+    tv = TemporalVerdict(threshold=0.5)
+    assert [tv.update(p)[1] for p in seq] == ["live"] * len(seq)
+
+
+def test_a_sustained_change_does_flip_and_hysteresis_delays_the_way_back():
+    tv = TemporalVerdict(threshold=0.5, smoothing=0.5, hysteresis=0.1)
+    out = [tv.update(p)[1] for p in [0.9] * 3 + [0.1] * 4 + [0.55] * 6]
+    assert out[:3] == ["live"] * 3
+    assert out[3] == "live" and out[4] == "spoof"  # s: 0.5, then 0.3 < 0.4
+    assert set(out[5:]) == {"spoof"}  # 0.55 stays below t + h = 0.6: no way back
+
+
+def test_no_face_resets_and_the_next_face_starts_afresh():
+    tv = TemporalVerdict(threshold=0.5)
+    assert tv.update(0.9) == (0.9, "live")
+    s, v = tv.update(math.nan)
+    assert math.isnan(s) and v == "no_face"
+    assert tv.update(0.2) == (0.2, "spoof")  # not smoothed with the earlier face
+
+
+def test_edges_are_clamped_to_the_unit_interval():
+    tv = TemporalVerdict(threshold=0.98, hysteresis=0.05)
+    assert tv.enter_live == 1.0 and tv.leave_live == pytest.approx(0.93)
+    assert tv.update(1.0)[1] == "live"
+    low = TemporalVerdict(threshold=0.02, hysteresis=0.05)
+    assert low.leave_live == 0.0 and low.update(0.0)[1] == "spoof"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"threshold": 1.5},
+        {"smoothing": 0.0},
+        {"smoothing": 1.1},
+        {"hysteresis": -0.1},
+        {"hysteresis": 0.6},
+    ],
+)
+def test_bad_parameters_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        TemporalVerdict(**kwargs)
+
+
+def test_scores_outside_the_unit_interval_are_refused():
+    with pytest.raises(ValueError, match="p_live"):
+        TemporalVerdict().update(1.5)
