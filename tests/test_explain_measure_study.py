@@ -8,9 +8,16 @@ import pytest
 import torch
 from scipy import stats
 
+from _method_fixtures import tiny_paper_model
 from disentangle_fas.explain.features import PooledFeatures
 from disentangle_fas.explain.measure import measure_features
-from disentangle_fas.explain.measure_runs import cap_per_domain, measure_row, runs_table
+from disentangle_fas.explain.measure_runs import (
+    cap_per_domain,
+    measure_row,
+    measure_run,
+    runs_table,
+)
+from disentangle_fas.synthetic import SyntheticFAS
 
 
 def _feats(seed: int, strength: float) -> PooledFeatures:
@@ -80,3 +87,17 @@ def test_cap_per_domain() -> None:
     assert keep == sorted(set(keep)) and keep == cap_per_domain(domains, 4, seed=1)
     with pytest.raises(ValueError):
         cap_per_domain(domains, 0)
+
+
+@pytest.mark.filterwarnings("ignore:.*no ImageNet weights")
+def test_measure_run_fits_on_a_capped_train_subset_and_scores_on_val() -> None:
+    kw = {"image_size": 32, "pre_render": True}
+    train = SyntheticFAS(["O", "C", "I"], samples_per_domain=10, split="train", **kw)  # type: ignore[arg-type]
+    val = SyntheticFAS(["O", "C", "I"], samples_per_domain=6, split="dev", **kw)  # type: ignore[arg-type]
+    row = measure_run(tiny_paper_model("full"), train, train.domain_indices, val, seed=3,
+                      kinds=["linear"], probe_seeds=1, train_per_domain=4)  # fmt: skip
+    assert (row["n_train"], row["n_val"]) == (12, 18)
+    assert {"domain_from_f_L", "domain_from_f_L@untrained", "domain_from_f_D@pixels"} <= set(
+        row["values"]
+    )
+    assert not any(k.endswith(":mlp") for k in row["values"])

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         STUDY_MEASURES,
         StudyMeasure,
         measure_row,
+        measure_run,
         runs_table,
     )
     from disentangle_fas.explain.measure_table import (
@@ -140,6 +141,7 @@ __all__ = [
     "measure_disentanglement",
     "measure_features",
     "measure_row",
+    "measure_run",
     "measure_table",
     "overlay_heatmap",
     "probe_disentanglement",
@@ -194,6 +196,7 @@ _EXPORTS = {
     "STUDY_MEASURES": "disentangle_fas.explain.measure_runs",
     "StudyMeasure": "disentangle_fas.explain.measure_runs",
     "measure_row": "disentangle_fas.explain.measure_runs",
+    "measure_run": "disentangle_fas.explain.measure_runs",
     "runs_table": "disentangle_fas.explain.measure_runs",
     "measure_dict": "disentangle_fas.explain.measure_table",
     "measure_table": "disentangle_fas.explain.measure_table",

@@ -15,16 +15,21 @@ interval lies below 0.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
+from torch.utils.data import Dataset, Subset
 
+from disentangle_fas.contracts import LivenessModel
 from disentangle_fas.explain.features import SYMBOLS, Representation
+from disentangle_fas.explain.measure import measure_disentanglement
 from disentangle_fas.explain.measure_types import DisentanglementMeasure, MeasureTarget, Metric
-from disentangle_fas.explain.names import ProbeKind
+from disentangle_fas.explain.names import PROBE_KINDS, ProbeKind
 from disentangle_fas.metrics.uncertainty import t_interval
+from disentangle_fas.types import FASSample
 
 __all__ = [
     "REFERENCES",
@@ -32,6 +37,7 @@ __all__ = [
     "StudyMeasure",
     "cap_per_domain",
     "measure_row",
+    "measure_run",
     "runs_table",
 ]
 
@@ -90,7 +96,7 @@ STUDY_MEASURES: tuple[StudyMeasure, ...] = _measures()
 def measure_row(measure: DisentanglementMeasure) -> dict[str, Any]:
     """One run's figures as JSON values: ``{"values": {key: mean over probe seeds,
     "key@untrained": ..., "key@pixels": ..., "cka f_L ~ domain": ..., ...},
-    "domain_chance": 1 / K or None, "seconds": wall time}``.
+    "domain_chance": 1 / K or None, "seconds": wall time, "n_train": ..., "n_val": ...}``.
 
     Args:
         measure: the run's measurement.
@@ -118,7 +124,13 @@ def measure_row(measure: DisentanglementMeasure) -> dict[str, Any]:
             values[f"cka {dep.name}@untrained"] = dep.untrained_cka
         if dep.pixels_cka is not None:
             values[f"cka {dep.name}@pixels"] = dep.pixels_cka
-    return {"values": values, "domain_chance": chance, "seconds": measure.seconds}
+    return {
+        "values": values,
+        "domain_chance": chance,
+        "seconds": measure.seconds,
+        "n_train": measure.n_train,
+        "n_val": measure.n_val,
+    }
 
 
 def cap_per_domain(domains: NDArray[np.int64], limit: int, *, seed: int = 0) -> list[int]:
@@ -144,6 +156,45 @@ def cap_per_domain(domains: NDArray[np.int64], limit: int, *, seed: int = 0) -> 
         idx = np.flatnonzero(domains == d)
         keep += [int(i) for i in rng.permutation(idx)[:limit]]
     return sorted(keep)
+
+
+def measure_run(
+    model: LivenessModel,
+    train: Dataset[FASSample],
+    train_domains: Iterable[int],
+    val: Dataset[FASSample] | Iterable[FASSample],
+    *,
+    seed: int,
+    kinds: Sequence[ProbeKind] = PROBE_KINDS,
+    probe_seeds: int = 2,
+    train_per_domain: int = 100,
+    device: str | torch.device | None = None,
+) -> dict[str, Any]:
+    """Measure one trained run (what a study's ``after_run`` does) and return
+    :func:`measure_row` of it.
+
+    Args:
+        model: the run's chosen model.
+        train: the task's source-train samples; at most ``train_per_domain`` per domain
+            are used to fit the probes (:func:`cap_per_domain`, seeded with ``seed``).
+        train_domains: the domain of each sample of ``train``.
+        val: the task's held-out source-validation samples (the probes are scored here).
+        seed: the run's seed: the subset's draw and the untrained copy's initialisation.
+        kinds: probe kinds.
+        probe_seeds: probe seeds ``0 .. probe_seeds - 1``.
+        train_per_domain: the most training samples per domain the probes are fitted on.
+        device: where the encoders run.
+
+    Returns:
+        ``measure_row(...)``; its ``"seconds"`` is the measurement's wall time.
+    """
+    keep = cap_per_domain(np.asarray(list(train_domains), dtype=np.int64), train_per_domain,
+                          seed=seed)  # fmt: skip
+    measure = measure_disentanglement(
+        model, Subset(train, keep), val, kinds=kinds, seeds=list(range(probe_seeds)),
+        untrained_seed=seed, device=device,
+    )  # fmt: skip
+    return measure_row(measure)
 
 
 def _per_seed(
