@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from disentangle_fas.explain import DisentanglementProbes
+from disentangle_fas.explain import DisentanglementMeasure, DisentanglementProbes
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "explainability.md"
 
@@ -24,6 +24,9 @@ def test_python_examples_of_the_doc_run(tmp_path: Path, monkeypatch: pytest.Monk
     namespace: dict[str, object] = {}
     for code in blocks:
         exec(compile(code, str(DOC), "exec"), namespace)
+    measure = namespace["measure"]
+    assert isinstance(measure, DisentanglementMeasure) and measure.seeds == (0, 1)
+    assert all(r.untrained is not None and r.pixels is not None for r in measure.rows)
     assert isinstance(namespace["probes"], DisentanglementProbes)
     assert "untrained" in namespace["reference_table"](namespace["refs"])  # type: ignore[operator]
     for name in ("gradcam.png", "projection.png"):
