@@ -192,3 +192,22 @@ def test_configs_without_the_new_keys_load_as_the_paper() -> None:
         ModelConfig(num_domains=3, erase="inlp")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="domain_removal must be one of"):
         ModelConfig(num_domains=3, domain_removal="mmd")  # type: ignore[arg-type]
+
+
+def test_the_erased_model_saves_loads_and_exports_with_its_eraser(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from disentangle_fas.checkpoint import load_model, save_model
+    from disentangle_fas.inference.cli import export_main
+
+    out = erase_and_refit(_tiny("leace", variant="baseline"), _batches).eval()
+    ck = save_model(out, tmp_path / "m.safetensors", threshold=0.5)
+    loaded = load_model(ck).model.eval()
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.live_score(x), out.live_score(x))
+    assert export_main(["--checkpoint", str(ck), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    onnx = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(onnx, out.live_score(x).detach().numpy(), atol=1e-4)
