@@ -177,3 +177,15 @@ def test_adversarial_loss_trains_the_adversary_and_reverses_the_encoder_gradient
 def test_adversarial_loss_checks_labels() -> None:
     with pytest.raises(ValueError):
         adversarial_loss(torch.randn(3, 4), torch.tensor([0, 1, 5]), DomainClassifier(4, 3))
+
+
+def test_half_precision_inputs_are_computed_in_float32_under_autocast() -> None:
+    g = torch.Generator().manual_seed(5)
+    a, b = torch.randn(12, 4, generator=g), torch.randn(12, 3, generator=g)
+    a16, b16 = a.bfloat16(), b.bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d = difference_loss(a16, b16)
+        h = hsic_penalty(a16, b16)
+    assert d.dtype == torch.float32 and h.dtype == torch.float32
+    torch.testing.assert_close(d, difference_loss(a16.float(), b16.float()))
+    torch.testing.assert_close(h, hsic_penalty(a16.float(), b16.float()))

@@ -4,6 +4,7 @@ orthogonality constraint between two representations of the same batch.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -31,7 +32,8 @@ def difference_loss(a: Tensor, b: Tensor) -> Tensor:
     are 1 and have no gradient), not 0.
 
     It removes only linear correlation between the two representations, not dependence,
-    and only what ``b`` carries.
+    and only what ``b`` carries. Half-precision inputs are computed in float32, outside
+    autocast.
 
     Args:
         a: ``(B, d)`` features (maps ``(B, d, h, w)`` are average-pooled).
@@ -61,9 +63,15 @@ def difference_loss(a: Tensor, b: Tensor) -> Tensor:
             f"difference_loss: a and b need the same number B >= 2 of rows, got {n} and "
             f"{b.shape[0]}"
         )
-    a_hat = F.normalize(a - a.mean(0, keepdim=True), dim=1)
-    b_hat = F.normalize(b - b.mean(0, keepdim=True), dim=1)
-    return (a_hat.T @ b_hat).pow(2).sum() / (n * n)
+    if a.dtype in (torch.float16, torch.bfloat16):
+        a = a.float()
+    if b.dtype in (torch.float16, torch.bfloat16):
+        b = b.float()
+    with torch.autocast(a.device.type, enabled=False):  # float32 under AMP
+        b = b.to(a.dtype)
+        a_hat = F.normalize(a - a.mean(0, keepdim=True), dim=1)
+        b_hat = F.normalize(b - b.mean(0, keepdim=True), dim=1)
+        return (a_hat.T @ b_hat).pow(2).sum() / (n * n)
 
 
 class DifferenceLoss(nn.Module):

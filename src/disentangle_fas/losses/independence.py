@@ -44,7 +44,8 @@ def hsic_penalty(x: Tensor, y: Tensor) -> Tensor:
     median-heuristic bandwidths held constant for the gradient). It is the cosine of the two
     centred kernel matrices (kernel CKA), so it lies in ``[0, 1]`` whatever the features'
     scale: 0 for independent samples (in the population), 1 when the kernel matrices agree.
-    Labels enter as one-hot rows (:func:`one_hot_labels`).
+    Labels enter as one-hot rows (:func:`one_hot_labels`). Half-precision inputs are
+    computed in float32, outside autocast.
 
     Args:
         x: ``(n, d)`` features (maps are average-pooled).
@@ -64,11 +65,18 @@ def hsic_penalty(x: Tensor, y: Tensor) -> Tensor:
         >>> round(float(hsic_penalty(x, 3 * x)), 4)
         1.0
     """
-    x, y = pool(x), pool(y)
-    xy = hsic(x, y)
-    xx = hsic(x, x)
-    yy = hsic(y.to(x.dtype), y.to(x.dtype))
-    return xy / torch.sqrt(xx * yy + _EPS)
+    x, y = _full_precision(pool(x)), _full_precision(pool(y))
+    with torch.autocast(x.device.type, enabled=False):  # kernels in float32 under AMP
+        y = y.to(x.dtype)
+        xy = hsic(x, y)
+        xx = hsic(x, x)
+        yy = hsic(y, y)
+        return xy / torch.sqrt(xx * yy + _EPS)
+
+
+def _full_precision(x: Tensor) -> Tensor:
+    """Half and bfloat16 inputs as float32 (their kernels and medians are too coarse)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 class HSICPenalty(nn.Module):
