@@ -255,11 +255,12 @@ def test_resume_evaluates_a_pruned_finished_run_again_without_training(
     key = ("baseline", "fake A&B&C to D")
     assert again.runs[key].history == first.runs[key].history
     assert again.runs[key].result == first.runs[key].result  # the same checkpoint, scored again
-    # keep="none" leaves nothing to evaluate: such a run is trained again.
+    # keep="none" leaves no checkpoint, but the run's record is enough: not trained again.
     none_cfg = cfg.replace(out=str(tmp_path / "none"))
-    run_protocol(none_cfg, **{**kw, "keep": "none"})
-    run_protocol(none_cfg.replace(resume=True), **{**kw, "keep": "none"})
-    assert len(steps) == 2 + 2 + 2
+    pruned = run_protocol(none_cfg, **{**kw, "keep": "none"})
+    read = run_protocol(none_cfg.replace(resume=True), **{**kw, "keep": "none"})
+    assert len(steps) == 2 + 2
+    assert read.to_dict() == pruned.to_dict()
 
 
 def test_prune_run_refuses_an_unknown_choice(tmp_path: Path) -> None:

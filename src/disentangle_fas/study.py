@@ -21,25 +21,20 @@ Two presets (``disentangle-fas protocol --preset study`` / ``study-cpu``):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from disentangle_fas._io import atomic_write_text
 from disentangle_fas.explain.disentanglement import (
-    DisentanglementProbes,
-    ProbeTarget,
-    expected_level,
     probe_disentanglement,
 )
-from disentangle_fas.explain.features import SYMBOLS, Representation, extract_features
-from disentangle_fas.metrics.uncertainty import t_interval
+from disentangle_fas.explain.features import extract_features
+from disentangle_fas.study_probes import PROBES, ProbeSpec, StudyProbes, probe_row
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
@@ -63,155 +58,12 @@ __all__ = [
     "StudyPreset",
     "StudyProbes",
     "StudyResult",
+    "StudySetup",
+    "probe_row",
     "run_study",
+    "study_setup",
+    "write_study",
 ]
-
-
-class ProbeSpec(NamedTuple):
-    """One column of the probe table.
-
-    Attributes:
-        key: column name in CSV/JSON.
-        target: the label probed.
-        representation: the features it is read from.
-        metric: ``"balanced_accuracy"`` (domain) or ``"auc"`` (liveness).
-    """
-
-    key: str
-    target: ProbeTarget
-    representation: Representation
-    metric: str
-
-    @property
-    def expected(self) -> str:
-        """``"high"`` where a disentangled model carries the label, else ``"chance"``."""
-        return expected_level(self.target, self.representation)
-
-    @property
-    def header(self) -> str:
-        """The column's title, e.g. ``"domain from f_L (bal. acc.)"``."""
-        metric = "AUC" if self.metric == "auc" else "bal. acc."
-        return f"{self.target} from {SYMBOLS[self.representation]} ({metric})"
-
-
-#: The probes of the study, in table order.
-PROBES: tuple[ProbeSpec, ...] = (
-    ProbeSpec("domain_from_f_L", "domain", "liveness", "balanced_accuracy"),
-    ProbeSpec("domain_from_f_D", "domain", "domain", "balanced_accuracy"),
-    ProbeSpec("liveness_from_f_L", "liveness", "liveness", "auc"),
-    ProbeSpec("liveness_from_f_C", "liveness", "content", "auc"),
-    ProbeSpec("liveness_from_f_D", "liveness", "domain", "auc"),
-)
-
-
-def _cell(values: Sequence[float]) -> str:
-    if not values:
-        return "–"
-    ci = t_interval(values)
-    if ci.method == "none":
-        return f"{100 * ci.estimate:.1f}"
-    return f"{100 * ci.estimate:.1f} ± {100 * (ci.high - ci.estimate):.1f}"
-
-
-@dataclass
-class StudyProbes:
-    """Probe scores of every run: ``values[(variant, task, seed)][probe key]``.
-
-    Attributes:
-        values: the scores (fractions); a probe the model cannot run (no E_C) is absent.
-        domain_chance: ``1 / K`` of the domain probes, per task.
-    """
-
-    values: dict[tuple[str, str, int], dict[str, float]] = field(default_factory=dict)
-    domain_chance: dict[str, float] = field(default_factory=dict)
-
-    def add(self, variant: str, task: str, seed: int, probes: DisentanglementProbes) -> None:
-        """Record the probes of one run."""
-        row: dict[str, float] = {}
-        for spec in PROBES:
-            score = probes.get(spec.target, spec.representation)
-            if score is None:
-                continue
-            value = score.auc if spec.metric == "auc" else score.balanced_accuracy
-            if value is not None:
-                row[spec.key] = float(value)
-            if spec.target == "domain":
-                self.domain_chance[task] = score.balanced_chance
-        self.values[(variant, task, seed)] = row
-
-    def _per_seed_means(self, variant: str, key: str) -> list[float]:
-        """Mean over tasks of ``key`` for each seed of ``variant`` (seeds with every task)."""
-        by_seed: dict[int, list[float]] = defaultdict(list)
-        for (v, _task, seed), row in self.values.items():
-            if v == variant and key in row:
-                by_seed[seed].append(row[key])
-        return [sum(vals) / len(vals) for _, vals in sorted(by_seed.items())]
-
-    def variants(self) -> list[str]:
-        """The variants probed, in run order."""
-        return list(dict.fromkeys(v for v, _, _ in self.values))
-
-    def tasks(self) -> list[str]:
-        """The tasks probed, in run order."""
-        return list(dict.fromkeys(t for _, t, _ in self.values))
-
-    def to_markdown(self) -> str:
-        """The probe table (mean over tasks, 95 % t-interval over seeds) and, below it, the
-        same per task.
-        """
-        chances = sorted(set(self.domain_chance.values()))
-        chance = "/".join(f"{100 * c:.1f}" for c in chances) or "–"
-        head = "| variant | " + " | ".join(s.header for s in PROBES) + " |"
-        rule = "| --- |" + " ---: |" * len(PROBES)
-        expect = (
-            "| chance / disentangled | "
-            + " | ".join(
-                f"{chance if s.target == 'domain' else '50.0'} / {s.expected}" for s in PROBES
-            )
-            + " |"
-        )
-        lines = [
-            "Linear probes on held-out source-validation samples (%), mean over tasks, "
-            "95 % t-interval over seeds:",
-            "",
-            head,
-            rule,
-            expect,
-        ]
-        for v in self.variants():
-            cells = [_cell(self._per_seed_means(v, s.key)) for s in PROBES]
-            lines.append(f"| {v} | " + " | ".join(cells) + " |")
-        lines += ["", "Per task (mean ± 95 % t-interval over seeds):", ""]
-        lines += ["| variant | task | " + " | ".join(s.key for s in PROBES) + " |"]
-        lines += ["| --- | --- |" + " ---: |" * len(PROBES)]
-        for v in self.variants():
-            for t in self.tasks():
-                cells = []
-                for s in PROBES:
-                    vals = [
-                        row[s.key]
-                        for (vv, tt, _), row in sorted(self.values.items())
-                        if vv == v and tt == t and s.key in row
-                    ]
-                    cells.append(_cell(vals))
-                lines.append(f"| {v} | {t} | " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
-
-    def to_rows(self) -> list[dict[str, Any]]:
-        """One dict per run: variant, task, seed and every probe (``None`` when absent)."""
-        return [
-            {"variant": v, "task": t, "seed": s, **{p.key: row.get(p.key) for p in PROBES}}
-            for (v, t, s), row in self.values.items()
-        ]
-
-    def to_csv(self) -> str:
-        """The per-run rows as CSV."""
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, ["variant", "task", "seed", *(p.key for p in PROBES)])
-        writer.writeheader()
-        for row in self.to_rows():
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-        return buf.getvalue()
 
 
 @dataclass
@@ -247,7 +99,7 @@ def _env_line(env: dict[str, Any]) -> str:
 
 class ProbeRun:
     """The probes of one trained model (a protocol's ``after_run``; picklable, so it runs
-    in the worker process that trained the model).
+    in the worker process that trained the model), as :func:`probe_row` values.
 
     Args:
         device: where to extract the features.
@@ -256,13 +108,11 @@ class ProbeRun:
     def __init__(self, device: str = "auto") -> None:
         self.device = device
 
-    def __call__(
-        self, variant: str, task: TaskData, seed: int, res: TrainResult
-    ) -> DisentanglementProbes:
+    def __call__(self, variant: str, task: TaskData, seed: int, res: TrainResult) -> dict[str, Any]:
         """Probe ``res``'s chosen checkpoint on ``task``'s source-validation samples."""
         dev = resolve_device(self.device)
         feats = extract_features(res.chosen_model(dev), task.source_val, device=dev)
-        return probe_disentanglement(feats, seed=seed)
+        return probe_row(probe_disentanglement(feats, seed=seed))
 
 
 def run_study(
@@ -303,6 +153,57 @@ def run_study(
         ValueError: an unknown preset name (and whatever
             :func:`~disentangle_fas.training.protocol.run_protocol` refuses).
     """
+    setup = study_setup(preset, config, tasks, variants, seeds)
+    echo(setup.description)
+    t0 = time.perf_counter()
+    result = run_protocol(
+        setup.config,
+        tasks=setup.tasks,
+        variants=setup.variants,
+        seeds=setup.seeds,
+        task_builder=task_builder,
+        echo=echo,
+        after_run=ProbeRun(setup.config.device),
+        keep=keep,
+        workers=workers,
+        kind="study",
+        description=setup.description,
+    )
+    return write_study(
+        result, setup.description, time.perf_counter() - t0, setup.config.out, echo=echo
+    )
+
+
+class StudySetup(NamedTuple):
+    """What a study runs, resolved from its preset and the caller's changes.
+
+    Attributes:
+        config: the base configuration.
+        tasks: task names.
+        variants: variants and/or methods.
+        seeds: seeds per (task, variant).
+        description: the preset's line, with what was changed.
+    """
+
+    config: TrainConfig
+    tasks: list[str]
+    variants: list[str]
+    seeds: int
+    description: str
+
+
+def study_setup(
+    preset: StudyPreset | str,
+    config: TrainConfig | None = None,
+    tasks: Sequence[str] | None = None,
+    variants: Sequence[str] | None = None,
+    seeds: int | None = None,
+) -> StudySetup:
+    """Resolve a study's preset and changes (the arguments of :func:`run_study`).
+
+    Raises:
+        ValueError: an unknown preset name.
+    """
     if isinstance(preset, str):
         if preset not in STUDY_PRESETS:
             raise ValueError(f"unknown study preset {preset!r}: choose from {list(STUDY_PRESETS)}")
@@ -323,20 +224,30 @@ def run_study(
         if changed
         else preset.description
     )
-    echo(description)
+    return StudySetup(cfg, task_list, variant_list, n_seeds, description)
+
+
+def write_study(
+    result: ProtocolResult,
+    description: str,
+    seconds: float,
+    out: str | Path,
+    echo: Callable[[str], None] = print,
+) -> StudyResult:
+    """The study's probe table from its runs' records, written with every table into
+    ``out``: ``study.md``, ``probes.csv`` and ``probes.json``.
+
+    Args:
+        result: the protocol's tables (each record's ``extra`` holds its probes).
+        description: the study's description line.
+        seconds: the wall time reported.
+        out: the study's output folder.
+        echo: where the per-run probe lines go.
+
+    Returns:
+        The :class:`StudyResult`.
+    """
     probes = StudyProbes()
-    t0 = time.perf_counter()
-    result = run_protocol(
-        cfg,
-        tasks=task_list,
-        variants=variant_list,
-        seeds=n_seeds,
-        task_builder=task_builder,
-        echo=echo,
-        after_run=ProbeRun(cfg.device),
-        keep=keep,
-        workers=workers,
-    )
     for rec in result.records:
         probes.add(rec.variant, rec.task, rec.seed, rec.extra)
         row = probes.values[(rec.variant, rec.task, rec.seed)]
@@ -344,14 +255,15 @@ def run_study(
             f"  probes of {rec.variant} {rec.task} seed {rec.seed}: "
             + ", ".join(f"{k} {100 * v:.1f}" for k, v in row.items() if not math.isnan(v))
         )
-    out = StudyResult(result, probes, description, time.perf_counter() - t0)
-    root = Path(cfg.out)
-    (root / "study.md").write_text(out.to_markdown())
-    (root / "probes.csv").write_text(probes.to_csv())
-    (root / "probes.json").write_text(
+    study = StudyResult(result, probes, description, seconds)
+    root = Path(out)
+    atomic_write_text(root / "study.md", study.to_markdown())
+    atomic_write_text(root / "probes.csv", probes.to_csv())
+    atomic_write_text(
+        root / "probes.json",
         json.dumps(
             {"runs": probes.to_rows(), "domain_chance": probes.domain_chance, "env": result.env},
             indent=2,
-        )
+        ),
     )
-    return out
+    return study

@@ -9,15 +9,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from disentangle_fas.builders import BUILDER_HELP, builder_option
 from disentangle_fas.errors import ArgumentParser, UsageError, command
+from disentangle_fas.training.cluster_cli import (
+    add_cluster_arguments,
+    check_cluster_args,
+    collect_main,
+    plan_command,
+    runner_from_args,
+    selected_units,
+)
 from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
-from disentangle_fas.training.options import KEEP_CHOICES, KeepCheckpoints, check_options
+from disentangle_fas.training.options import KEEP_CHOICES, check_options
 from disentangle_fas.training.presets import (
     PAPER_PRESET,
     STUDY_PRESETS,
     SYNTHETIC_PROTOCOL_PRESET,
+    StudyPreset,
 )
 
 __all__ = [
@@ -106,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_config_arguments(parser, TrainConfig(), PAPER_PRESET)
     cfg = config_from_args(parser.parse_args(args_list), _preset(TrainConfig()))
     _check(cfg)
+    from disentangle_fas.training.rundir import RunDirectory
+
+    RunDirectory.check_free(cfg.out)  # a busy folder: refused before torch is imported
     cfg = _checked(cfg)
     from disentangle_fas.training.loop import train
 
@@ -172,11 +185,17 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "source-val and oracle checkpoints; the state also holds the optimizer moments and "
         "the weight average), "
         "chosen (the checkpoint the policy chose) or none (default: chosen; none with "
-        "--preset). config.json, log.jsonl and result.json always stay; --resume "
-        "re-evaluates a finished run from its kept checkpoint instead of training it again",
+        "--preset). config.json, log.jsonl, result.json and record.json always stay: a "
+        "finished run is read from its record, never trained again (--overwrite does)",
     )
     add_config_arguments(parser, SYNTHETIC_PROTOCOL_PRESET, _REAL_PROTOCOL_PRESET)
+    add_cluster_arguments(parser)
     args = parser.parse_args(args_list)
+    if args.collect is not None:
+        if len(args_list) != (1 if args_list[0].startswith("--collect=") else 2):
+            raise UsageError("--collect OUT takes no other options (the plan in OUT has them)")
+        return collect_main(args.collect)
+    check_cluster_args(args)
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: must be a positive integer (1, 2, 3, ...)")
     if args.workers is not None and args.workers < 1:
@@ -192,8 +211,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     _check(cfg, tasks or (preset.tasks if preset else None))
     from disentangle_fas.methods import variant_names
-    from disentangle_fas.study import run_study
-    from disentangle_fas.training.protocol import check_variants, default_workers, run_protocol
+    from disentangle_fas.training.protocol import check_variants, default_workers
 
     known = variant_names()
     unknown = [v for v in variants if v not in known]
@@ -203,31 +221,88 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         )
     check_variants(cfg, variants, tasks)
     workers = default_workers(cfg.device) if args.workers is None else args.workers
+    return _run_protocol_units(args, args_list, cfg, preset, tasks, variants, workers)
+
+
+def _run_protocol_units(
+    args: Any,
+    argv: Sequence[str],
+    cfg: TrainConfig,
+    preset: StudyPreset | None,
+    tasks: list[str] | None,
+    variants: list[str],
+    workers: int,
+) -> int:
+    """Do the selected units of the protocol (or the preset's study) in this process,
+    in ``workers`` processes or with submitit, then print the tables when every unit has
+    finished, else what is left.
+    """
+    import time
+
+    from disentangle_fas.study import ProbeRun, study_setup, write_study
+    from disentangle_fas.training.protocol import count_units, run_units
+
+    t0 = time.perf_counter()
+    common: dict[str, Any] = {
+        "workers": workers,
+        "command": plan_command(argv),
+        "runner": runner_from_args(args, cfg.out),
+    }
+    description = ""
     if preset is not None:
-        study = run_study(
+        setup = study_setup(
             preset,
             config=cfg if cfg != preset.config else None,
             tasks=tasks,
             variants=variants,
             seeds=args.seeds,
-            keep=args.keep_checkpoints or "none",
-            workers=workers,
         )
-        result = study.protocol
+        description = setup.description
+        print(description)
+        total = count_units(setup.tasks, setup.variants, setup.seeds)
+        collected, outcome = run_units(
+            setup.config,
+            tasks=setup.tasks,
+            variants=setup.variants,
+            seeds=setup.seeds,
+            after_run=ProbeRun(cfg.device),
+            keep=args.keep_checkpoints or "none",
+            units=selected_units(args, total),
+            kind="study",
+            description=description,
+            **common,
+        )
+    else:
+        seeds = PROTOCOL_SEEDS if args.seeds is None else args.seeds
+        total = count_units(tasks, variants, seeds)
+        collected, outcome = run_units(
+            cfg,
+            tasks=tasks,
+            variants=variants,
+            seeds=seeds,
+            keep=args.keep_checkpoints or "chosen",
+            units=selected_units(args, total),
+            **common,
+        )
+    if collected.result is None:
+        print(collected.report())
+        print(
+            f"the tables are written when every unit has finished (by the process that "
+            f"finishes the last one, or: disentangle-fas protocol --collect {cfg.out})"
+        )
+    elif preset is not None:
+        study = write_study(collected.result, description, time.perf_counter() - t0, cfg.out)
         print()
-        print(result.to_markdown())
+        print(study.protocol.to_markdown())
         print(study.probes.to_markdown())
         print(f"{study.description}; wall time {study.seconds / 60:.1f} min")
         print(f"written: {cfg.out}/study.md, results.*, probes.csv, probes.json")
     else:
-        seeds = PROTOCOL_SEEDS if args.seeds is None else args.seeds
-        keep: KeepCheckpoints = args.keep_checkpoints or "chosen"
-        result = run_protocol(
-            cfg, tasks=tasks, variants=variants, seeds=seeds, keep=keep, workers=workers
-        )
         print()
-        print(result.to_markdown())
+        print(collected.result.to_markdown())
         print(f"written: {cfg.out}/results.md, results.csv, results.json")
+    if outcome.failures:
+        raise next(iter(outcome.failures.values()))
     return 0
 
 

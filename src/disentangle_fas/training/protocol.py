@@ -5,48 +5,50 @@ videos the synthetic domains hold; the source-validation hold-out on real data),
 model's initialisation and the batch order. Variants run with the same seed see the same
 data, so their per-seed differences are paired. Independent runs go to worker processes
 (one torch thread each); a run's result does not depend on how many there are.
+
+Every run is a unit with its own run folder and record (:mod:`.units`, :mod:`.run_record`);
+the tables are assembled from the records alone (:mod:`.collect`), so the units can be
+done by any mix of processes, shards of a job array or a scheduler
+(:mod:`.launch`), and a protocol started again does only the units left.
 """
 
 from __future__ import annotations
 
-import json
-import platform
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import torch
-
-from disentangle_fas.data.protocols import leave_one_out
-from disentangle_fas.data.sampler import check_batch_size
-from disentangle_fas.methods import resolve_variant
-from disentangle_fas.training.config import TrainConfig, settings_for
+from disentangle_fas.training.collect import Collected, collect
+from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.distributed import resolve_device
-from disentangle_fas.training.methods import check_method_settings
 from disentangle_fas.training.protocol_jobs import (
     KEEP_CHOICES,
     AfterRun,
-    Job,
     KeepCheckpoints,
+    Runner,
     check_keep,
     check_picklable,
     default_workers,
+    environment,
     prune_run,
     run_jobs,
+)
+from disentangle_fas.training.protocol_plan import (  # noqa: F401 - _run_config: older imports
+    _run_config,
+    check_variants,
+    count_units,
+    make_plan,
+    plan_jobs,
+    scale_line,
+    select_jobs,
 )
 from disentangle_fas.training.protocol_report import (
     ProtocolResult,
     RunRecord,
-    assemble_result,
     combined_markdown,
 )
-from disentangle_fas.training.protocol_summary import counted
-from disentangle_fas.training.tasks import (
-    build_task,
-    protocol_tasks,
-)
+from disentangle_fas.training.tasks import build_task, protocol_tasks
+from disentangle_fas.training.units import format_units, write_plan
 
 __all__ = [
     "KEEP_CHOICES",
@@ -54,13 +56,18 @@ __all__ = [
     "KeepCheckpoints",
     "ProtocolResult",
     "RunRecord",
+    "UnitsOutcome",
     "check_variants",
     "combined_markdown",
+    "count_units",
     "default_workers",
     "environment",
+    "make_plan",
     "prune_run",
     "run_protocol",
+    "run_units",
     "scale_line",
+    "select_jobs",
 ]
 
 
@@ -76,6 +83,8 @@ def run_protocol(
     after_run: AfterRun | None = None,
     keep: KeepCheckpoints = "all",
     workers: int = 1,
+    kind: str = "protocol",
+    description: str = "",
 ) -> ProtocolResult:
     """Train and evaluate ``variants`` on every task, for ``seeds`` seeds.
 
@@ -87,13 +96,18 @@ def run_protocol(
     tables are written to ``<cfg.out>/`` ``results.md``, ``results.csv`` and
     ``results.json``.
 
+    Each run is a unit (:func:`run_units`): it writes its record into its run folder, and
+    the tables are assembled from those records alone (as ``protocol --collect`` does), so
+    they do not depend on how or where the runs were done. A run whose valid record is
+    already there is not run again; one interrupted earlier continues from its saved state.
+
     With one seed the intervals come from a stratified bootstrap over the target videos
     (``bootstrap_resamples`` resamples, generator seeded with ``cfg.seed``); with several,
     from a t-interval over the per-seed paired differences.
 
     Args:
         cfg: the base configuration (its ``task``, ``method``, method settings and
-            ``seed`` are replaced per run).
+            ``seed`` are replaced per run). With ``overwrite`` every run is done again.
         tasks: task names; all leave-one-out tasks of ``cfg.data`` when ``None``.
         variants: what to compare: registered methods (``"ssdg-r"``, a plugin's) and/or
             named presets of a method's settings (the paper's Table 3 rows ``"full"``,
@@ -105,26 +119,110 @@ def run_protocol(
         bootstrap_resamples: resamples of the single-seed bootstrap.
         after_run: called as ``after_run(variant, task, seed, result)`` after every run,
             in the process that ran it, while the task's data is in memory (e.g. to probe
-            the trained model); its return value is the run's :attr:`RunRecord.extra`.
+            the trained model); its return value is the run's :attr:`RunRecord.extra`
+            (stored in the run's record when JSON-serialisable, so a run not done by this
+            call gives the stored value).
         keep: which weight files of a finished run stay on disk: ``"all"`` (the
             resumable state, last, best source-validation and oracle checkpoints),
             ``"chosen"`` (only the checkpoint the policy chose) or ``"none"``;
-            ``config.json``, ``log.jsonl`` and ``result.json`` always stay. With
-            ``cfg.resume`` a finished run whose chosen checkpoint is kept (``"all"``,
-            ``"chosen"``) is evaluated again from it, not trained again; one pruned by
-            ``"none"`` is trained again.
+            ``config.json``, ``log.jsonl``, ``result.json`` and ``record.json`` always
+            stay.
         workers: runs done at once, each in its own process with one torch thread
             (``1``: one after the other in this process, also with one torch thread). With
             more than one, ``task_builder`` and ``after_run`` must be picklable
             (module-level functions or instances of module-level classes).
+        kind: what the plan file calls it (``"study"`` for :func:`~disentangle_fas.study.run_study`).
+        description: the plan's description line.
 
     Returns:
         The :class:`ProtocolResult`.
 
     Raises:
         ValueError: ``seeds < 1``, ``workers < 1``, an unknown variant, an unknown
-            ``keep``, or a builder or callback that cannot go to a worker process.
+            ``keep``, a builder or callback that cannot go to a worker process, or an
+            output folder holding another protocol's plan.
         SettingsError: a bad method setting (checked before any training).
+        Exception: the first failed run's error, after every other run was done.
+    """
+    collected, outcome = run_units(
+        cfg,
+        tasks=tasks,
+        variants=variants,
+        seeds=seeds,
+        task_builder=task_builder,
+        echo=echo,
+        bootstrap_resamples=bootstrap_resamples,
+        after_run=after_run,
+        keep=keep,
+        workers=workers,
+        kind=kind,
+        description=description,
+    )
+    if outcome.failures:
+        first = next(iter(outcome.failures.values()))
+        echo(collected.report())
+        raise first
+    if collected.result is None:  # a run finished but its record cannot be read back
+        raise RuntimeError(collected.report())
+    result = collected.result
+    for rec in result.records:  # what after_run returned here, also when not JSON-able
+        mem = outcome.ran.get((rec.variant, rec.task, rec.seed))
+        if mem is not None:
+            rec.extra = mem.extra
+    return result
+
+
+def run_units(
+    cfg: TrainConfig,
+    *,
+    tasks: Sequence[str] | None = None,
+    variants: Sequence[str] = ("full",),
+    seeds: int = 1,
+    task_builder: Callable[[TrainConfig], TaskData] = build_task,
+    echo: Callable[[str], None] = print,
+    bootstrap_resamples: int = 1000,
+    after_run: AfterRun | None = None,
+    keep: KeepCheckpoints = "all",
+    workers: int = 1,
+    units: Sequence[int] | None = None,
+    command: Sequence[str] = (),
+    kind: str = "protocol",
+    description: str = "",
+    runner: Runner | None = None,
+) -> tuple[Collected, UnitsOutcome]:
+    """Plan a protocol (as :func:`run_protocol`), write its plan file, do the units
+    numbered ``units`` (all by default) and collect the run folders.
+
+    This is what ``--shard K/N`` and ``--units`` run: any subset, in any number of
+    processes at once into one output folder (each run folder is locked by its run), and
+    the tables are written by whichever process sees the last unit finish.
+
+    Args:
+        cfg: the base configuration (as :func:`run_protocol`).
+        tasks: task names (as :func:`run_protocol`).
+        variants: variants and/or methods (as :func:`run_protocol`).
+        seeds: seeds per (task, variant).
+        task_builder: builds one task's data.
+        echo: where progress lines go.
+        bootstrap_resamples: resamples of the single-seed bootstrap.
+        after_run: the per-run callback (as :func:`run_protocol`).
+        keep: which weight files stay.
+        workers: runs done at once by this call.
+        kind: what the plan file calls it.
+        description: the plan's description line.
+        units: the unit numbers (1-based, plan order) to do; ``None``: every unit.
+        command: the command line that runs this protocol (stored in the plan: ``--collect``
+            prints it with the units left to do).
+        runner: what does the selected units (default: this process, or ``workers``
+            worker processes); e.g. :func:`~disentangle_fas.training.launch.submitit_runner`.
+
+    Returns:
+        The :class:`~disentangle_fas.training.collect.Collected` state of the whole
+        protocol after these units (its ``result`` is set when every unit finished) and
+        what this call did (:class:`UnitsOutcome`).
+
+    Raises:
+        ValueError: as :func:`run_protocol`, or a unit number outside the plan.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
@@ -135,129 +233,41 @@ def run_protocol(
     seed_list = [cfg.seed + i for i in range(seeds)]
     root = Path(cfg.out)
     check_variants(cfg, variants, names)  # refuse an unknown name before any training
-    jobs = _jobs(cfg, names, variants, seed_list, root, keep)
+    jobs = plan_jobs(cfg, names, variants, seed_list, root, keep)
+    chosen = select_jobs(jobs, units)
     if workers > 1:
         check_picklable(task_builder=task_builder, after_run=after_run)
+    plan = make_plan(
+        cfg, jobs, variants, seed_list, bootstrap_resamples, command, kind, description
+    )
+    write_plan(root, plan, replace=cfg.overwrite)
     echo(scale_line(cfg, names, variants, seeds, workers))
-    records = list(run_jobs(jobs, task_builder, after_run, workers, echo))
-    out = assemble_result(
-        records,
-        variants=list(variants),
-        seeds=seed_list,
-        threshold=cfg.threshold.value,
-        checkpoint_policy=cfg.checkpoint_policy.value,
-        data=cfg.data,
-        env={**environment(cfg, threads=1), "workers": workers},  # every run: one thread
-        bootstrap_resamples=bootstrap_resamples,
-        bootstrap_seed=cfg.seed,
-    )
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "results.md").write_text(out.to_markdown())
-    (root / "results.csv").write_text(out.to_csv())
-    (root / "results.json").write_text(json.dumps(out.to_dict(), indent=2))
-    return out
-
-
-def _jobs(
-    cfg: TrainConfig,
-    names: Sequence[str],
-    variants: Sequence[str],
-    seed_list: Sequence[int],
-    root: Path,
-    keep: KeepCheckpoints,
-) -> list[Job]:
-    """Every run, seed-major (a seed's data serves all its runs), then task, then variant."""
-    jobs: list[Job] = []
-    several = len(seed_list) > 1
-    for seed in seed_list:
-        for name in names:
-            for variant in variants:
-                run_cfg = _run_config(cfg, variant, name, root)
-                sub = Path(run_cfg.out) / f"seed{seed}" if several else Path(run_cfg.out)
-                run_cfg = run_cfg.replace(seed=seed, out=str(sub))
-                jobs.append(Job(len(jobs), variant, name, seed, run_cfg, not several, keep))
-    return jobs
-
-
-def environment(cfg: TrainConfig, threads: int | None = None) -> dict[str, Any]:
-    """What a result depends on beyond its configuration: torch and numpy versions, the
-    device, torch's intra-op thread count (``threads``, or this process's), the processor
-    and Python version.
-    """
-    dev = resolve_device(cfg.device)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor()
-    return {
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "device": f"{dev.type} ({name or platform.machine()})",
-        "threads": torch.get_num_threads() if threads is None else threads,
+    if len(chosen) < len(jobs):
+        echo(f"this process: units {format_units([j.number for j in chosen])} of {len(jobs)}")
+    if runner is None:
+        outcome = run_jobs(chosen, task_builder, after_run, workers, echo)
+    else:
+        outcome = runner(chosen, task_builder, after_run, echo)
+    collected = collect(root)
+    ran = {
+        (r.variant, r.task, r.seed): r
+        for n, r in outcome.records.items()
+        if n not in outcome.reused
     }
+    return collected, UnitsOutcome(ran, outcome.failures, len(outcome.reused))
 
 
-def scale_line(
-    cfg: TrainConfig, tasks: Sequence[str], variants: Sequence[str], seeds: int, workers: int
-) -> str:
-    """The line a protocol run starts with: how many runs, on what, at which scale.
+@dataclass
+class UnitsOutcome:
+    """What one call of :func:`run_units` did.
 
-    Example:
-        >>> scale_line(TrainConfig(depth=10, image_size=32, steps=400, batch_size=18),
-        ...            ["OCI->M"], ["full", "baseline"], 3, 2)[:60]
-        'protocol: 1 task x 2 variants x 3 seeds = 6 runs on 2 worker'
+    Attributes:
+        ran: (variant, task, seed) -> the record of each run done by this call (with
+            ``after_run``'s return value as it was, stored or not).
+        failures: unit number -> error of each run that failed in this call.
+        reused: how many selected runs had finished earlier.
     """
-    n = len(tasks) * len(variants) * seeds
-    backbone = cfg.backbone or f"resnet{cfg.depth}"
-    data = "the built-in synthetic benchmark" if cfg.data == "synthetic" else cfg.data
-    return (
-        f"protocol: {counted(len(tasks), 'task')} x {counted(len(variants), 'variant')} x "
-        f"{counted(seeds, 'seed')} = {counted(n, 'run')} on {counted(workers, 'worker')}; "
-        f"{data}, {backbone}, {cfg.image_size} px, {cfg.steps} steps of batch "
-        f"{cfg.batch_size}, evaluation every {cfg.eval_every}, averaging {cfg.averaging}; "
-        f"variants {', '.join(variants)}; output {cfg.out}"
-    )
 
-
-def check_variants(
-    cfg: TrainConfig, variants: Sequence[str], tasks: Sequence[str] | None = None
-) -> None:
-    """Check every variant's method and settings as :func:`run_protocol` will use them,
-    before any work.
-
-    Raises:
-        ValueError: an unknown variant or method, or a batch size that cannot be balanced
-            over a task's source domains and the two classes.
-        SettingsError: a bad method setting.
-    """
-    names = list(tasks) if tasks else protocol_tasks()
-    for variant in variants:
-        _run_config(cfg, variant, names[0] if names else cfg.task, Path(cfg.out))
-    for name in names:
-        try:
-            sources = leave_one_out(name).sources
-        except ValueError:
-            continue  # a task of the caller's own builder: its sampler checks the batch
-        check_batch_size(cfg.batch_size, len(sources), name)
-
-
-def _run_config(cfg: TrainConfig, variant: str, task: str, root: Path) -> TrainConfig:
-    """The configuration of one run of ``variant`` on ``task``.
-
-    ``variant`` is a registered method, or a named preset of a method's settings (the
-    paper's Table 3 rows: :func:`~disentangle_fas.methods.resolve_variant`). The run gets
-    the settings ``cfg`` gives that method (``--set`` for ``cfg.method``, ``--set
-    method.key`` for any) with the preset's on top, and they are checked here.
-
-    Raises:
-        ValueError: an unknown variant.
-        SettingsError: a bad setting.
-    """
-    method, preset = resolve_variant(variant)
-    settings = {**settings_for(cfg, method), **preset}
-    run = cfg.replace(
-        task=task, method=method, method_settings=settings, out=str(root / variant / _slug(task))
-    )
-    return check_method_settings(run)
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_") or "task"
+    ran: dict[tuple[str, str, int], RunRecord]
+    failures: dict[int, BaseException]
+    reused: int

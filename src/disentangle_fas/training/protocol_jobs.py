@@ -1,6 +1,12 @@
-r"""How a protocol's runs are done: one job per (variant, task, seed), in this process or
-in spawned worker processes with one torch thread each, each job building its data
-(cached per process and on disk), training, scoring and pruning its weight files.
+r"""How a protocol's runs are done: one job (a run unit,
+:mod:`~disentangle_fas.training.protocol_unit`) per (variant, task, seed), in this process
+or in spawned worker processes with one torch thread each.
+
+Every finished job writes its record (``record.json``,
+:mod:`~disentangle_fas.training.run_record`) into its run folder; a job whose valid record
+is there already is not run again, and a job whose folder holds an interrupted run
+continues it (``resume``). A failed job writes ``failure.json`` with its error and the
+others go on.
 
 :func:`~disentangle_fas.training.protocol.run_protocol` plans the jobs and assembles their
 :class:`~disentangle_fas.training.protocol_report.RunRecord`\ s; this module runs them.
@@ -12,58 +18,54 @@ import dataclasses
 import os
 import pickle
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
-from pathlib import Path
-from typing import Any
 
 import torch
 
-from disentangle_fas.metrics import video_level
 from disentangle_fas.synthetic.cache import default_cache_dir
 from disentangle_fas.threads import one_torch_thread
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.distributed import resolve_device
-from disentangle_fas.training.loop import TrainResult, train
-from disentangle_fas.training.options import KEEP_CHOICES, KeepCheckpoints
 from disentangle_fas.training.protocol_report import RunRecord
-from disentangle_fas.training.protocol_stats import TargetScores
-from disentangle_fas.training.scoring import score_dataset
-from disentangle_fas.training.tasks import (
-    build_task,
-    content_spec,
-    render_split,
-    synthetic_splits_of,
+from disentangle_fas.training.protocol_unit import (
+    KEEP_CHOICES,
+    AfterRun,
+    Job,
+    KeepCheckpoints,
+    check_keep,
+    do_job,
+    environment,
+    forget_built,
+    prune_run,
 )
+from disentangle_fas.training.run_record import FAILURE_NAME, RECORD_NAME
+from disentangle_fas.training.rundir import LOCK_NAME
+from disentangle_fas.training.tasks import build_task, render_split, synthetic_splits_of
 
 __all__ = [
     "KEEP_CHOICES",
     "AfterRun",
     "Job",
+    "JobsOutcome",
     "KeepCheckpoints",
+    "Runner",
     "check_keep",
     "check_picklable",
     "default_workers",
+    "environment",
     "prune_run",
     "run_jobs",
 ]
 
-#: ``after_run(variant, task, seed, result)``: called in the process that ran the run,
-#: while its data is in memory; what it returns is kept as :attr:`RunRecord.extra`.
-AfterRun = Callable[[str, TaskData, int, TrainResult], Any]
-
-
-def check_keep(keep: str) -> None:
-    """Refuse an unknown ``keep``.
-
-    Raises:
-        ValueError: ``keep`` is not one of :data:`KEEP_CHOICES`.
-    """
-    if keep not in KEEP_CHOICES:
-        raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {keep!r}")
+#: Does the selected jobs: ``runner(jobs, task_builder, after_run, echo)``.
+Runner = Callable[
+    [Sequence["Job"], Callable[[TrainConfig], TaskData], "AfterRun | None", Callable[[str], None]],
+    "JobsOutcome",
+]
 
 
 def default_workers(device: str = "auto") -> int:
@@ -77,27 +79,19 @@ def default_workers(device: str = "auto") -> int:
     return max(1, os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
-class Job:
-    """One run of a protocol: everything a worker needs to do it.
+@dataclass
+class JobsOutcome:
+    """What running a list of jobs gave.
 
     Attributes:
-        index: its position in the protocol's run order.
-        variant: the variant or method name.
-        task: the task's name as given.
-        seed: the run's seed.
-        cfg: the run's full configuration.
-        score_target: keep the chosen checkpoint's video-level target scores (one seed).
-        keep: which weight files stay after the run.
+        records: unit number -> record, of every job that finished (now or earlier).
+        reused: the numbers of the jobs that had finished earlier (not run again).
+        failures: unit number -> the error of every job that failed.
     """
 
-    index: int
-    variant: str
-    task: str
-    seed: int
-    cfg: TrainConfig
-    score_target: bool
-    keep: KeepCheckpoints
+    records: dict[int, RunRecord] = field(default_factory=dict)
+    reused: set[int] = field(default_factory=set)
+    failures: dict[int, BaseException] = field(default_factory=dict)
 
 
 def check_picklable(**objects: object) -> None:
@@ -124,60 +118,98 @@ def run_jobs(
     after_run: AfterRun | None,
     workers: int,
     echo: Callable[[str], None],
-) -> Iterator[RunRecord]:
-    """Do the jobs, in this process or in ``workers`` processes; yield their records in
-    job order, echoing one line per finished run.
-    """
-    total, t0 = len(jobs), time.perf_counter()
+) -> JobsOutcome:
+    """Do the jobs, in this process or in ``workers`` processes, echoing one line per
+    finished run.
 
-    def line(k: int, rec: RunRecord) -> str:
+    A job with a valid record in its folder is not run again (its record is read back);
+    with ``overwrite`` in its configuration its folder is emptied and it runs again. A
+    failing job leaves ``failure.json`` and the others still run; Ctrl-C stops at once.
+    """
+    out = JobsOutcome()
+    todo: list[Job] = []
+    for job in jobs:
+        rec = None if job.cfg.overwrite else job.finished()
+        if rec is None:
+            todo.append(job)
+        else:
+            out.records[job.number] = rec
+            out.reused.add(job.number)
+    if out.reused:
+        echo(f"{len(out.reused)} of {len(jobs)} runs finished earlier (their records are read)")
+    todo = [_prepared(job) for job in todo]
+    total, t0 = len(todo), time.perf_counter()
+
+    def finished(k: int, rec: RunRecord) -> None:
         m = rec.result
         honest = m.honest.hter if m.honest is not None else float("nan")
-        return (
+        echo(
             f"[{k}/{total}] {rec.variant} {rec.task} seed {rec.seed}: AUC {100 * m.auc:.2f}% "
             f"HTER {100 * honest:.2f}% ({rec.seconds:.0f} s; {time.perf_counter() - t0:.0f} s "
             "elapsed)"
         )
 
-    if workers == 1:
+    def failed(job: Job, exc: BaseException) -> None:
+        out.failures[job.number] = exc
+        echo(f"run {job.number} {job.key} failed: {type(exc).__name__}: {exc}")
+
+    if workers == 1 or total <= 1:
         try:
             with one_torch_thread():
-                for k, job in enumerate(jobs, 1):
-                    rec = _do_job(
-                        job,
-                        task_builder,
-                        after_run,
-                        progress=job.cfg.progress,
-                        label=f"run {k}/{total}: {job.variant} {job.task} seed {job.seed}",
-                    )
-                    echo(line(k, rec))
-                    yield rec
+                for k, job in enumerate(todo, 1):
+                    label = f"run {k}/{total}: {job.variant} {job.task} seed {job.seed}"
+                    try:
+                        rec = do_job(job, task_builder, after_run, job.cfg.progress, label)
+                    except Exception as exc:
+                        failed(job, exc)
+                        continue
+                    out.records[job.number] = rec
+                    finished(k, rec)
         finally:
-            _BUILT.clear()  # the next call may build its tasks differently
-        return
-    done: dict[int, RunRecord] = {}
+            forget_built()  # the next call may build its tasks differently
+        return out
     ctx = get_context("spawn")  # a fresh interpreter: no inherited OpenMP or CUDA state
     with ProcessPoolExecutor(
         max_workers=min(workers, total), mp_context=ctx, initializer=_worker_init
     ) as pool:
         if task_builder is build_task:
-            _prerender(pool, jobs, echo)
-        index: dict[Future[RunRecord], int] = {
-            pool.submit(_do_job, job, task_builder, after_run, False): job.index for job in jobs
+            _prerender(pool, todo, echo)
+        index: dict[Future[RunRecord], Job] = {
+            pool.submit(do_job, job, task_builder, after_run, False): job for job in todo
         }
         pending = set(index)
         try:
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    rec = done[index[fut]] = fut.result()
-                    echo(line(len(done), rec))
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = index[fut]
+                    try:
+                        rec = out.records[job.number] = fut.result()
+                    except Exception as exc:
+                        failed(job, exc)
+                        continue
+                    finished(len(out.records) - len(out.reused), rec)
         except BaseException:
             for fut in pending:
                 fut.cancel()
             raise
-    for i in range(total):
-        yield done[i]
+    return out
+
+
+def _prepared(job: Job) -> Job:
+    """``job`` ready to run: with ``overwrite``, its folder's record and failure removed;
+    otherwise set to continue an interrupted run its folder holds (``resume``); a failure
+    left by an earlier try is removed either way.
+    """
+    folder = job.out
+    (folder / FAILURE_NAME).unlink(missing_ok=True)
+    if job.cfg.overwrite:
+        (folder / RECORD_NAME).unlink(missing_ok=True)
+        return job
+    started = folder.is_dir() and any(p.name != LOCK_NAME for p in folder.iterdir())
+    if started and not job.cfg.resume:
+        return dataclasses.replace(job, cfg=job.cfg.replace(resume=True))
+    return job
 
 
 def _prerender(pool: ProcessPoolExecutor, jobs: Sequence[Job], echo: Callable[[str], None]) -> None:
@@ -197,86 +229,3 @@ def _prerender(pool: ProcessPoolExecutor, jobs: Sequence[Job], echo: Callable[[s
 
 def _worker_init() -> None:
     torch.set_num_threads(1)
-
-
-def _do_job(
-    job: Job,
-    task_builder: Callable[[TrainConfig], TaskData],
-    after_run: AfterRun | None,
-    progress: bool,
-    label: str | None = None,
-) -> RunRecord:
-    """Build the job's data (cached per process and on disk), train, score, prune."""
-    cfg = job.cfg.replace(progress=progress)
-    task = _task_for(cfg, task_builder)
-    res = train(cfg, task, label=label)
-    scores = _target_scores(res, task, cfg) if job.score_target else None
-    extra = after_run(job.variant, task, job.seed, res) if after_run is not None else None
-    prune_run(res.checkpoint, job.keep)
-    return RunRecord(
-        variant=job.variant,
-        task=task.name,
-        seed=job.seed,
-        result=res.result,
-        history=res.history,
-        checkpoint=res.checkpoint,
-        seconds=res.seconds,
-        target_scores=scores,
-        extra=extra,
-        source_val_split=task.source_val_split,
-    )
-
-
-#: The process's last built task: (name, seed, needs content) -> data. Jobs come
-#: seed-major, so consecutive runs of one worker reuse it.
-_BUILT: dict[tuple[str, int], TaskData] = {}
-
-
-def _task_for(cfg: TrainConfig, task_builder: Callable[[TrainConfig], TaskData]) -> TaskData:
-    """The data of ``cfg``'s task and seed, built once per process for every variant.
-
-    Variants differ only in their model and objective, so one build serves them all: a
-    variant without a content target gets the built task with ``content=None``, and the
-    task is built again only when a variant needs the content target that the first build
-    left out.
-    """
-    needs_content = content_spec(cfg) is not None
-    key = (cfg.task, cfg.seed)
-    task = _BUILT.get(key)
-    if task is None or (needs_content and task.content is None):
-        _BUILT.clear()
-        task = _BUILT[key] = task_builder(cfg)
-    return task if needs_content else dataclasses.replace(task, content=None)
-
-
-def _target_scores(res: TrainResult, task: TaskData, cfg: TrainConfig) -> TargetScores:
-    """Video-level target scores of the run's chosen checkpoint."""
-    dev = resolve_device(cfg.device)
-    model = res.chosen_model(dev)
-    scored = score_dataset(model, task.target_test, device=dev)
-    v = video_level(scored.scores, scored.labels, scored.video_ids)
-    return TargetScores(v.scores, v.labels, float(res.metrics.threshold))
-
-
-def prune_run(chosen: Path, keep: KeepCheckpoints) -> list[Path]:
-    """Delete the weight files of a finished run that ``keep`` does not keep.
-
-    Args:
-        chosen: the run's chosen checkpoint (its folder is the run's folder).
-        keep: ``"all"``, ``"chosen"`` or ``"none"`` (see :func:`run_protocol`).
-
-    Returns:
-        The files removed.
-
-    Raises:
-        ValueError: an unknown ``keep``.
-    """
-    check_keep(keep)
-    if keep == "all":
-        return []
-    removed = []
-    for path in sorted(Path(chosen).parent.glob("*.safetensors")):
-        if keep == "none" or path.name != Path(chosen).name:
-            path.unlink()
-            removed.append(path)
-    return removed

@@ -1,0 +1,154 @@
+"""``--launcher submitit``: the units submitted with submitit's local and debug executors
+give the serial run's tables; a unit whose job fails is submitted again, then reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("submitit")  # the 'cluster' extra; CI installs it with 'dev'
+
+from _fake_task import fake_task, fake_task_builder, tiny_config
+from _unit_helpers import PROTOCOL, shared_cache, subprocess_env, synthetic_config
+from disentangle_fas.synthetic.cache import CACHE_ENV
+from disentangle_fas.training.collect import collect
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.data import TaskData
+from disentangle_fas.training.launch import ClusterOptions, UnitBatch, batches, submitit_runner
+from disentangle_fas.training.protocol import run_protocol, run_units
+from disentangle_fas.training.run_record import read_failure
+
+
+def _options(tmp: Path, cluster: str, **kw: object) -> ClusterOptions:
+    return ClusterOptions(cluster=cluster, folder=str(tmp / "submitit"), gpus_per_run=0,
+                          cpus_per_run=1, poll_seconds=0.2, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_submitit_local_executor_gives_the_serial_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(shared_cache(tmp_path_factory)))
+    monkeypatch.setenv("PYTHONPATH", subprocess_env()["PYTHONPATH"])
+    serial = run_protocol(synthetic_config(tmp_path / "serial"), echo=lambda _: None, **PROTOCOL)
+    lines: list[str] = []
+    runner = submitit_runner(_options(tmp_path, "local", array_parallelism=2), echo=lines.append)
+    done, outcome = run_units(
+        synthetic_config(tmp_path / "local"), runner=runner, echo=lines.append, **PROTOCOL
+    )
+    assert any(ln.startswith("submitted 2 units as 2 local jobs") for ln in lines), lines
+    assert done.complete and not outcome.failures and done.result is not None
+    assert (tmp_path / "local" / "results.md").read_text() == (
+        tmp_path / "serial" / "results.md"
+    ).read_text()
+    assert done.result.to_dict() == serial.to_dict()
+    assert list((tmp_path / "submitit").glob("*_log.out"))  # each job's log is kept
+
+
+def test_units_already_finished_are_not_submitted(tmp_path: Path) -> None:
+    cfg = tiny_config(str(tmp_path / "p"))
+    kw: dict = dict(tasks=["T1"], variants=["baseline"], seeds=2, task_builder=fake_task_builder,
+                    keep="none", bootstrap_resamples=50)  # fmt: skip
+    run_units(cfg, units=[1], echo=lambda _: None, **kw)
+    lines: list[str] = []
+    runner = submitit_runner(_options(tmp_path, "debug"), echo=lines.append)
+    done, outcome = run_units(cfg, runner=runner, echo=lines.append, **kw)
+    assert "1 of 2 runs finished earlier (not submitted)" in lines
+    assert any(ln.startswith("submitted 1 units as 1 debug jobs") for ln in lines)
+    assert done.complete and outcome.reused == 1
+
+
+class _FailsOnSeedOne:
+    """A task builder whose seed-1 task cannot be built (picklable)."""
+
+    def __call__(self, cfg: TrainConfig) -> TaskData:
+        if cfg.seed == 1:
+            raise OSError("disk quota exceeded")
+        return fake_task()
+
+
+def test_a_failing_unit_is_retried_then_reported_with_its_error(tmp_path: Path) -> None:
+    cfg = tiny_config(str(tmp_path / "p"))
+    lines: list[str] = []
+    runner = submitit_runner(_options(tmp_path, "debug", retries=1), echo=lines.append)
+    done, outcome = run_units(cfg, tasks=["T1"], variants=["baseline"], seeds=2,
+                              task_builder=_FailsOnSeedOne(), runner=runner, keep="none",
+                              echo=lines.append)  # fmt: skip
+    assert "submitting again (try 2): units 2" in lines
+    assert list(outcome.failures) == [2]
+    assert str(outcome.failures[2]) == "OSError: disk quota exceeded"
+    assert not done.complete
+    (status,) = done.unfinished
+    assert status.state == "failed" and status.error == "OSError: disk quota exceeded"
+    failure = read_failure(Path(status.unit.out))
+    assert failure is not None and "disk quota exceeded" in failure["traceback"]
+    assert collect(tmp_path / "p").statuses[0].state == "finished"
+
+
+def test_unit_batches_deal_round_robin_and_requeue_themselves(tmp_path: Path) -> None:
+    assert batches(list(range(5)), 2) == [[0, 2, 4], [1, 3]]
+    assert batches(list(range(2)), 8) == [[0], [1]]
+    batch = UnitBatch([], fake_task_builder, None)
+    again = batch.checkpoint()
+    assert isinstance(again.function, UnitBatch) and again.function.jobs == []
+    assert batch() == {}
+
+
+def test_cluster_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="cluster must be one of slurm, local, debug"):
+        ClusterOptions(cluster="pbs")
+    with pytest.raises(ValueError, match="timeout_min must be at least 1"):
+        ClusterOptions(timeout_min=0)
+    with pytest.raises(ValueError, match="retries must be 0 or more"):
+        ClusterOptions(retries=-1)
+
+
+def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys; from disentangle_fas.training.cli import protocol_main\n"
+        "rc = protocol_main(sys.argv[1:])\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "sys.exit(rc)"
+    )
+    return subprocess.run([sys.executable, "-c", code, *args], env=subprocess_env(),
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shard", "3/2"], "--shard '3/2': expected K/N with 1 <= K <= N"),
+        (["--units", "2-1"], "--units '2-1'"),
+        (["--shard", "1/2", "--units", "1"], "--shard and --units exclude each other"),
+        (["--cluster", "local"], "--cluster apply to --launcher submitit only"),
+        (["--launcher", "submitit", "--shard", "1/2"], "--launcher submitit makes its own array"),
+        (["--launcher", "submitit", "--workers", "2"], "--workers applies to --launcher local"),
+        (["--launcher", "submitit", "--timeout-min", "0"], "--timeout-min 0: must be 1 or more"),
+        (["--collect", "x", "--seeds", "2"], "--collect OUT takes no other options"),
+    ],
+)
+def test_bad_cluster_options_fail_in_one_line_without_torch(args: list[str], message: str) -> None:
+    res = _cli(args)
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_collect_of_a_folder_without_a_plan_is_a_usage_error(tmp_path: Path) -> None:
+    res = _cli(["--collect", str(tmp_path)])
+    assert res.returncode == 2 and "no plan.json" in res.stderr
+
+
+def test_the_plan_records_the_command_without_the_unit_selection(tmp_path: Path) -> None:
+    from disentangle_fas.training.cluster_cli import plan_command
+
+    argv = ["--seeds", "2", "--shard", "2/4", "--out", str(tmp_path), "--overwrite"]
+    assert plan_command(argv) == ["disentangle-fas", "protocol", "--seeds", "2", "--out",
+                                  str(tmp_path)]  # fmt: skip
+    assert plan_command(["--units=1-3", "--launcher", "submitit"]) == [
+        "disentangle-fas", "protocol", "--launcher", "submitit"
+    ]  # fmt: skip
+    assert json.dumps(plan_command([])) == '["disentangle-fas", "protocol"]'
