@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["MiniFASLike", "count_macs", "count_params"]
+__all__ = ["MiniFASLike", "count_macs", "count_params", "with_relu"]
 
 
 def _cbp(
@@ -84,6 +84,16 @@ class MiniFASLike(nn.Module):
             f = f.mean(dim=(2, 3), keepdim=True)
         p: Tensor = torch.softmax(self.classify(self.embed(f)), dim=1)
         return p[:, 1]
+
+
+def with_relu(model: nn.Module) -> nn.Module:
+    """Replace every PReLU by a ReLU, in place (ONNX Runtime fuses ReLU into the convolution
+    but runs PReLU as a separate operator: the reference's cost without that penalty)."""
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.PReLU):
+                setattr(module, name, nn.ReLU())
+    return model
 
 
 def count_params(model: nn.Module) -> int:

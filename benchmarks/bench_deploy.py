@@ -8,7 +8,8 @@ alike):
    ``--image-size``; the ``--checkpoint`` given, else random weights of that
    architecture) in PyTorch eager and ONNX Runtime, beside a MiniFASNet-sized reference
    network (``_minifas.py``: 80x80, about 0.4 M parameters and 0.08 G multiply-adds,
-   random weights) in both engines, and the library's default E_L + C_L (ResNet-18 at
+   random weights; PReLU as published, and with ReLU, which ONNX Runtime fuses into the
+   convolutions) in both engines, and the library's default E_L + C_L (ResNet-18 at
    224 px) in eager. Ratios are to the reference in the same engine.
 2. **The stages of a frame**: decoding (PyAV, MPEG-4 640x480), face detection (MTCNN and
    OpenCV's cascade, on the full frame and on the reduced copy), the crop.
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _common import cpu_model, load_average
-from _minifas import MiniFASLike, count_macs, count_params
+from _minifas import MiniFASLike, count_macs, count_params, with_relu
 
 from disentangle_fas.data.faces import MTCNNFaceDetector, crop_face
 from disentangle_fas.inference import LivenessDetector, StreamReader, StreamScorer
@@ -120,6 +121,8 @@ def model_section(args: argparse.Namespace, det: LivenessDetector, tmp: Path) ->
     deploy_ort = OnnxLivenessModel(onnx_path, intra_op_threads=1)
     ref = MiniFASLike().eval()
     ref_ort = onnx_runner(ref, 80, tmp / "ref.onnx")
+    relu = with_relu(MiniFASLike()).eval()
+    relu_ort = onnx_runner(relu, 80, tmp / "relu.onnx")
     resnet = DisentangledFAS.build(num_domains=3, depth=18, image_size=224, warn_random=False)
     resnet_path = resnet.liveness_only().eval()
     x_dep, x_ref, x_res = (torch.rand(1, 3, s, s) for s in (size, 80, 224))
@@ -137,6 +140,8 @@ def model_section(args: argparse.Namespace, det: LivenessDetector, tmp: Path) ->
         "deploy onnx": lambda: deploy_ort(n_dep),
         "reference eager": eager(ref, x_ref),
         "reference onnx": lambda: ref_ort(n_ref),
+        "ref-relu eager": eager(relu, x_ref),
+        "ref-relu onnx": lambda: relu_ort(n_ref),
         "resnet18 eager": eager(resnet_path.live_score, x_res),
     }
     times = interleaved(fns, args.repeats)
@@ -144,19 +149,22 @@ def model_section(args: argparse.Namespace, det: LivenessDetector, tmp: Path) ->
     sizes = {
         "deploy": (size, count_params(det.model), count_macs(wrapped, size)),
         "reference": (80, count_params(ref), count_macs(ref, 80)),
+        "ref-relu": (80, count_params(relu), count_macs(relu, 80)),
         "resnet18": (224, count_params(resnet_path), count_macs(_Probability(resnet_path), 224)),
     }
     print("\n1. liveness model per face (batch 1, one thread)")
     print(
-        f"{'model':<18} {'input':>6} {'params':>8} {'GMACs':>7} {'median':>9} {'p90':>9} {'x ref':>6}"
+        f"{'model':<18} {'input':>6} {'params':>8} {'GMACs':>7} {'median':>9} {'p90':>9} "
+        f"{'x ref':>6} {'x relu':>6}"
     )
     for name, t in times.items():
         kind, engine = name.split()
         side, params, macs = sizes[kind]
         ratio = med(t) / med(times[f"reference {engine}"])
+        ratio_relu = med(t) / med(times[f"ref-relu {engine}"])
         print(
             f"{name:<18} {side:>4}px {params / 1e6:>7.2f}M {macs / 1e9:>7.3f} "
-            f"{med(t):>7.2f}ms {p90(t):>7.2f}ms {ratio:>6.2f}"
+            f"{med(t):>7.2f}ms {p90(t):>7.2f}ms {ratio:>6.2f} {ratio_relu:>6.2f}"
         )
     return onnx_path
 
