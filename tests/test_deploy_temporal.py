@@ -1,5 +1,5 @@
 """The verdict over time: smoothing against scipy, hysteresis against a hand loop, no
-single-frame flips."""
+single-frame flips; the threshold recalibrated on bona fide captures."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import lfilter
 
+from disentangle_fas.inference.calibration import bona_fide_threshold
 from disentangle_fas.inference.temporal import TemporalVerdict
 
 scores = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60)
@@ -131,3 +132,27 @@ def test_bad_parameters_are_refused(kwargs):
 def test_scores_outside_the_unit_interval_are_refused():
     with pytest.raises(ValueError, match="p_live"):
         TemporalVerdict().update(1.5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    scores=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=80),
+    bpcer=st.floats(0.0, 0.99),
+)
+def test_bona_fide_threshold_is_the_highest_that_keeps_the_rejection_rate(scores, bpcer):
+    t = bona_fide_threshold(scores, bpcer)
+    s = np.array(scores)
+    rejected = float(np.mean(s < t))
+    assert rejected <= bpcer + 1e-12
+    # brute force over every candidate: no higher threshold keeps the rate
+    higher = sorted({v for v in scores if v > t})
+    assert all(np.mean(s < c) > bpcer + 1e-12 for c in higher)
+    assert t in scores
+
+
+def test_bona_fide_threshold_refuses_bad_input():
+    for bad in ([], [0.5, math.nan], [1.5]):
+        with pytest.raises(ValueError):
+            bona_fide_threshold(bad)
+    with pytest.raises(ValueError, match="bpcer"):
+        bona_fide_threshold([0.5], bpcer=1.0)

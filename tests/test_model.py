@@ -102,11 +102,7 @@ def test_normalize() -> None:
         "disentangle_fas.losses.erasure",
         "disentangle_fas.builders",
         "disentangle_fas.inference.temporal",
-        "disentangle_fas.training.units",
-        "disentangle_fas.training.collect",
-        "disentangle_fas.training.run_record",
-        "disentangle_fas.training.cluster_cli",
-        "disentangle_fas.training.protocol_plan",
+        "disentangle_fas.inference.calibration",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

@@ -20,6 +20,7 @@ from disentangle_fas._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from disentangle_fas.data.faces import FaceDetector, MTCNNFaceDetector, crop_face
+    from disentangle_fas.inference.calibration import bona_fide_threshold
     from disentangle_fas.inference.cascade import HaarFaceDetector
     from disentangle_fas.inference.detector import LivenessDetector
     from disentangle_fas.inference.errors import (
@@ -59,6 +60,7 @@ __all__ = [
     "TrackState",
     "Verdict",
     "VideoResult",
+    "bona_fide_threshold",
     "crop_face",
     "decide",
     "default_device",
@@ -91,6 +93,7 @@ _EXPORTS = {
     "TrackState": "disentangle_fas.inference.tracking",
     "Verdict": "disentangle_fas.inference.temporal",
     "VideoResult": "disentangle_fas.inference.results",
+    "bona_fide_threshold": "disentangle_fas.inference.calibration",
     "crop_face": "disentangle_fas.data.faces",
     "decide": "disentangle_fas.inference.results",
     "default_device": "disentangle_fas.inference.loading",
