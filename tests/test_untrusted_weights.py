@@ -252,3 +252,27 @@ def test_convert_prnet_refuses_nan_weights_and_writes_nothing(
     assert err.count("\n") == 0 and "NaN or infinite" in err and not out.exists()
     assert cli_main(["convert-prnet", str(tmp_path / "none"), "--out", "/proc/x"]) == EXIT_USAGE
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_nan_weights_exit_3_from_every_command(
+    saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tensors = load_file(str(saved))
+    key = next(k for k, v in tensors.items() if v.is_floating_point() and v.ndim > 1)
+    tensors[key] = tensors[key].clone().fill_(float("nan"))
+    with safe_open(str(saved), framework="pt") as f:
+        meta = f.metadata()
+    bad = tmp_path / "nan.safetensors"
+    save_file(tensors, str(bad), metadata=meta)
+    image = tmp_path / "face.png"
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(image)
+    for args in (
+        ["predict", "--checkpoint", str(bad), "--box", "0,0,40,40", str(image)],
+        ["export", "--checkpoint", str(bad), "--onnx", str(tmp_path / "m.onnx")],
+        ["evaluate", str(bad), "--synthetic-eval-per-domain", "4"],
+    ):
+        capsys.readouterr()
+        assert cli_main(args) == EXIT_NONFINITE, args[0]
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and key in err and str(bad) in err
+    assert not (tmp_path / "m.onnx").exists()

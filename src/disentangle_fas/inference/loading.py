@@ -9,7 +9,9 @@ import torch
 
 from disentangle_fas.checkpoint import Builder, LoadedModel, load_model
 from disentangle_fas.contracts import LivenessModel
+from disentangle_fas.errors import NonFiniteWeightsError
 from disentangle_fas.inference.errors import CheckpointError
+from disentangle_fas.limits import MemoryLimitError
 
 __all__ = [
     "checkpoint_image_size",
@@ -36,6 +38,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, builder: Builder | None = N
 
     Raises:
         FileNotFoundError: no such file.
+        NonFiniteWeightsError: NaN or infinite weights (exit code 3).
+        MemoryLimitError: the stored input size asks for more memory than allowed.
         CheckpointError: the file is not a disentangle-fas checkpoint (another format, a
             plain safetensors file, tensors that do not match the stored config, or a
             custom model without ``builder``).
@@ -43,8 +47,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, builder: Builder | None = N
     p = Path(path)
     try:
         return load_model(p, map_location="cpu", builder=builder)
-    except FileNotFoundError:
-        raise
+    except (FileNotFoundError, NonFiniteWeightsError, MemoryLimitError):
+        raise  # their own exit codes (3 for NaN weights) and messages, which name the file
     except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
         raise CheckpointError(
             f"{p} is not a usable disentangle-fas checkpoint ({exc}); expected a .safetensors "
