@@ -11,13 +11,14 @@ import pytest
 
 from _fake_task import fake_task, tiny_config
 from disentangle_fas.data.protocols import leave_one_out
-from disentangle_fas.explain import extract_features, probe_disentanglement
+from disentangle_fas.explain import measure_run
 from disentangle_fas.explain.disentanglement import expected_level
 from disentangle_fas.study import (
     PROBES,
     STUDY_PRESETS,
     STUDY_TASKS,
     STUDY_VARIANTS,
+    ProbeRun,
     StudyProbes,
     run_study,
 )
@@ -60,33 +61,44 @@ def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None
         task_builder=_builder,
         echo=lines.append,
         keep="chosen",
+        probes=ProbeRun("cpu", kinds=["linear"], train_per_domain=8),
     )
     assert "changed here: 2 tasks x 3 variants x 2 seeds" in lines[0]
     values = res.probes.values
     assert len(values) == 2 * 3 * 2
     full = values[("full", "fake OCI->M", 1)]
-    assert set(full) == {p.key for p in PROBES}
-    assert all(0.0 <= v <= 1.0 for v in full.values())
+    assert {p.key for p in PROBES} <= set(full)
+    assert all(
+        0.0 <= full[f"{p.key}{ref}"] <= 1.0 for p in PROBES for ref in ("", "@untrained", "@pixels")
+    )
     for variant in ("baseline", "ssdg-r"):  # no E_C / E_D: only f_L is probed
-        assert set(values[(variant, "fake OCI->M", 0)]) == {"domain_from_f_L", "liveness_from_f_L"}
+        keys = {
+            k.split("@")[0] for k in values[(variant, "fake OCI->M", 0)] if not k.startswith("cka")
+        }
+        assert keys == {"domain_from_f_L", "liveness_from_f_L"}
     assert res.probes.domain_chance == {"fake OCI->M": 1 / 3, "fake OCI->Cb": 1 / 3}
+    assert len(res.probes.seconds) == 12 and all(t > 0 for t in res.probes.seconds.values())
+    assert any("(measured in " in line and "/ untrained " in line for line in lines)
 
-    # An independent recomputation from the run's chosen checkpoint gives the same numbers.
+    # An independent recomputation from the run's chosen checkpoint gives the same numbers:
+    # probes fitted on the task's train samples, scored on its source-validation samples.
     run = res.protocol.runs[("full", "fake OCI->M")]  # the first seed's run
-    feats = extract_features(run.chosen_model("cpu"), fake_task().source_val, device="cpu")
-    again = probe_disentanglement(feats, seed=0)
-    fl = again.get("domain", "liveness")
-    fc = again.get("liveness", "content")
-    assert fl is not None and fc is not None
+    task = fake_task()
+    again = measure_run(run.chosen_model("cpu"), task.train, task.train_domains, task.source_val,
+                        seed=0, kinds=["linear"], probe_seeds=1, train_per_domain=8)  # fmt: skip
+    assert again["n_train"] == 24 and again["n_val"] == 24  # 8 per source domain; all 24
     first = values[("full", "fake OCI->M", 0)]
-    assert first["domain_from_f_L"] == pytest.approx(fl.balanced_accuracy)
-    assert first["liveness_from_f_C"] == pytest.approx(fc.auc)
+    for key in ("domain_from_f_L", "liveness_from_f_C", "domain_from_f_L@untrained"):
+        assert first[key] == pytest.approx(again["values"][key])
 
     # Files: the probe rows match the values, the table's means match numpy.
     data = json.loads((tmp_path / "probes.json").read_text())
     assert len(data["runs"]) == 12 and "torch" in data["env"]
+    assert len(data["measures"]) == 12 and data["measures"][0]["seconds"] > 0
     md = (tmp_path / "study.md").read_text()
     assert "## Disentanglement probes" in md and "baseline − full" in md
+    assert "Against references" in md and "| full | domain from f_L (linear, bal. acc.) |" in md
+    assert "The measurement added" in md
     per_seed = [
         np.mean(
             [values[("full", t, s)]["domain_from_f_L"] for t in ("fake OCI->M", "fake OCI->Cb")]

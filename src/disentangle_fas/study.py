@@ -1,14 +1,17 @@
 """The Table 3 study on the built-in benchmark: every ablation variant and SSDG-R on the
-paper's eight tasks, over seeds, with the disentanglement probes of every trained model.
+paper's eight tasks, over seeds, with the measured disentanglement of every trained model.
 
 :func:`run_study` runs :func:`~disentangle_fas.training.protocol.run_protocol` (the
 HTER/AUC tables with mean ± std over seeds and paired-difference intervals) and, after
-each run, probes the chosen checkpoint on the task's held-out source-validation samples
-(:func:`~disentangle_fas.explain.probe_disentanglement`): domain read from f_L and f_D
-(balanced accuracy, chance ``1 / K`` for ``K`` source domains) and liveness read from f_L,
-f_C and f_D (AUC, chance 50 %). The probe table gives each of these as a mean over tasks
-with a 95 % t-interval over seeds, so "f_L carries no domain information" is a number
-with an interval beside its chance level.
+each run, measures the chosen checkpoint (:class:`ProbeRun`,
+:func:`~disentangle_fas.explain.measure_run`): linear and MLP probes of domain, liveness
+and attack type fitted on the task's source-train samples and scored on its held-out
+source-validation samples, and kernel CKAs, each beside the untrained architecture and the
+pooled pixels. The probe table gives domain from f_L and f_D (balanced accuracy, chance
+``1 / K``) and liveness from f_L, f_C and f_D (AUC, chance 50 %) as means over tasks with
+a 95 % t-interval over seeds; the reference table below it gives every figure beside its
+references with the paired trained − untrained interval over training seeds, so
+"f_L carries no domain information" is read against the untrained encoder.
 
 Two presets (``disentangle-fas protocol --preset study`` / ``study-cpu``):
 
@@ -30,10 +33,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from disentangle_fas._io import atomic_write_text
-from disentangle_fas.explain.disentanglement import (
-    probe_disentanglement,
-)
-from disentangle_fas.explain.features import extract_features
+from disentangle_fas.explain.measure_runs import measure_run
+from disentangle_fas.explain.names import PROBE_KINDS, ProbeKind
 from disentangle_fas.study_probes import PROBES, ProbeSpec, StudyProbes, probe_row
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -98,21 +99,44 @@ def _env_line(env: dict[str, Any]) -> str:
 
 
 class ProbeRun:
-    """The probes of one trained model (a protocol's ``after_run``; picklable, so it runs
-    in the worker process that trained the model), as :func:`probe_row` values.
+    """The measured disentanglement of one trained model (a protocol's ``after_run``;
+    picklable, so it runs in the worker process that trained the model), as
+    :func:`~disentangle_fas.explain.measure_run` values: probes fitted on the task's
+    source-train samples (at most ``train_per_domain`` per domain) and scored on its
+    source-validation samples, beside the untrained architecture (seeded with the run's
+    seed) and the pooled pixels, and the kernel CKAs. The row's ``"seconds"`` is the time
+    the measurement adds to the run.
 
     Args:
         device: where to extract the features.
+        kinds: probe kinds.
+        probe_seeds: probe seeds per run (the table's interval is over training seeds).
+        train_per_domain: the most source-train samples per domain the probes fit on.
     """
 
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        *,
+        kinds: Sequence[ProbeKind] = PROBE_KINDS,
+        probe_seeds: int = 1,
+        train_per_domain: int = 100,
+    ) -> None:
         self.device = device
+        self.kinds = tuple(kinds)
+        self.probe_seeds = probe_seeds
+        self.train_per_domain = train_per_domain
 
     def __call__(self, variant: str, task: TaskData, seed: int, res: TrainResult) -> dict[str, Any]:
-        """Probe ``res``'s chosen checkpoint on ``task``'s source-validation samples."""
+        """Measure ``res``'s chosen checkpoint on ``task``'s source-train and source-validation
+        samples.
+        """
         dev = resolve_device(self.device)
-        feats = extract_features(res.chosen_model(dev), task.source_val, device=dev)
-        return probe_row(probe_disentanglement(feats, seed=seed))
+        return measure_run(
+            res.chosen_model(dev), task.train, task.train_domains, task.source_val, seed=seed,
+            kinds=self.kinds, probe_seeds=self.probe_seeds,
+            train_per_domain=self.train_per_domain, device=dev,
+        )  # fmt: skip
 
 
 def run_study(
@@ -126,6 +150,7 @@ def run_study(
     echo: Callable[[str], None] = print,
     keep: KeepCheckpoints = "none",
     workers: int = 1,
+    probes: ProbeRun | None = None,
 ) -> StudyResult:
     """Run the study: the protocol tables and the probes of every trained model.
 
@@ -145,6 +170,7 @@ def run_study(
             (``study-cpu`` would leave about 44 GB of them).
         workers: runs done at once in worker processes (see
             :func:`~disentangle_fas.training.protocol.run_protocol`).
+        probes: the measurement after each run (default: ``ProbeRun(config.device)``).
 
     Returns:
         The :class:`StudyResult`.
@@ -163,7 +189,7 @@ def run_study(
         seeds=setup.seeds,
         task_builder=task_builder,
         echo=echo,
-        after_run=ProbeRun(setup.config.device),
+        after_run=probes if probes is not None else ProbeRun(setup.config.device),
         keep=keep,
         workers=workers,
         kind="study",
@@ -251,9 +277,21 @@ def write_study(
     for rec in result.records:
         probes.add(rec.variant, rec.task, rec.seed, rec.extra)
         row = probes.values[(rec.variant, rec.task, rec.seed)]
+        took = probes.seconds.get((rec.variant, rec.task, rec.seed))
         echo(
-            f"  probes of {rec.variant} {rec.task} seed {rec.seed}: "
-            + ", ".join(f"{k} {100 * v:.1f}" for k, v in row.items() if not math.isnan(v))
+            f"  probes of {rec.variant} {rec.task} seed {rec.seed}"
+            + ("" if took is None else f" (measured in {took:.1f} s)")
+            + ": "
+            + ", ".join(
+                f"{k} {100 * row[k]:.1f}"
+                + "".join(
+                    f" / {ref} {100 * row[f'{k}@{ref}']:.1f}"
+                    for ref in ("untrained", "pixels")
+                    if f"{k}@{ref}" in row
+                )
+                for k in (p.key for p in PROBES)
+                if k in row and not math.isnan(row[k])
+            )
         )
     study = StudyResult(result, probes, description, seconds)
     root = Path(out)
@@ -262,7 +300,12 @@ def write_study(
     atomic_write_text(
         root / "probes.json",
         json.dumps(
-            {"runs": probes.to_rows(), "domain_chance": probes.domain_chance, "env": result.env},
+            {
+                "runs": probes.to_rows(),
+                "measures": probes.to_measures(),
+                "domain_chance": probes.domain_chance,
+                "env": result.env,
+            },
             indent=2,
         ),
     )

@@ -2,8 +2,11 @@
 
 :class:`StudyProbes` holds every run's probe scores (from a
 :class:`~disentangle_fas.explain.disentanglement.DisentanglementProbes`, or from the JSON
-row a run's record stores) and renders the table: each probe as a mean over tasks with a
-95 % t-interval over seeds, beside its chance level.
+row a run's record stores, e.g. :func:`~disentangle_fas.explain.measure_run`'s) and
+renders the table: each probe as a mean over tasks with a 95 % t-interval over seeds,
+beside its chance level; then, for measured runs, every figure beside its untrained and
+pixel references (:func:`~disentangle_fas.explain.runs_table`) and the time the
+measurement added per run.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from disentangle_fas.explain.disentanglement import (
     expected_level,
 )
 from disentangle_fas.explain.features import SYMBOLS, Representation
+from disentangle_fas.explain.measure_runs import runs_table
 from disentangle_fas.metrics.uncertainty import t_interval
 
 __all__ = ["PROBES", "ProbeSpec", "StudyProbes", "probe_row"]
@@ -78,11 +82,16 @@ class StudyProbes:
 
     Attributes:
         values: the scores (fractions); a probe the model cannot run (no E_C) is absent.
+            A run measured by :func:`~disentangle_fas.explain.measure_run` also holds
+            each figure's references (``"key@untrained"``, ``"key@pixels"``), chance
+            (``"key@chance"``), the MLP probes (``"key:mlp"``) and kernel CKAs.
         domain_chance: ``1 / K`` of the domain probes, per task.
+        seconds: the measurement's wall time per run, where recorded.
     """
 
     values: dict[tuple[str, str, int], dict[str, float]] = field(default_factory=dict)
     domain_chance: dict[str, float] = field(default_factory=dict)
+    seconds: dict[tuple[str, str, int], float] = field(default_factory=dict)
 
     def add(
         self, variant: str, task: str, seed: int, probes: DisentanglementProbes | dict[str, Any]
@@ -94,6 +103,8 @@ class StudyProbes:
             self.values[(variant, task, seed)] = {k: float(v) for k, v in probes["values"].items()}
             if probes.get("domain_chance") is not None:
                 self.domain_chance[task] = float(probes["domain_chance"])
+            if probes.get("seconds") is not None:
+                self.seconds[(variant, task, seed)] = float(probes["seconds"])
             return
         row: dict[str, float] = {}
         for spec in PROBES:
@@ -139,8 +150,8 @@ class StudyProbes:
             + " |"
         )
         lines = [
-            "Linear probes on held-out source-validation samples (%), mean over tasks, "
-            "95 % t-interval over seeds:",
+            "Linear probes fitted on source-train samples and scored on held-out "
+            "source-validation samples (%), mean over tasks, 95 % t-interval over seeds:",
             "",
             head,
             rule,
@@ -163,7 +174,27 @@ class StudyProbes:
                     ]
                     cells.append(_cell(vals))
                 lines.append(f"| {v} | {t} | " + " | ".join(cells) + " |")
+        if any("@" in k for row in self.values.values() for k in row):
+            lines += ["", "Against references (every figure of the runs):", ""]
+            lines.append(runs_table(self.values).rstrip("\n"))
+        if self.seconds:
+            took = list(self.seconds.values())
+            lines += [
+                "",
+                f"The measurement added {sum(took) / len(took):.1f} s per run on average "
+                f"(at most {max(took):.1f} s; {len(took)} runs).",
+            ]
         return "\n".join(lines) + "\n"
+
+    def to_measures(self) -> list[dict[str, Any]]:
+        """One dict per run with every recorded figure (references, MLP probes, CKAs) and
+        the measurement's wall time.
+        """
+        return [
+            {"variant": v, "task": t, "seed": s, "seconds": self.seconds.get((v, t, s)),
+             "values": dict(row)}
+            for (v, t, s), row in self.values.items()
+        ]  # fmt: skip
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One dict per run: variant, task, seed and every probe (``None`` when absent)."""
