@@ -45,3 +45,12 @@ def test_config_and_head_bounds_directly() -> None:
     LMCLHead(8, margin=MAX_LMCL_MARGIN)
     with pytest.raises(ValueError, match="margin must lie in"):
         LMCLHead(8, margin=1.5)
+
+
+@pytest.mark.parametrize("flags", [["--variant", "baseline"], ["--set", "variant=baseline"]])
+def test_protocol_refuses_a_variant_that_variants_would_replace(
+    flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["protocol", *flags, "--variants", "full"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "would be replaced in every run by --variants" in err
