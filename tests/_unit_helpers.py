@@ -48,25 +48,27 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
-class HangAfterFirst:
-    """An ``after_run`` that lets the first run finish and hangs after the second one has
-    trained (its folder holds every file but its record), touching ``marker`` first.
+class HangOnFull:
+    """An ``after_run`` that hangs once the ``full`` variant has trained (its folder then
+    holds every file but its record), after writing its process id to ``marker``.
     """
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
-        self.calls = 0
 
     def __call__(self, variant: str, task: TaskData, seed: int, res: TrainResult) -> None:
-        self.calls += 1
-        if self.calls >= 2:
-            Path(self.marker).write_text("hanging")
+        if variant == "full":
+            Path(self.marker).write_text(str(os.getpid()))
             time.sleep(600)
 
 
-def shard_process(out: Path, shard: str, hang_marker: Path | None = None) -> subprocess.Popen[str]:
-    """Start ``python -m _unit_helpers OUT K/N [MARKER]``: one shard of :data:`PROTOCOL`."""
-    args = [sys.executable, "-m", "_unit_helpers", str(out), shard]
+def shard_process(
+    out: Path, shard: str, hang_marker: Path | None = None, workers: int = 1
+) -> subprocess.Popen[str]:
+    """Start ``python -m _unit_helpers OUT K/N WORKERS [MARKER]``: one shard of
+    :data:`PROTOCOL`.
+    """
+    args = [sys.executable, "-m", "_unit_helpers", str(out), shard, str(workers)]
     if hang_marker is not None:
         args.append(str(hang_marker))
     return subprocess.Popen(
@@ -78,11 +80,11 @@ def _main(argv: list[str]) -> None:
     from disentangle_fas.training.protocol import run_units
     from disentangle_fas.training.units import parse_shard, shard_numbers
 
-    out, shard = argv[0], argv[1]
-    after = HangAfterFirst(argv[2]) if len(argv) > 2 else None
+    out, shard, workers = argv[0], argv[1], int(argv[2])
+    after = HangOnFull(argv[3]) if len(argv) > 3 else None
     k, n = parse_shard(shard)
     units = shard_numbers(len(PROTOCOL["variants"]) * PROTOCOL["seeds"], k, n)
-    run_units(synthetic_config(out), units=units, after_run=after, **PROTOCOL)
+    run_units(synthetic_config(out), units=units, after_run=after, workers=workers, **PROTOCOL)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,11 @@ def test_normalize() -> None:
         "disentangle_fas.builders",
         "disentangle_fas.inference.temporal",
         "disentangle_fas.inference.calibration",
+        "disentangle_fas.training.units",
+        "disentangle_fas.training.collect",
+        "disentangle_fas.training.run_record",
+        "disentangle_fas.training.cluster_cli",
+        "disentangle_fas.training.protocol_plan",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

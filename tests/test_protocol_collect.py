@@ -28,6 +28,7 @@ from disentangle_fas.training.run_record import (
     write_failure,
     write_record,
 )
+from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.units import (
     PLAN_NAME,
     format_units,
@@ -176,3 +177,16 @@ def test_a_finished_protocol_run_again_reads_its_records_and_overwrite_runs_it_a
     run_protocol(cfg.replace(overwrite=True), **{**kw, "echo": lines.append})
     assert any(ln.startswith("[1/1] baseline") for ln in lines)
     assert (tmp_path / PLAN_NAME).is_file()
+
+
+def test_a_unit_another_process_holds_is_skipped_not_failed(tmp_path: Path) -> None:
+    cfg = tiny_config(str(tmp_path))
+    kw = {**_kw(), "variants": ["baseline"], "seeds": 2}
+    run_units(cfg, units=[2], **kw)  # writes the plan; unit 1 has no folder yet
+    folder = Path(read_plan(tmp_path).units[0].out)
+    lines: list[str] = []
+    with RunDirectory(folder).open({}):  # another run holds unit 1's folder
+        done, outcome = run_units(cfg, **{**kw, "echo": lines.append})
+    assert not outcome.failures and not (folder / FAILURE_NAME).exists()
+    assert any(ln.startswith("run 1 baseline/T1/seed0 skipped: ") for ln in lines), lines
+    assert [s.state for s in done.statuses] == ["missing", "finished"]

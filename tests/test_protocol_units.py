@@ -31,6 +31,15 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pro
         yield root, res
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 def _records(out: Path) -> dict[str, dict]:
     """Every record's table-relevant content, by unit key."""
     found = {}
@@ -72,13 +81,20 @@ def test_a_killed_shard_is_named_by_collect_and_rerunning_it_does_only_what_is_l
 ) -> None:
     root, _ = serial
     out, marker = root / "killed", root / "hanging"
-    proc = shard_process(out, "1/1", hang_marker=marker)  # hangs after unit 2 trained
+    # Two worker processes: unit 1 finishes, unit 2 hangs in its worker after training.
+    proc = shard_process(out, "1/1", hang_marker=marker, workers=2)
     deadline = time.monotonic() + 240
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert marker.exists(), proc.communicate()[0] if proc.poll() is not None else "timeout"
-    proc.kill()  # SIGKILL: no cleanup at all
+    while not (out / "baseline" / "OCI__M" / RECORD_NAME).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    worker = int(marker.read_text())
+    proc.kill()  # SIGKILL of the protocol's process: no cleanup at all
     proc.wait()
+    while _alive(worker) and time.monotonic() < deadline:  # its worker dies with it
+        time.sleep(0.1)
+    assert not _alive(worker), "a worker outlived the killed protocol"
     first = out / "baseline" / "OCI__M" / RECORD_NAME
     before = first.read_bytes(), first.stat().st_mtime_ns
     log_before = (first.parent / "log.jsonl").read_bytes()

@@ -6,6 +6,7 @@ bad option or config, 1 for a runtime failure, 3 for a non-finite run, 130 on Ct
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -99,6 +100,18 @@ def check_run_options(cfg: TrainConfig) -> None:
             f"{'geometry' if cfg.data == 'synthetic' else cfg.content_target!r} "
             f"(--content-target {cfg.content_target}, --data {cfg.data}): pass "
             "--content-target prnet or drop --prnet-weights"
+        )
+
+
+def _refuse_variant_setting(args: argparse.Namespace) -> None:
+    """Refuse ``--variant`` (or ``--set variant=...``) in a protocol: ``--variants`` sets
+    the variant of every run, so it would be silently replaced.
+    """
+    sets = [str(item).split("=", 1)[0].strip() for item in getattr(args, "method_set", None) or []]
+    if getattr(args, "variant", None) is not None or "variant" in sets:
+        raise UsageError(
+            "--variant (or --set variant=...) would be replaced in every run by --variants: "
+            "name the variants to compare with --variants"
         )
 
 
@@ -206,6 +219,7 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     if preset is not None and cfg.data != "synthetic":
         raise UsageError(f"--preset {preset.name} runs on the built-in synthetic data: drop --data")
     tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    _refuse_variant_setting(args)
     default_variants = ",".join(preset.variants) if preset else "full,baseline"
     args.variants = default_variants if args.variants is None else args.variants
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]

@@ -14,9 +14,13 @@ others go on.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import os
 import pickle
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -25,6 +29,7 @@ from multiprocessing import get_context
 
 import torch
 
+from disentangle_fas.errors import RunLockedError
 from disentangle_fas.synthetic.cache import default_cache_dir
 from disentangle_fas.threads import one_torch_thread
 from disentangle_fas.training.config import TrainConfig
@@ -87,11 +92,14 @@ class JobsOutcome:
         records: unit number -> record, of every job that finished (now or earlier).
         reused: the numbers of the jobs that had finished earlier (not run again).
         failures: unit number -> the error of every job that failed.
+        busy: the numbers of the jobs skipped because another process holds their run
+            folder (it is doing them).
     """
 
     records: dict[int, RunRecord] = field(default_factory=dict)
     reused: set[int] = field(default_factory=set)
     failures: dict[int, BaseException] = field(default_factory=dict)
+    busy: set[int] = field(default_factory=set)
 
 
 def check_picklable(**objects: object) -> None:
@@ -150,6 +158,10 @@ def run_jobs(
         )
 
     def failed(job: Job, exc: BaseException) -> None:
+        if isinstance(exc, RunLockedError):  # another process is doing it: not a failure
+            out.busy.add(job.number)
+            echo(f"run {job.number} {job.key} skipped: {exc}")
+            return
         out.failures[job.number] = exc
         echo(f"run {job.number} {job.key} failed: {type(exc).__name__}: {exc}")
 
@@ -170,7 +182,10 @@ def run_jobs(
         return out
     ctx = get_context("spawn")  # a fresh interpreter: no inherited OpenMP or CUDA state
     with ProcessPoolExecutor(
-        max_workers=min(workers, total), mp_context=ctx, initializer=_worker_init
+        max_workers=min(workers, total),
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
     ) as pool:
         if task_builder is build_task:
             _prerender(pool, todo, echo)
@@ -227,5 +242,18 @@ def _prerender(pool: ProcessPoolExecutor, jobs: Sequence[Job], echo: Callable[[s
     echo(f"rendered or read {len(specs)} synthetic splits ({time.perf_counter() - t0:.0f} s)")
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
+    """One torch thread; and on Linux the worker is killed when its parent dies (a killed
+    protocol leaves no orphan still training and holding its run folder's lock).
+    """
     torch.set_num_threads(1)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the call above
+            os._exit(1)
+
+
+#: prctl(2) option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1

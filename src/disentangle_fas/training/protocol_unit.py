@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from disentangle_fas.errors import RunLockedError
 from disentangle_fas.metrics import video_level
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -152,6 +153,8 @@ def do_job(
             fingerprint=job.fingerprint,
             env=environment(job.cfg, threads=torch.get_num_threads()),
         )
+    except RunLockedError:
+        raise  # another process is doing this unit: its folder is not ours to write
     except Exception as exc:
         with contextlib.suppress(OSError):  # the folder itself is the problem: the error says so
             write_failure(job.out, key=job.key, error=exc)
