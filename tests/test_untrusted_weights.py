@@ -276,3 +276,14 @@ def test_nan_weights_exit_3_from_every_command(
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and key in err and str(bad) in err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_image_size_is_held_to_the_memory_limit(
+    saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.onnx"
+    args = ["export", "--checkpoint", str(saved), "--onnx", str(out), "--image-size", "4000"]
+    assert cli_main(args) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "would need about" in err and MEMORY_LIMIT_ENV in err
+    assert not out.exists()
