@@ -49,6 +49,19 @@ def test_presets_cover_table3_on_the_eight_tasks() -> None:
     assert f"{main.image_size} px, {main.steps} steps" in cpu.description
 
 
+def test_removal_presets_compare_every_mechanism_with_baseline_and_full() -> None:
+    from disentangle_fas.methods import variant_names
+    from disentangle_fas.training.presets import REMOVAL_VARIANTS
+
+    gpu, cpu = STUDY_PRESETS["removal"], STUDY_PRESETS["removal-cpu"]
+    assert set(REMOVAL_VARIANTS) <= set(variant_names())  # every name resolves
+    assert {"baseline", "full"} < set(REMOVAL_VARIANTS) and len(REMOVAL_VARIANTS) == 6
+    for preset, base in ((gpu, STUDY_PRESETS["study"]), (cpu, STUDY_PRESETS["study-cpu"])):
+        assert preset.seeds >= 5 and preset.tasks == STUDY_TASKS
+        assert preset.variants == REMOVAL_VARIANTS
+        assert preset.config.replace(out=base.config.out) == base.config  # same scale
+
+
 def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None:
     cfg = tiny_config(str(tmp_path), steps=2, eval_every=1)
     lines: list[str] = []

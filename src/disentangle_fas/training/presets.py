@@ -11,6 +11,7 @@ from disentangle_fas.training.config import TrainConfig
 
 __all__ = [
     "PAPER_PRESET",
+    "REMOVAL_VARIANTS",
     "STUDY_PRESET",
     "STUDY_PRESETS",
     "STUDY_TASKS",
@@ -92,6 +93,16 @@ STUDY_PRESET = _STUDY_SCALE.config()
 STUDY_VARIANTS: tuple[str, ...] = ("baseline", "content", "domain", "full", "ssdg-r")
 #: Table 1's four leave-one-out tasks and Table 2's four tasks with unseen 3D masks.
 STUDY_TASKS: tuple[str, ...] = TABLE1_TASKS + TABLE2_TASKS
+#: How the domain is kept out of f_L: the baseline, the paper's full model (confusion through
+#: the frozen classifiers) and each removal mechanism of the full model.
+REMOVAL_VARIANTS: tuple[str, ...] = (
+    "baseline",
+    "full",
+    "full-adversarial",
+    "full-hsic",
+    "full-orthogonal",
+    "full-leace",
+)
 
 
 @dataclass(frozen=True)
@@ -134,5 +145,24 @@ STUDY_PRESETS: dict[str, StudyPreset] = {
         "study-cpu: 8 tasks x 5 variants x 5 seeds at the main command's converged scale "
         "(ResNet-10, 32 px, 400 steps, batch 18, 300/100 images per domain); sized for "
         "2 CPU cores (several hours)",
+    ),
+    "removal": StudyPreset(
+        "removal",
+        STUDY_PRESET.replace(out="runs/removal"),
+        STUDY_TASKS,
+        REMOVAL_VARIANTS,
+        5,
+        "removal: 8 tasks x 6 variants (baseline, full and its removal mechanisms) x 5 seeds "
+        "at the difficulty report's converged scale (64 px, 200 steps); sized for one GPU",
+    ),
+    "removal-cpu": StudyPreset(
+        "removal-cpu",
+        SYNTHETIC_PROTOCOL_PRESET.replace(out="runs/removal-cpu"),
+        STUDY_TASKS,
+        REMOVAL_VARIANTS,
+        5,
+        "removal-cpu: 8 tasks x 6 variants (baseline, full and its removal mechanisms) x 5 "
+        "seeds at the main command's converged scale (ResNet-10, 32 px, 400 steps); sized for "
+        "2 CPU cores (about 4 hours; --tasks runs a subset)",
     ),
 }
