@@ -19,18 +19,21 @@ scores = st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60)
 
 
 def reference_verdicts(
-    p: list[float], t: float, a: float, h: float
+    p: list[float], t: float, a: float, h: float, hold: int
 ) -> tuple[list[float], list[str]]:
     """An independent formulation: the smoothing as a linear filter (scipy), the
-    hysteresis as a state machine over the filtered scores."""
+    hysteresis with its hold as a state machine over the filtered scores (a switch needs
+    the last ``hold`` scores all past the far edge since the previous switch)."""
     s = lfilter([a], [1.0, -(1.0 - a)], p[1:], zi=[(1.0 - a) * p[0]])[0] if len(p) > 1 else []
     smoothed = [p[0], *list(s)]
-    state, out = "spoof", []
-    for v in smoothed:
-        if state == "spoof" and v >= min(1.0, t + h):
-            state = "live"
-        elif state == "live" and v < max(0.0, t - h):
-            state = "spoof"
+    state, out, since = "spoof", [], 0
+    for i in range(len(smoothed)):
+        window = smoothed[max(since, i - hold + 1) : i + 1]
+        if len(window) == hold:
+            if state == "spoof" and all(w >= min(1.0, t + h) for w in window):
+                state, since = "live", i + 1
+            elif state == "live" and all(w < max(0.0, t - h) for w in window):
+                state, since = "spoof", i + 1
         out.append(state)
     return smoothed, out
 
@@ -41,16 +44,28 @@ def reference_verdicts(
     t=st.floats(0.0, 1.0),
     a=st.floats(0.01, 1.0),
     h=st.floats(0.0, 0.5),
+    hold=st.integers(1, 4),
 )
-def test_matches_the_filter_and_state_machine_reference(p, t, a, h):
-    tv = TemporalVerdict(threshold=t, smoothing=a, hysteresis=h)
+def test_matches_the_filter_and_state_machine_reference(p, t, a, h, hold):
+    tv = TemporalVerdict(threshold=t, smoothing=a, hysteresis=h, hold=hold)
     got = [tv.update(v) for v in p]
-    smoothed, verdicts = reference_verdicts(p, t, a, h)
+    smoothed, verdicts = reference_verdicts(p, t, a, h, hold)
     np.testing.assert_allclose([g[0] for g in got], smoothed, rtol=0, atol=1e-9)
-    # the verdict may differ only where the smoothed score sits on an edge (rounding)
-    for (s, v), ref, sm in zip(got, verdicts, smoothed, strict=True):
-        on_edge = min(abs(sm - min(1.0, t + h)), abs(sm - max(0.0, t - h))) < 1e-9
-        assert v == ref or on_edge, (s, v, ref)
+    # the verdicts may differ only once a smoothed score sat on an edge (rounding)
+    edges = (min(1.0, t + h), max(0.0, t - h))
+    for i, ((s, v), ref) in enumerate(zip(got, verdicts, strict=True)):
+        on_edge = any(abs(sm - e) < 1e-9 for sm in smoothed[: i + 1] for e in edges)
+        assert v == ref or on_edge, (i, s, v, ref)
+
+
+@settings(max_examples=150, deadline=None)
+@given(p=scores, hold=st.integers(1, 5), a=st.floats(0.05, 1.0))
+def test_every_verdict_lasts_at_least_hold_frames(p, hold, a):
+    tv = TemporalVerdict(threshold=0.5, smoothing=a, hysteresis=0.0, hold=hold)
+    verdicts = [tv.update(v)[1] for v in p]
+    runs = [len(list(g)) for _, g in itertools.groupby(verdicts)]
+    # the first run (the initial "spoof") and the last (cut by the sequence's end) aside
+    assert all(r >= hold for r in runs[1:-1])
 
 
 def _with_outliers(level: float, outlier: list[float], gap: int) -> list[float]:
@@ -66,9 +81,9 @@ def _with_outliers(level: float, outlier: list[float], gap: int) -> list[float]:
     outliers=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=8),
 )
 def test_single_frame_outliers_do_not_flip_a_live_face(level, outliers):
-    tv = TemporalVerdict(threshold=0.5)  # defaults: smoothing 0.3, hysteresis 0.05
+    tv = TemporalVerdict(threshold=0.5)  # defaults: smoothing 0.3, hysteresis 0.05, hold 3
     verdicts = [tv.update(p)[1] for p in _with_outliers(level, outliers, gap=10)]
-    assert set(verdicts) == {"live"}
+    assert verdicts[:2] == ["spoof"] * 2 and set(verdicts[2:]) == {"live"}
 
 
 @settings(max_examples=100, deadline=None)
@@ -87,11 +102,22 @@ def test_a_sequence_with_single_frame_flips_keeps_its_verdict_while_raw_decision
     raw = [p >= 0.5 for p in seq]
     assert sum(a != b for a, b in itertools.pairwise(raw)) == 6
     tv = TemporalVerdict(threshold=0.5)
-    assert [tv.update(p)[1] for p in seq] == ["live"] * len(seq)
+    assert [tv.update(p)[1] for p in seq] == ["spoof"] * 2 + ["live"] * (len(seq) - 2)
+
+
+def test_hold_keeps_a_flickering_score_from_flickering_the_verdict():
+    """Scores jumping between 0 and 1 (a model that reacts to a few pixels of box shift):
+    without hold the verdict flips on single frames, with it never."""
+    seq = [0.0] * 3 + [1.0, 1.0, 0.0, 0.0] * 6
+    flips = lambda v: sum(v[i] != v[i - 1] and v[i] != v[i + 1] for i in range(1, len(v) - 1))  # noqa: E731
+    fast = TemporalVerdict(threshold=0.5, hold=1)
+    held = TemporalVerdict(threshold=0.5, hold=3)
+    assert flips([fast.update(p)[1] for p in seq]) > 0
+    assert flips([held.update(p)[1] for p in seq]) == 0
 
 
 def test_a_sustained_change_does_flip_and_hysteresis_delays_the_way_back():
-    tv = TemporalVerdict(threshold=0.5, smoothing=0.5, hysteresis=0.1)
+    tv = TemporalVerdict(threshold=0.5, smoothing=0.5, hysteresis=0.1, hold=1)
     out = [tv.update(p)[1] for p in [0.9] * 3 + [0.1] * 4 + [0.55] * 6]
     assert out[:3] == ["live"] * 3
     assert out[3] == "live" and out[4] == "spoof"  # s: 0.5, then 0.3 < 0.4
@@ -99,7 +125,7 @@ def test_a_sustained_change_does_flip_and_hysteresis_delays_the_way_back():
 
 
 def test_no_face_resets_and_the_next_face_starts_afresh():
-    tv = TemporalVerdict(threshold=0.5)
+    tv = TemporalVerdict(threshold=0.5, hold=1)
     assert tv.update(0.9) == (0.9, "live")
     s, v = tv.update(math.nan)
     assert math.isnan(s) and v == "no_face"
@@ -107,10 +133,10 @@ def test_no_face_resets_and_the_next_face_starts_afresh():
 
 
 def test_edges_are_clamped_to_the_unit_interval():
-    tv = TemporalVerdict(threshold=0.98, hysteresis=0.05)
+    tv = TemporalVerdict(threshold=0.98, hysteresis=0.05, hold=1)
     assert tv.enter_live == 1.0 and tv.leave_live == pytest.approx(0.93)
     assert tv.update(1.0)[1] == "live"
-    low = TemporalVerdict(threshold=0.02, hysteresis=0.05)
+    low = TemporalVerdict(threshold=0.02, hysteresis=0.05, hold=1)
     assert low.leave_live == 0.0 and low.update(0.0)[1] == "spoof"
 
 
@@ -122,6 +148,7 @@ def test_edges_are_clamped_to_the_unit_interval():
         {"smoothing": 1.1},
         {"hysteresis": -0.1},
         {"hysteresis": 0.6},
+        {"hold": 0},
     ],
 )
 def test_bad_parameters_are_refused(kwargs):

@@ -25,6 +25,7 @@ from disentangle_fas.inference.faces import resize_image, validate_box
 from disentangle_fas.inference.results import Region
 from disentangle_fas.inference.stream import Frame
 from disentangle_fas.inference.temporal import (
+    DEFAULT_HOLD,
     DEFAULT_HYSTERESIS,
     DEFAULT_SMOOTHING,
     TemporalVerdict,
@@ -113,6 +114,7 @@ class StreamScorer:
         detect_side: longest side of the copy the detector sees (``None``: full frames).
         smoothing: weight of the newest score in the smoothed P(live).
         hysteresis: half-width of the band around the threshold.
+        hold: frames in a row past the band before the verdict changes.
 
     Raises:
         ValueError: a parameter out of range.
@@ -132,6 +134,7 @@ class StreamScorer:
         detect_side: int | None = DEFAULT_DETECT_SIDE,
         smoothing: float = DEFAULT_SMOOTHING,
         hysteresis: float = DEFAULT_HYSTERESIS,
+        hold: int = DEFAULT_HOLD,
     ) -> None:
         if image_size < 1 or crop_scale <= 0:
             raise ValueError("image_size must be >= 1 and crop_scale > 0")
@@ -139,7 +142,7 @@ class StreamScorer:
         self.image_size = int(image_size)
         self.crop_scale = float(crop_scale)
         self.box = None if box is None else tuple(float(v) for v in box)
-        self.temporal = TemporalVerdict(threshold, smoothing, hysteresis)
+        self.temporal = TemporalVerdict(threshold, smoothing, hysteresis, hold)
         self.tracker = (
             None
             if face_detector is None

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from disentangle_fas.errors import EXIT_INTERRUPTED, UsageError
-from disentangle_fas.inference.temporal import DEFAULT_HYSTERESIS, DEFAULT_SMOOTHING
+from disentangle_fas.inference.temporal import DEFAULT_HOLD, DEFAULT_HYSTERESIS, DEFAULT_SMOOTHING
 from disentangle_fas.inference.tracking import (
     DEFAULT_BOX_SMOOTHING,
     DEFAULT_DETECT_EVERY,
@@ -116,6 +116,13 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_HYSTERESIS})",
     )
     g.add_argument(
+        "--hold",
+        type=_count(1),
+        default=DEFAULT_HOLD,
+        metavar="N",
+        help=f"frames in a row past the band before the verdict changes (default {DEFAULT_HOLD})",
+    )
+    g.add_argument(
         "--max-frames", type=_count(1), default=None, metavar="N", help="stop after N frames"
     )
     g.add_argument(
@@ -152,6 +159,7 @@ def _scorer(args: argparse.Namespace, checkpoint: Any) -> Any:
         "box_smoothing": args.box_smoothing,
         "smoothing": args.smoothing,
         "hysteresis": args.hysteresis,
+        "hold": args.hold,
     }
     spec = None if args.face_detector == "none" else args.face_detector
     if args.onnx is not None:

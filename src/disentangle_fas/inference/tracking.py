@@ -10,11 +10,12 @@ Running a face detector on every full-size frame costs more than the liveness mo
 
 The box is tracked by an alpha-beta filter on its centre and size: at a detection the
 prediction moves by ``smoothing`` times the measured error (1: take the detection as is)
-and the per-frame velocity by ``velocity_gain`` times that error (the second detection
-of a track sets it); between detections the box moves on at that velocity. A detection that does not overlap the tracked box (IoU below
-``min_iou``) is a new face: the track restarts there and :attr:`TrackState.new_face` says
-so (its temporal verdict should restart too). When the detector finds nothing, the last box
-is kept for ``max_misses`` detections, then dropped.
+and the per-frame velocity by ``velocity_gain`` times that error (the second detection of
+a track sets it); between detections the box moves on at that velocity. A detection that
+neither overlaps the predicted box (IoU of ``min_iou`` or more) nor lies within one face
+width of it is a new face: the track restarts there and :attr:`TrackState.new_face` says
+so (its temporal verdict should restart too). When the detector finds nothing, the last
+box is kept for ``max_misses`` detections, then dropped.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class FaceTracker:
             the box holds still between detections).
         detect_side: longest side of the copy the detector sees (``None``: full frames).
         max_misses: detections in a row that may find nothing before the box is dropped.
-        min_iou: a detection overlapping the tracked box less than this is a new face.
+        min_iou: a detection overlapping the predicted box at least this much continues the
+            track (as does one whose centre lies within one face width of it).
 
     Raises:
         ValueError: a parameter out of range.
@@ -162,6 +164,18 @@ class FaceTracker:
             return None
         return (x0, y0, x1, y1)
 
+    def _same_face(self, found: Box) -> bool:
+        """A detection continues the track when it overlaps the predicted box (IoU of at
+        least ``min_iou``) or its centre lies within one face width of the prediction.
+        """
+        assert self._state is not None
+        predicted = self._state + self._velocity * self._since
+        if box_iou(_to_box(predicted), found) >= self.min_iou:
+            return True
+        measured = _to_state(found)
+        distance = float(np.hypot(*(measured[:2] - predicted[:2])))
+        return distance <= float(max(predicted[2], predicted[3], measured[2], measured[3]))
+
     def update(self, frame: NDArray[np.uint8]) -> TrackState:
         """Take the next frame and return where the face is.
 
@@ -187,7 +201,7 @@ class FaceTracker:
             return TrackState(_to_box(self._state), True, False)
         measured = _to_state(found)
         self._misses = 0
-        if self._state is None or box_iou(_to_box(self._state), found) < self.min_iou:
+        if self._state is None or not self._same_face(found):
             self._state, self._velocity, self._since = measured, np.zeros(4), 0
             self._first_velocity = True
             return TrackState(found, True, True)
