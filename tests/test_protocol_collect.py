@@ -190,3 +190,26 @@ def test_a_unit_another_process_holds_is_skipped_not_failed(tmp_path: Path) -> N
     assert not outcome.failures and not (folder / FAILURE_NAME).exists()
     assert any(ln.startswith("run 1 baseline/T1/seed0 skipped: ") for ln in lines), lines
     assert [s.state for s in done.statuses] == ["missing", "finished"]
+
+
+def test_collect_of_a_study_rebuilds_its_probe_tables_from_the_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from disentangle_fas.study import ProbeRun, run_study
+    from disentangle_fas.training.cluster_cli import collect_main
+
+    cfg = tiny_config(str(tmp_path), steps=2, eval_every=1)
+    study = run_study("study-cpu", config=cfg, tasks=["T1"], variants=["baseline"], seeds=1,
+                      task_builder=fake_task_builder, echo=lambda _: None,
+                      probes=ProbeRun("cpu", kinds=("linear",), train_per_domain=8))  # fmt: skip
+    probes = json.loads((tmp_path / "probes.json").read_text())
+    assert read_plan(tmp_path).kind == "study"
+    before = (tmp_path / "study.md").read_text()
+    for name in ("study.md", "probes.json", "probes.csv", "results.md"):
+        (tmp_path / name).unlink()
+    assert collect_main(str(tmp_path)) == 0
+    assert "## Disentanglement probes" in capsys.readouterr().out
+    assert json.loads((tmp_path / "probes.json").read_text())["runs"] == probes["runs"]
+    probe_part = (tmp_path / "study.md").read_text().split("## Disentanglement probes")[1]
+    assert probe_part == before.split("## Disentanglement probes")[1]
+    assert (tmp_path / "results.md").read_text() == study.protocol.to_markdown()
