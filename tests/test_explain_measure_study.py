@@ -94,10 +94,10 @@ def test_measure_run_fits_on_a_capped_train_subset_and_scores_on_val() -> None:
     kw = {"image_size": 32, "pre_render": True}
     train = SyntheticFAS(["O", "C", "I"], samples_per_domain=10, split="train", **kw)  # type: ignore[arg-type]
     val = SyntheticFAS(["O", "C", "I"], samples_per_domain=6, split="dev", **kw)  # type: ignore[arg-type]
-    row = measure_run(tiny_paper_model("full"), train, train.domain_indices, val, seed=3,
+    row = measure_run(tiny_paper_model("baseline"), train, train.domain_indices, val, seed=3,
                       kinds=["linear"], probe_seeds=1, train_per_domain=4)  # fmt: skip
     assert (row["n_train"], row["n_val"]) == (12, 18)
-    assert {"domain_from_f_L", "domain_from_f_L@untrained", "domain_from_f_D@pixels"} <= set(
+    assert {"domain_from_f_L", "domain_from_f_L@untrained", "liveness_from_f_L@pixels"} <= set(
         row["values"]
     )
     assert not any(k.endswith(":mlp") for k in row["values"])
