@@ -96,6 +96,10 @@ def test_missing_file_and_unreadable_source(tmp_path):
     bad.write_bytes(b"not a video" * 100)
     with pytest.raises(ValueError, match="cannot open"):
         StreamReader(bad)
+    url = "http://127.0.0.1:9/none.ts"  # the discard port: nothing listens
+    with pytest.raises(ValueError, match="cannot open") as info:
+        StreamReader(url)
+    assert str(info.value).startswith(url)  # the URL as given, not mangled into a path
 
 
 def test_stream_scores_match_the_image_path(files, detector):

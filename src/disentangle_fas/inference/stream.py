@@ -129,9 +129,9 @@ class StreamReader:
             self._stream: Any = self._container.streams.video[0]
         except IndexError as exc:
             self._container.close()
-            raise InputError("the source has no video stream", self.source) from exc
+            raise self._input_error("the source has no video stream") from exc
         except (self._av.FFmpegError, OSError, ValueError) as exc:
-            raise InputError(f"cannot open the stream ({exc})", self.source) from exc
+            raise self._input_error(f"cannot open the stream ({exc})") from exc
         self._stream.thread_type = "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps: float | None = float(rate) if rate else None
@@ -144,6 +144,14 @@ class StreamReader:
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
         self._last_time = -math.inf
+
+    def _input_error(self, message: str) -> InputError:
+        """An :class:`InputError` naming the source (a file as its path; a URL or a camera
+        in the message, since a path would mangle it).
+        """
+        if self.kind == "file":
+            return InputError(message, self.source)
+        return InputError(f"{self.source}: {message}")
 
     # --- the live source's decoding thread --------------------------------------------------
 
@@ -177,7 +185,7 @@ class StreamReader:
                     break
                 self._cond.wait(timeout=0.5)
         if self._error is not None:
-            raise InputError(f"the stream failed ({self._error})", self.source) from self._error
+            raise self._input_error(f"the stream failed ({self._error})") from self._error
         return None
 
     # --- frames --------------------------------------------------------------------------------
@@ -215,7 +223,7 @@ class StreamReader:
                     return
                 yield self._frame(i, frame, time.monotonic())
         except (self._av.FFmpegError, OSError, ValueError) as exc:
-            raise InputError(f"the video failed while decoding ({exc})", self.source) from exc
+            raise self._input_error(f"the video failed while decoding ({exc})") from exc
 
     def close(self) -> None:
         """Stop reading and release the source (idempotent)."""

@@ -123,6 +123,12 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
         help=f"frames in a row past the band before the verdict changes (default {DEFAULT_HOLD})",
     )
     g.add_argument(
+        "--no-drop",
+        action="store_true",
+        help="read every frame in order even from a camera or URL (e.g. a recorded file "
+        "served over HTTP); by default a live source keeps only its newest frame",
+    )
+    g.add_argument(
         "--max-frames", type=_count(1), default=None, metavar="N", help="stop after N frames"
     )
     g.add_argument(
@@ -197,7 +203,7 @@ def run_stream(args: argparse.Namespace, checkpoint: Any) -> int:
 
     scorer = _scorer(args, checkpoint)
     n, dropped, total_ms = 0, 0, 0.0
-    reader = StreamReader(args.stream)
+    reader = StreamReader(args.stream, live=False if args.no_drop else None)
     try:
         for result in scorer.run(reader):
             print(json.dumps(result.to_dict()), flush=True)
