@@ -161,13 +161,17 @@ def measure_features(
             continue
         if echo is not None:
             echo(f"  probing {target} ({', '.join(kinds)}; {len(seeds)} seeds)")
+        pixel_scores: dict[ProbeKind, list[HeldOutScore]] = {}
+        if pixels is not None:  # one pixel reference serves every representation
+            for kind in kinds:
+                pixel_scores[kind] = [_scores(pixels, "liveness", target, kind, s) for s in seeds]
         for rep, _ in val.available():
             for kind in kinds:
                 got = {"trained": [_scores((train, val), rep, target, kind, s) for s in seeds]}
                 if untrained is not None and _slot(untrained[1], rep) is not None:
                     got["untrained"] = [_scores(untrained, rep, target, kind, s) for s in seeds]
-                if pixels is not None:
-                    got["pixels"] = [_scores(pixels, "liveness", target, kind, s) for s in seeds]
+                if kind in pixel_scores:
+                    got["pixels"] = pixel_scores[kind]
                 rows += _rows(target, rep, kind, got)
     dependence = dependence_rows(
         val, None if untrained is None else untrained[1], None if pixels is None else pixels[1],
