@@ -180,8 +180,9 @@ class ExplainReport:
             "## Measured disentanglement, against references",
             "",
             f"Samples: {self.probe_data}. Each label (liveness; domain; attack type among "
-            "the spoof samples) is read from each representation by a linear and a small MLP "
-            "probe fitted on the train features and scored on the held-out ones only. Beside "
+            "the spoof samples) is read from each representation by each probe kind (linear: "
+            "logistic regression; mlp: one hidden layer) fitted on the train features and "
+            "scored on the held-out ones only. Beside "
             "every figure: the same measure on the same architecture at a random "
             "initialisation (untrained) and on the images pooled to 8x8 (pixels). The domain "
             "is visible in the pixels, so a representation has had it removed only where a "
