@@ -89,12 +89,28 @@ def test_a_failing_unit_is_retried_then_reported_with_its_error(tmp_path: Path) 
     assert collect(tmp_path / "p").statuses[0].state == "finished"
 
 
+def test_the_job_that_finishes_the_last_unit_writes_the_tables(tmp_path: Path) -> None:
+    from disentangle_fas.training.protocol_plan import plan_jobs
+
+    cfg = tiny_config(str(tmp_path))
+    kw: dict = dict(tasks=["T1"], variants=["baseline"], seeds=2, task_builder=fake_task_builder,
+                    keep="none", bootstrap_resamples=50, echo=lambda _: None)  # fmt: skip
+    run_units(cfg, units=[1], **kw)
+    assert not (tmp_path / "results.md").exists()
+    jobs = plan_jobs(cfg, ["T1"], ["baseline"], [0, 1], tmp_path, "none")
+    assert UnitBatch(jobs, fake_task_builder, None, root=str(tmp_path))() == {1: None, 2: None}
+    got = collect(tmp_path, write=False)
+    assert got.complete and got.result is not None
+    assert (tmp_path / "results.md").read_text() == got.result.to_markdown()
+
+
 def test_unit_batches_deal_round_robin_and_requeue_themselves(tmp_path: Path) -> None:
     assert batches(list(range(5)), 2) == [[0, 2, 4], [1, 3]]
     assert batches(list(range(2)), 8) == [[0], [1]]
     batch = UnitBatch([], fake_task_builder, None)
-    again = batch.checkpoint()
+    again = UnitBatch([], fake_task_builder, None, root=str(tmp_path)).checkpoint()
     assert isinstance(again.function, UnitBatch) and again.function.jobs == []
+    assert again.function.root == str(tmp_path)
     assert batch() == {}
 
 

@@ -220,7 +220,7 @@ def runner_from_args(args: argparse.Namespace, out: str) -> Any:
         wait=not args.no_wait,
         poll_seconds=1.0 if args.cluster in ("local", "debug") else 15.0,
     )
-    return submitit_runner(options)
+    return submitit_runner(options, root=out)
 
 
 def collect_main(root: str) -> int:

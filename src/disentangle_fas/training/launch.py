@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from disentangle_fas.training.collect import collect
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.protocol_jobs import (
@@ -115,6 +116,8 @@ class UnitBatch:
         jobs: the units.
         task_builder: builds a task's data.
         after_run: the protocol's per-run callback, or ``None``.
+        root: the protocol's output folder: when given, the job that finishes the last
+            unit writes the tables there (also when nobody waits for the jobs).
     """
 
     def __init__(
@@ -122,10 +125,12 @@ class UnitBatch:
         jobs: Sequence[Job],
         task_builder: Callable[[TrainConfig], TaskData],
         after_run: AfterRun | None,
+        root: str | None = None,
     ) -> None:
         self.jobs = list(jobs)
         self.task_builder = task_builder
         self.after_run = after_run
+        self.root = root
 
     def __call__(self) -> dict[int, str | None]:
         """Do the units (finished ones are skipped, interrupted ones continue).
@@ -134,6 +139,11 @@ class UnitBatch:
             Unit number -> ``None`` (finished) or its error's line.
         """
         out = run_jobs(self.jobs, self.task_builder, self.after_run, 1, print)
+        if self.root is not None:
+            try:
+                collect(self.root)  # writes the tables when every unit has finished
+            except (OSError, ValueError) as err:  # the units' records are what matter
+                print(f"collect {self.root}: {err}")
         status: dict[int, str | None] = {n: None for n in out.records}
         for n, exc in out.failures.items():
             status[n] = f"{type(exc).__name__}: {exc}"
@@ -145,7 +155,7 @@ class UnitBatch:
         """
         submitit = require_submitit()
         return submitit.helpers.DelayedSubmission(
-            UnitBatch(self.jobs, self.task_builder, self.after_run)
+            UnitBatch(self.jobs, self.task_builder, self.after_run, self.root)
         )
 
 
@@ -194,10 +204,16 @@ def _executor(options: ClusterOptions, n_jobs: int) -> Any:
 
 
 def submitit_runner(
-    options: ClusterOptions, echo: Callable[[str], None] = print
+    options: ClusterOptions, echo: Callable[[str], None] = print, root: str | None = None
 ) -> Callable[..., JobsOutcome]:
     """A runner for :func:`~disentangle_fas.training.protocol.run_units` that submits the
     units with submitit and (with ``options.wait``) waits for them.
+
+    Args:
+        options: how the units are submitted.
+        echo: where progress lines go.
+        root: the protocol's output folder; the job that finishes its last unit writes
+            the tables there (so ``--no-wait`` still ends with them written).
 
     Returns:
         ``runner(jobs, task_builder, after_run, echo) -> JobsOutcome``.
@@ -218,7 +234,7 @@ def submitit_runner(
                 break
             if attempt:
                 echo_(f"submitting again (try {attempt + 1}): units {_numbers(todo)}")
-            submitted = _submit(todo, task_builder, after_run, options, echo_)
+            submitted = _submit(todo, task_builder, after_run, options, echo_, root)
             if not options.wait:
                 echo_(f"submitted units {_numbers(todo)}; not waiting (--no-wait)")
                 return outcome
@@ -256,6 +272,7 @@ def _submit(
     after_run: AfterRun | None,
     options: ClusterOptions,
     echo: Callable[[str], None],
+    root: str | None = None,
 ) -> list[tuple[Any, list[Job]]]:
     """Submit ``jobs`` (one per array task; grouped on ``local``) as one array."""
     executor = _executor(options, len(jobs))
@@ -263,7 +280,7 @@ def _submit(
     if cluster != "local":
         groups = [[j] for j in jobs]
         with executor.batch():
-            handles = [executor.submit(UnitBatch(g, task_builder, after_run)) for g in groups]
+            handles = [executor.submit(UnitBatch(g, task_builder, after_run, root)) for g in groups]
     else:  # a few jobs, each with GPUs of its own (submitit's default gives every job GPU 0)
         local = require_submitit().LocalExecutor(folder=options.folder)
         slots = _local_gpu_slots(options.gpus_per_run)
@@ -276,7 +293,7 @@ def _submit(
                 gpus_per_node=0 if slots is None else options.gpus_per_run,
                 visible_gpus=() if slots is None else slots[i],
             )
-            handles.append(local.submit(UnitBatch(group, task_builder, after_run)))
+            handles.append(local.submit(UnitBatch(group, task_builder, after_run, root)))
     first = handles[0].job_id if handles else "-"
     echo(
         f"submitted {len(jobs)} units as {len(handles)} {cluster} jobs (first {first}; logs in "
