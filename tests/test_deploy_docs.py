@@ -42,3 +42,16 @@ def test_benchmark_command_flags_exist():
     )
     assert res.returncode == 0, res.stderr
     assert sorted(f for f in flags if f not in res.stdout) == []
+
+
+def test_deploy_example_scores_a_synthetic_stream(monkeypatch, capsys):
+    import runpy
+
+    script = ROOT / "examples" / "deploy_stream.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--seconds", "1", "--every", "3"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("frames 30,")
+    changes = out[:-1]
+    assert changes and all(line.split()[-1] in ("live", "spoof", "no_face") for line in changes)
+    assert float(changes[0].split()[0]) == 0.0  # the first frame opens the first verdict
