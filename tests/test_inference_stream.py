@@ -213,8 +213,9 @@ def test_predict_stream_with_a_face_detector_and_max_frames(files, capsys):
     assert code == 0 and len(lines) == 12
     assert [d["detected"] for d in lines] == [i % 3 == 0 for i in range(12)]
     assert all(d["face_found"] and d["region"] == "detected" for d in lines)
-    code, lines, _ = run([*argv, "--face-detector", "none", "--max-frames", "3"], capsys)
+    code, lines, err = run([*argv, "--face-detector", "none", "--max-frames", "3"], capsys)
     assert [d["face_found"] for d in lines] == [False] * 3
+    assert "note: no face detector (none was chosen)" in err
     assert {d["region"] for d in lines} == {"whole-image"}
 
 

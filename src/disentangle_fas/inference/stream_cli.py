@@ -202,6 +202,14 @@ def run_stream(args: argparse.Namespace, checkpoint: Any) -> int:
     from disentangle_fas.inference.stream import StreamReader
 
     scorer = _scorer(args, checkpoint)
+    if scorer.tracker is None and scorer.box is None:
+        why = "none was chosen" if args.face_detector == "none" else "MTCNN is not installed"
+        print(
+            f"{PROG}: note: no face detector ({why}) and no --box: scoring whole frames "
+            "(face_found false), which is reliable only when the frames are face crops",
+            file=sys.stderr,
+            flush=True,
+        )
     n, dropped, total_ms = 0, 0, 0.0
     reader = StreamReader(args.stream, live=False if args.no_drop else None)
     try:
