@@ -268,8 +268,30 @@ def test_predict_help_imports_no_torch():
     assert "--stream" in res.stdout and "--hysteresis" in res.stdout
 
 
-def test_ctrl_c_ends_the_stream_cleanly(files, tmp_path):
-    long = write_video(tmp_path / "long.mp4", ramp_frames(600), fps=30)
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", ramp_frames(600), fps=30)
+
+
+def test_a_closed_pipe_ends_the_stream_quietly(files, long_video):
+    argv = ["--stream", str(long_video), "--checkpoint", str(files["ck"]), "--box", "8,4,56,44"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "disentangle_fas", "predict", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    json.loads(proc.stdout.readline())
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "Broken pipe" not in err
+
+
+def test_ctrl_c_ends_the_stream_cleanly(files, long_video):
+    long = long_video
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     argv = ["--stream", str(long), "--checkpoint", str(files["ck"]), "--box", "8,4,56,44"]
     proc = subprocess.Popen(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from typing import Any
 
@@ -193,7 +194,8 @@ def run_stream(args: argparse.Namespace, checkpoint: Any) -> int:
         checkpoint: a callable returning the checkpoint path (used without ``--onnx``).
 
     Returns:
-        0 at the end of the source (or ``--max-frames``), 130 on Ctrl-C.
+        0 at the end of the source (or ``--max-frames``, or when the reader of the
+        lines closes the pipe), 130 on Ctrl-C.
     """
     if args.threads is not None:
         import torch
@@ -224,6 +226,9 @@ def run_stream(args: argparse.Namespace, checkpoint: Any) -> int:
         sys.stdout.flush()
         print(f"{PROG}: interrupted after {n} frames", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of the lines went away (``| head``): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         reader.close()
         dropped = reader.dropped
