@@ -91,14 +91,21 @@ def _positive_int(text: str) -> int:
 
 
 def _image_side(text: str) -> int:
-    """A positive input side no larger than :data:`~disentangle_fas.contracts.MAX_IMAGE_SIZE`."""
+    """A positive input side no larger than :data:`~disentangle_fas.contracts.MAX_IMAGE_SIZE`
+    whose forward pass fits the memory limit (:mod:`disentangle_fas.limits`).
+    """
     from disentangle_fas.contracts import MAX_IMAGE_SIZE
+    from disentangle_fas.limits import MemoryLimitError, check_memory, inference_bytes
 
     value = _positive_int(text)
     if value > MAX_IMAGE_SIZE:
         raise argparse.ArgumentTypeError(
             f"expected a side of at most {MAX_IMAGE_SIZE} px, got {value}"
         )
+    try:  # a model traced at this side: refused before anything is allocated
+        check_memory(inference_bytes(value), f"a {value}x{value} input")
+    except MemoryLimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 
