@@ -113,7 +113,8 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-wait",
         action="store_true",
-        help="return once the units are submitted; run --collect OUT later",
+        help="return once the units are submitted; the job that finishes the last unit "
+        "writes the tables (--collect OUT shows where things stand)",
     )
 
 
