@@ -5,6 +5,7 @@ give the serial run's tables; a unit whose job fails is submitted again, then re
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,13 @@ from disentangle_fas.synthetic.cache import CACHE_ENV
 from disentangle_fas.training.collect import collect
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
-from disentangle_fas.training.launch import ClusterOptions, UnitBatch, batches, submitit_runner
+from disentangle_fas.training.launch import (
+    ClusterOptions,
+    UnitBatch,
+    batches,
+    make_executor,
+    submitit_runner,
+)
 from disentangle_fas.training.protocol import run_protocol, run_units
 from disentangle_fas.training.run_record import read_failure
 
@@ -112,6 +119,51 @@ def test_unit_batches_deal_round_robin_and_requeue_themselves(tmp_path: Path) ->
     assert isinstance(again.function, UnitBatch) and again.function.jobs == []
     assert again.function.root == str(tmp_path)
     assert batch() == {}
+
+
+def test_slurm_jobs_ask_for_the_options_resources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    options = ClusterOptions(cluster="slurm", folder=str(tmp_path / "s"), gpus_per_run=2,
+                             cpus_per_run=8, mem_gb=16, timeout_min=30, partition="gpu",
+                             account="lab", array_parallelism=50)  # fmt: skip
+    executor = make_executor(options, 200)
+    assert executor.cluster == "slurm"
+    params = executor._executor.parameters  # what goes into the sbatch script
+    assert params == {"job_name": "disentangle-fas", "time": 30, "cpus_per_task": 8,
+                      "gpus_per_node": 2, "ntasks_per_node": 1, "nodes": 1, "mem": "16GB",
+                      "array_parallelism": 50, "partition": "gpu", "account": "lab"}  # fmt: skip
+    assert make_executor(options, 3)._executor.parameters["array_parallelism"] == 3
+
+
+def test_command_line_options_become_the_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    from disentangle_fas.training import launch
+    from disentangle_fas.training.cluster_cli import add_cluster_arguments, runner_from_args
+
+    parser = argparse.ArgumentParser()
+    add_cluster_arguments(parser)
+    args = parser.parse_args(["--launcher", "submitit", "--cluster", "slurm", "--slurm-partition",
+                              "gpu", "--gpus-per-run", "2", "--timeout-min", "30", "--no-wait",
+                              "--retries", "3"])  # fmt: skip
+    seen: dict = {}
+    monkeypatch.setattr(launch, "submitit_runner",
+                        lambda options, root=None: seen.update(options=options, root=root))  # fmt: skip
+    runner_from_args(args, str(tmp_path))
+    o = seen["options"]
+    assert (o.cluster, o.partition, o.gpus_per_run, o.timeout_min, o.retries, o.wait) == (
+        "slurm", "gpu", 2, 30, 3, False
+    )  # fmt: skip
+    assert o.folder == str(tmp_path / "submitit") and seen["root"] == str(tmp_path)
+    assert runner_from_args(parser.parse_args([]), str(tmp_path)) is None
 
 
 def test_cluster_options_are_checked() -> None:

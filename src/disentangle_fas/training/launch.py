@@ -37,6 +37,7 @@ __all__ = [
     "ClusterOptions",
     "UnitBatch",
     "batches",
+    "make_executor",
     "require_submitit",
     "submitit_runner",
 ]
@@ -181,7 +182,14 @@ def _local_gpu_slots(gpus_per_run: int) -> list[list[int]] | None:
     ]
 
 
-def _executor(options: ClusterOptions, n_jobs: int) -> Any:
+def make_executor(options: ClusterOptions, n_jobs: int) -> Any:
+    """Submitit's ``AutoExecutor`` for ``n_jobs`` unit jobs, with each job's name, time
+    limit, CPUs, GPUs, memory, SLURM partition, account and array throttle set.
+
+    Raises:
+        ImportError: submitit is missing (one line naming the extra).
+        RuntimeError: ``cluster="slurm"`` where SLURM's ``srun`` is not found.
+    """
     submitit = require_submitit()
     executor = submitit.AutoExecutor(folder=options.folder, cluster=options.cluster)
     params: dict[str, Any] = {
@@ -275,7 +283,7 @@ def _submit(
     root: str | None = None,
 ) -> list[tuple[Any, list[Job]]]:
     """Submit ``jobs`` (one per array task; grouped on ``local``) as one array."""
-    executor = _executor(options, len(jobs))
+    executor = make_executor(options, len(jobs))
     cluster = executor.cluster
     if cluster != "local":
         groups = [[j] for j in jobs]
