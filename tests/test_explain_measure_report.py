@@ -18,7 +18,7 @@ from disentangle_fas.explain.measure import (
     measure_disentanglement,
     measure_features,
 )
-from disentangle_fas.explain.measure_table import measure_dict, measure_table
+from disentangle_fas.explain.measure_markdown import measure_dict, measure_table
 from disentangle_fas.ssdg import SSDGR, SSDGConfig
 from disentangle_fas.synthetic import SyntheticFAS
 
@@ -166,3 +166,17 @@ def test_measure_a_model_exposing_only_f_l(parts: tuple[SyntheticFAS, SyntheticF
     assert {r.representation for r in m.rows} == {"liveness"}
     assert all(r.untrained is None and r.verdict == "–" for r in m.rows)
     assert [d.name for d in m.dependence] == ["f_L ~ domain"]
+
+
+def test_no_package_export_is_shadowed_by_a_submodule_of_the_same_name() -> None:
+    # Importing a submodule sets it as an attribute of the package; a lazy export of the
+    # same name would then resolve to the module instead of the function.
+    import pkgutil
+
+    import disentangle_fas.explain as pkg
+
+    submodules = {m.name for m in pkgutil.iter_modules(pkg.__path__)}
+    assert submodules & set(pkg.__all__) == set()
+    import disentangle_fas.explain.measure_markdown  # noqa: F401
+
+    assert callable(pkg.measure_table) and callable(pkg.measure_disentanglement)

@@ -92,7 +92,7 @@ def test_normalize() -> None:
         "disentangle_fas.explain.heldout",
         "disentangle_fas.explain.measure",
         "disentangle_fas.explain.measure_types",
-        "disentangle_fas.explain.measure_table",
+        "disentangle_fas.explain.measure_markdown",
         "disentangle_fas.explain.dependence",
         "disentangle_fas.explain.measure_runs",
         "disentangle_fas.losses.hsic",

@@ -60,16 +60,16 @@ if TYPE_CHECKING:
         measure_disentanglement,
         measure_features,
     )
+    from disentangle_fas.explain.measure_markdown import (
+        measure_dict,
+        measure_table,
+    )
     from disentangle_fas.explain.measure_runs import (
         STUDY_MEASURES,
         StudyMeasure,
         measure_row,
         measure_run,
         runs_table,
-    )
-    from disentangle_fas.explain.measure_table import (
-        measure_dict,
-        measure_table,
     )
     from disentangle_fas.explain.measure_types import (
         DependenceRow,
@@ -198,8 +198,8 @@ _EXPORTS = {
     "measure_row": "disentangle_fas.explain.measure_runs",
     "measure_run": "disentangle_fas.explain.measure_runs",
     "runs_table": "disentangle_fas.explain.measure_runs",
-    "measure_dict": "disentangle_fas.explain.measure_table",
-    "measure_table": "disentangle_fas.explain.measure_table",
+    "measure_dict": "disentangle_fas.explain.measure_markdown",
+    "measure_table": "disentangle_fas.explain.measure_markdown",
     "Projection": "disentangle_fas.explain.projection",
     "project_2d": "disentangle_fas.explain.projection",
     "save_projection_plot": "disentangle_fas.explain.projection",

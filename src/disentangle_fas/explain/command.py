@@ -16,7 +16,7 @@ from disentangle_fas.checkpoint import load_model
 from disentangle_fas.explain.cli_parts import choose_domains, classifier_scores, gradcam_part
 from disentangle_fas.explain.features import extract_features
 from disentangle_fas.explain.measure import measure_disentanglement
-from disentangle_fas.explain.measure_table import measure_dict, measure_table
+from disentangle_fas.explain.measure_markdown import measure_dict, measure_table
 from disentangle_fas.explain.projection import ProjectionMethod, save_projection_plot
 from disentangle_fas.explain.report import ExplainReport
 

@@ -95,7 +95,7 @@ class ExplainReport:
         cam_samples: the columns of the picture.
         probe_data: which samples the probes are fitted and scored on.
         measure: the measured disentanglement as Markdown
-            (:func:`~disentangle_fas.explain.measure_table.measure_table`).
+            (:func:`~disentangle_fas.explain.measure_markdown.measure_table`).
         projection_images: file names of the 2-D projection plots.
         compared: names of the models compared in the Grad-CAM picture.
         cam_notes: remarks on the Grad-CAM picture (e.g. a 1 x 1 target layer).
