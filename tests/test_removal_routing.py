@@ -205,3 +205,31 @@ def test_frozen_is_the_default_and_unchanged() -> None:
     torch.testing.assert_close(a.total, b.total)
     paper = DisentanglementObjective(model.liveness_head, model.domain_head, variant="full")
     torch.testing.assert_close(paper(feats, y, d, target).total, a.total)
+
+
+def test_frozen_removal_calls_the_heads_on_the_maps_as_the_paper_objective_did() -> None:
+    """The default trains bit for bit as before the mechanisms existed: the frozen terms
+    are the heads' confusion on the encoder maps (the heads pool them), not on features
+    pooled beforehand, whose different float rounding changed every later step."""
+    import torch
+
+    from disentangle_fas.contracts import DisentangledFeatures, Variant
+    from disentangle_fas.heads import DomainClassifier, LMCLHead
+    from disentangle_fas.losses.confusion import confusion_loss, frozen_call
+    from disentangle_fas.methods.disentangle.removal import removal_terms
+
+    torch.manual_seed(0)
+    c_l, c_d = LMCLHead(16), DomainClassifier(16, 3)
+    maps = [torch.randn(6, 16, 3, 3) for _ in range(3)]
+    feats = DisentangledFeatures(maps[0], maps[1], maps[2], None)
+    labels, domains = torch.tensor([0, 1] * 3), torch.tensor([0, 0, 1, 1, 2, 2])
+    cont, dom, live = removal_terms(
+        "frozen", feats, labels, domains, variant=Variant.FULL,
+        liveness_head=c_l, domain_head=c_d, adversaries={}, coeff=1.0,
+    )  # fmt: skip
+    ref_cont = confusion_loss(c_l.scale * frozen_call(c_l, maps[1])) + confusion_loss(
+        frozen_call(c_d, maps[1])
+    )
+    assert torch.equal(cont, ref_cont)
+    assert torch.equal(dom, confusion_loss(c_l.scale * frozen_call(c_l, maps[2])))
+    assert torch.equal(live, confusion_loss(frozen_call(c_d, maps[0])))

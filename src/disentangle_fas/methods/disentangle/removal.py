@@ -135,14 +135,17 @@ def removal_terms(
     s = domain_head.num_domains if domain_head is not None else 0
 
     if mechanism == "frozen":
+        # The heads pool the maps themselves: called on the maps, as the paper's terms were
+        # always computed, so that the default trains bit for bit as before.
         c_l, c_d = liveness_head, domain_head
-        if f_c is not None:
-            cont = confusion_loss(c_l.scale * frozen_call(c_l, f_c))
-        if f_d is not None and c_d is not None:
-            dom = confusion_loss(c_l.scale * frozen_call(c_l, f_d))
-            live = confusion_loss(frozen_call(c_d, f_l))
-            if f_c is not None:
-                cont = cont + confusion_loss(frozen_call(c_d, f_c))
+        m_l, m_c, m_d = features.liveness, features.content, features.domain
+        if f_c is not None and m_c is not None:
+            cont = confusion_loss(c_l.scale * frozen_call(c_l, m_c))
+        if f_d is not None and m_d is not None and c_d is not None:
+            dom = confusion_loss(c_l.scale * frozen_call(c_l, m_d))
+            live = confusion_loss(frozen_call(c_d, m_l))
+            if f_c is not None and m_c is not None:
+                cont = cont + confusion_loss(frozen_call(c_d, m_c))
     elif mechanism == "adversarial":
         adv = dict(adversaries or {})
         missing = [n for n in adversaries_for(variant) if n not in adv]
