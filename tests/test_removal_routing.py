@@ -207,29 +207,46 @@ def test_frozen_is_the_default_and_unchanged() -> None:
     torch.testing.assert_close(paper(feats, y, d, target).total, a.total)
 
 
-def test_frozen_removal_calls_the_heads_on_the_maps_as_the_paper_objective_did() -> None:
-    """The default trains bit for bit as before the mechanisms existed: the frozen terms
-    are the heads' confusion on the encoder maps (the heads pool them), not on features
-    pooled beforehand, whose different float rounding changed every later step."""
+def test_the_default_objective_has_the_paper_objectives_gradients_bit_for_bit() -> None:
+    """``domain_removal="frozen"`` (the default) reproduces, to the last bit, the gradients
+    of the paper's objective written out by hand on the encoder maps: a different graph
+    (heads called on features pooled beforehand) sums the gradient contributions in
+    another order, and the default full model then trained to other numbers than the
+    recorded results."""
     import torch
 
-    from disentangle_fas.contracts import DisentangledFeatures, Variant
-    from disentangle_fas.heads import DomainClassifier, LMCLHead
+    from disentangle_fas.losses import DisentanglementObjective
     from disentangle_fas.losses.confusion import confusion_loss, frozen_call
-    from disentangle_fas.methods.disentangle.removal import removal_terms
+    from disentangle_fas.losses.content import content_loss
+    from disentangle_fas.losses.domain import domain_loss
+    from disentangle_fas.losses.lmcl import lmcl_loss
+    from disentangle_fas.model import DisentangledFAS, ModelConfig
 
     torch.manual_seed(0)
-    c_l, c_d = LMCLHead(16), DomainClassifier(16, 3)
-    maps = [torch.randn(6, 16, 3, 3) for _ in range(3)]
-    feats = DisentangledFeatures(maps[0], maps[1], maps[2], None)
-    labels, domains = torch.tensor([0, 1] * 3), torch.tensor([0, 0, 1, 1, 2, 2])
-    cont, dom, live = removal_terms(
-        "frozen", feats, labels, domains, variant=Variant.FULL,
-        liveness_head=c_l, domain_head=c_d, adversaries={}, coeff=1.0,
-    )  # fmt: skip
-    ref_cont = confusion_loss(c_l.scale * frozen_call(c_l, maps[1])) + confusion_loss(
-        frozen_call(c_d, maps[1])
+    cfg = ModelConfig(num_domains=3, depth=10, image_size=32, content_shape=(1, 8, 8))
+    model = DisentangledFAS.from_config(cfg, warn_random=False)
+    x, target = torch.rand(18, 3, 32, 32), torch.rand(18, 1, 8, 8)
+    labels, domains = torch.tensor([0, 1] * 9), torch.arange(3).repeat_interleave(6)
+    params = list(model.parameters())
+
+    terms = DisentanglementObjective.from_model(model)(model(x), labels, domains, target)
+    got = torch.autograd.grad(terms.total, params, allow_unused=True)
+
+    f = model(x)
+    c_l, c_d = model.liveness_head, model.domain_head
+    assert c_d is not None and f.content is not None and f.domain is not None
+    assert f.content_pred is not None
+    live = lmcl_loss(c_l(f.liveness), labels, scale=c_l.scale, margin=c_l.margin)
+    cont = content_loss(f.content_pred, target, per_element=True)
+    cont_cnf = confusion_loss(c_l.scale * frozen_call(c_l, f.content))
+    dom = domain_loss(c_d(f.domain), domains)
+    dom_cnf = confusion_loss(c_l.scale * frozen_call(c_l, f.domain))
+    live_cnf = confusion_loss(frozen_call(c_d, f.liveness))
+    cont_cnf = cont_cnf + confusion_loss(frozen_call(c_d, f.content))
+    total = live + 1.0 * dom + 1.0 * cont + 1.0 * cont_cnf + 1.0 * dom_cnf + 1.0 * live_cnf
+    want = torch.autograd.grad(total, params, allow_unused=True)
+    assert torch.equal(terms.total, total)
+    assert all(
+        (a is None and b is None) or (a is not None and b is not None and torch.equal(a, b))
+        for a, b in zip(got, want, strict=True)
     )
-    assert torch.equal(cont, ref_cont)
-    assert torch.equal(dom, confusion_loss(c_l.scale * frozen_call(c_l, maps[2])))
-    assert torch.equal(live, confusion_loss(frozen_call(c_d, maps[0])))
