@@ -5,10 +5,7 @@ without a byte-order mark) or refused naming the file and line."""
 from __future__ import annotations
 
 import os
-import signal
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,20 +17,6 @@ from disentangle_fas.data.manifest import read_manifest
 from disentangle_fas.data.store import pack_store
 from disentangle_fas.imaging import float_to_uint8, pil_to_rgb8
 from disentangle_fas.inference.io import load_image
-
-
-@pytest.fixture
-def alarm() -> Iterator[None]:
-    """Fail instead of hanging: a read that blocks is interrupted after 20 s."""
-
-    def fire(*_: Any) -> None:
-        raise TimeoutError("the read blocked")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def _gradient() -> np.ndarray:

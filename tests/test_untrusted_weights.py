@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +30,6 @@ from disentangle_fas.limits import (
 )
 from disentangle_fas.model import DisentangledFAS, ModelConfig
 from disentangle_fas.weights import check_weights, load_state_dict_file
-
-
-@pytest.fixture
-def alarm() -> Iterator[None]:
-    """Fail instead of hanging: a read that blocks is interrupted after 20 s."""
-
-    def fire(*_: Any) -> None:
-        raise TimeoutError("the read blocked")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def _model() -> DisentangledFAS:
