@@ -160,10 +160,11 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
         "--preset",
         choices=sorted(STUDY_PRESETS),
         default=None,
-        help="run the Table 3 study instead: every ablation variant and SSDG-R on the eight "
-        "tasks with the disentanglement probes of every model; 'study' (5 seeds, converged "
-        "scale, for a GPU) or 'study-cpu' (5 seeds, the main command's scale, for 2 CPU "
-        "cores). Other flags change the preset's settings",
+        help="run a study instead, on the eight tasks with every model measured against "
+        "its references: 'study' / 'study-cpu' the Table 3 ablation and SSDG-R, 'removal' / "
+        "'removal-cpu' the baseline, the full model and its removal mechanisms (5 seeds; "
+        "the first of each pair at the converged scale for a GPU, the -cpu one at the main "
+        "command's scale for 2 CPU cores). Other flags change the preset's settings",
     )
     parser.add_argument(
         "--tasks", default=None, help="comma-separated task names (default: all; a preset's)"
