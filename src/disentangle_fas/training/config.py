@@ -225,7 +225,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite exclude each other: pick one")
-        for name in ("lr", "weight_decay", "grad_clip", "ema_decay", "average_start"):
+        for name in ("lr", "weight_decay", "grad_clip"):  # the EMA settings: range checks below
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
         for name in ("warmup_steps", "num_workers", "weight_decay", "grad_clip"):
