@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol, TypeVar
 
 import torch
+from torch import nn
 
 from disentangle_fas.model import DisentangledFAS
 
@@ -48,3 +49,26 @@ def tiny_paper_model(
         content_shape=content_shape,
         warn_random=False,
     )
+
+
+def parameter_groups(model: DisentangledFAS) -> dict[str, nn.Module]:
+    """The paper's model as named parameter groups for gradient-routing tests: the three
+    encoder trunks, their shared stem, C_L, C_D, the content decoder, and the adversaries of
+    ``domain_removal="adversarial"`` when the model has them.
+    """
+    enc = model.encoders
+    assert enc.content is not None and enc.domain is not None
+    assert model.domain_head is not None and model.content_decoder is not None
+    trunk = lambda e: nn.ModuleList([e.layer1, e.layer2, e.layer3, e.layer4])  # noqa: E731
+    groups: dict[str, nn.Module] = {
+        "E_L": trunk(enc.liveness),
+        "E_C": trunk(enc.content),
+        "E_D": trunk(enc.domain),
+        "C_L": model.liveness_head,
+        "C_D": model.domain_head,
+        "D_C": model.content_decoder,
+        "stem": enc.stem,
+    }
+    for name, adv in (model.adversaries or {}).items():
+        groups[name] = adv
+    return groups

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from _method_fixtures import tiny_paper_model
+from _method_fixtures import parameter_groups, tiny_paper_model
 from disentangle_fas.heads import DomainClassifier, LMCLHead
 from disentangle_fas.losses import (
     DisentangledFeatures,
@@ -38,22 +38,6 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     return x, y, d, target
 
 
-def _groups(model: DisentangledFAS) -> dict[str, nn.Module]:
-    enc = model.encoders
-    assert enc.content is not None and enc.domain is not None
-    assert model.domain_head is not None and model.content_decoder is not None
-    trunk = lambda e: nn.ModuleList([e.layer1, e.layer2, e.layer3, e.layer4])  # noqa: E731
-    return {
-        "E_L": trunk(enc.liveness),
-        "E_C": trunk(enc.content),
-        "E_D": trunk(enc.domain),
-        "C_L": model.liveness_head,
-        "C_D": model.domain_head,
-        "D_C": model.content_decoder,
-        "stem": enc.stem,
-    }
-
-
 def _reached(model: DisentangledFAS, term: str) -> set[str]:
     model.zero_grad(set_to_none=True)
     x, y, d, target = _batch()
@@ -61,7 +45,7 @@ def _reached(model: DisentangledFAS, term: str) -> set[str]:
     terms = objective(model(x), y, d, target)
     getattr(terms, term).backward()
     reached = set()
-    for name, module in _groups(model).items():
+    for name, module in parameter_groups(model).items():
         grads = [p.grad for p in module.parameters() if p.grad is not None]
         if grads and any(bool(g.abs().sum() > 0) for g in grads):
             reached.add(name)

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from _method_fixtures import parameter_groups
 from disentangle_fas.contracts import DisentangledFeatures, Variant
 from disentangle_fas.heads import DomainClassifier, LMCLHead
 from disentangle_fas.losses import (
@@ -52,25 +53,6 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     )
 
 
-def _groups(model: DisentangledFAS) -> dict[str, nn.Module]:
-    enc = model.encoders
-    assert enc.content is not None and enc.domain is not None
-    assert model.domain_head is not None and model.content_decoder is not None
-    trunk = lambda e: nn.ModuleList([e.layer1, e.layer2, e.layer3, e.layer4])  # noqa: E731
-    groups: dict[str, nn.Module] = {
-        "E_L": trunk(enc.liveness),
-        "E_C": trunk(enc.content),
-        "E_D": trunk(enc.domain),
-        "C_L": model.liveness_head,
-        "C_D": model.domain_head,
-        "D_C": model.content_decoder,
-        "stem": enc.stem,
-    }
-    for name, adv in (model.adversaries or {}).items():
-        groups[name] = adv
-    return groups
-
-
 def _reached(model: DisentangledFAS, term: str, progress: float = 1.0) -> set[str]:
     model.zero_grad(set_to_none=True)
     x, y, d, target = _batch()
@@ -78,7 +60,7 @@ def _reached(model: DisentangledFAS, term: str, progress: float = 1.0) -> set[st
     terms = objective(model(x), y, d, target, progress=progress)
     getattr(terms, term).backward()
     reached = set()
-    for name, module in _groups(model).items():
+    for name, module in parameter_groups(model).items():
         grads = [p.grad for p in module.parameters() if p.grad is not None]
         if grads and any(bool(g.abs().sum() > 0) for g in grads):
             reached.add(name)

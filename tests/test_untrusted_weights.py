@@ -144,7 +144,7 @@ CRAFTED: list[tuple[str, Callable[[Any], Any], str]] = [
     ("kind", _set(["kind"], "no-such-kind"), "unknown model kind 'no-such-kind'"),
     ("config-key", _set(["config", "evil"], 1), "config keys unknown to kind"),
     ("config-nan", _set(["config", "margin"], float("nan")), "config 'margin' is not finite"),
-    ("mean-nan", _set(["input", "mean"], [float("nan"), 0, 0]), "mean and std must be 3 finite"),
+    ("mean-nan", _set(["input", "mean"], [float("nan"), 0, 0]), "mean and std must be finite"),
     ("std-zero", _set(["input", "std"], [0, 1, 1]), "std values must be positive"),
     ("size-float", _set(["input", "image_size"], 32.5), "image_size must be an integer"),
     ("size-huge", _set(["input", "image_size"], 100000), "must lie in [1, 4096]"),

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from disentangle_fas.contracts import MAX_IMAGE_SIZE, InputSpec
+from disentangle_fas.contracts import InputSpec
 from disentangle_fas.limits import check_memory, inference_bytes
 
 __all__ = ["CUSTOM_KIND", "check_config_values", "validate_metadata"]
@@ -94,19 +94,10 @@ def validate_metadata(meta: Any, path: str | Path) -> dict[str, Any]:
     raw_input = meta.get("input")
     if raw_input is not None:
         size = raw_input.get("image_size")
-        if isinstance(size, bool) or not isinstance(size, int):
+        if isinstance(size, bool) or not isinstance(size, int):  # from_dict would cast it
             raise ValueError(f"{path}: input image_size must be an integer, got {size!r}"[:300])
-        if not 1 <= size <= MAX_IMAGE_SIZE:
-            raise ValueError(
-                f"{path}: input image_size must lie in [1, {MAX_IMAGE_SIZE}], got {size}"
-            )
-        stats = [raw_input.get("mean"), raw_input.get("std")]
-        if not all(
-            isinstance(v, list) and len(v) == 3 and all(_finite_number(x) for x in v) for v in stats
-        ):
-            raise ValueError(f"{path}: input mean and std must be 3 finite numbers each")
         try:
-            InputSpec.from_dict(raw_input)
+            InputSpec.from_dict(raw_input)  # side in [1, MAX_IMAGE_SIZE], finite statistics
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         check_memory(inference_bytes(size), f"{path}: scoring one {size}x{size} image")

@@ -21,6 +21,7 @@ Types that several packages share (:class:`Variant`, :class:`DisentangledFeature
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -153,6 +154,8 @@ class InputSpec:
         std = tuple(float(v) for v in self.std)
         if len(mean) != 3 or len(std) != 3:
             raise ValueError(f"mean and std need 3 values (RGB), got {mean} and {std}")
+        if not all(math.isfinite(v) for v in mean + std):
+            raise ValueError(f"mean and std must be finite, got {mean} and {std}")
         if not all(s > 0 for s in std):
             raise ValueError(f"std values must be positive, got {std}")
         object.__setattr__(self, "image_size", int(self.image_size))

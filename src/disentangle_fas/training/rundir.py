@@ -106,6 +106,14 @@ def _holder_text() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
 
 
+def _locked(out: Path, holder: str) -> RunLockedError:
+    """The error of a run folder another process holds."""
+    return RunLockedError(
+        f"{out} is in use by another run ({holder}); wait for it to end or choose another --out",
+        holder,
+    )
+
+
 class RunDirectory:
     """The run folder of one training run (see the module docstring).
 
@@ -200,11 +208,7 @@ class RunDirectory:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = handle.read().strip() or "another process"
-                raise RunLockedError(
-                    f"{Path(out)} is in use by another run ({holder}); wait for it to end or "
-                    "choose another --out",
-                    holder,
-                ) from None
+                raise _locked(Path(out), holder) from None
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _acquire(self) -> None:
@@ -233,11 +237,7 @@ class RunDirectory:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise RunLockedError(
-                f"{self.out} is in use by another run ({holder}); wait for it to end or "
-                "choose another --out",
-                holder,
-            ) from None
+            raise _locked(self.out, holder) from None
         try:
             same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
         except FileNotFoundError:
