@@ -21,6 +21,7 @@ from disentangle_fas.study import (
     ProbeRun,
     StudyProbes,
     run_study,
+    study_setup,
 )
 from disentangle_fas.training import TrainConfig
 from disentangle_fas.training.cli import protocol_main
@@ -76,7 +77,8 @@ def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None
         keep="chosen",
         probes=ProbeRun("cpu", kinds=["linear"], train_per_domain=8),
     )
-    assert "changed here: 2 tasks x 3 variants x 2 seeds" in lines[0]
+    assert "changed here: 2 tasks x 3 variants x 2 seeds, " in lines[0]
+    assert "steps=2" in lines[0] and "out=" not in lines[0]
     values = res.probes.values
     assert len(values) == 2 * 3 * 2
     full = values[("full", "fake OCI->M", 1)]
@@ -181,3 +183,13 @@ def test_expected_levels_follow_the_paper() -> None:
     assert [p.expected for p in PROBES] == ["chance", "high", "high", "chance", "chance"]
     assert PROBES[0].header == "domain from f_L (bal. acc.)"
     assert PROBES[3].header == "liveness from f_C (AUC)"
+
+
+def test_a_study_names_only_the_settings_it_changes() -> None:
+    preset = STUDY_PRESETS["removal-cpu"]
+    moved = study_setup(preset, config=preset.config.replace(out="elsewhere", progress=False))
+    assert moved.description == preset.description  # where it is written changes nothing
+    smaller = study_setup(preset, config=preset.config.replace(steps=50), seeds=2)
+    assert smaller.description == (
+        f"{preset.description}; changed here: 8 tasks x 6 variants x 2 seeds, steps=50"
+    )

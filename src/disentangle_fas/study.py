@@ -218,6 +218,10 @@ class StudySetup(NamedTuple):
     description: str
 
 
+#: Settings that say where and how a study is written, not what it measures.
+_BOOKKEEPING = frozenset({"out", "resume", "overwrite", "progress", "tensorboard", "num_workers"})
+
+
 def study_setup(
     preset: StudyPreset | str,
     config: TrainConfig | None = None,
@@ -238,16 +242,22 @@ def study_setup(
     task_list = list(tasks if tasks is not None else preset.tasks)
     variant_list = list(variants if variants is not None else preset.variants)
     n_seeds = seeds if seeds is not None else preset.seeds
-    changed = (
-        config is not None
-        or list(preset.tasks) != task_list
-        or list(preset.variants) != variant_list
-        or n_seeds != preset.seeds
-    )
+    changes: list[str] = []
+    if (list(preset.tasks), list(preset.variants), preset.seeds) != (
+        task_list,
+        variant_list,
+        n_seeds,
+    ):
+        changes.append(f"{len(task_list)} tasks x {len(variant_list)} variants x {n_seeds} seeds")
+    base = preset.config.to_dict()
+    changes += [
+        f"{key}={value}"
+        for key, value in cfg.to_dict().items()
+        if key not in _BOOKKEEPING and base.get(key) != value
+    ]
     description = (
-        f"{preset.description}; changed here: {len(task_list)} tasks x "
-        f"{len(variant_list)} variants x {n_seeds} seeds, {cfg.image_size} px, {cfg.steps} steps"
-        if changed
+        f"{preset.description}; changed here: {', '.join(changes)}"
+        if changes
         else preset.description
     )
     return StudySetup(cfg, task_list, variant_list, n_seeds, description)
