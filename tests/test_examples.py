@@ -114,3 +114,30 @@ def test_the_plain_scripts_store_split_is_the_harness_split(tmp_path: Path) -> N
     assert len(target) == len(task.target_test) > 0
     assert train[0].image.shape == (3, 24, 24) and target[0].image.shape == (3, 24, 24)
     assert 0 < len(val) < len(train)  # some source videos held out, most kept
+
+
+@pytest.mark.slow
+def test_leace_audit_reads_chance_on_the_erasers_own_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("concept_erasure")
+    from disentangle_fas.training.cli import main as train_main
+
+    run = tmp_path / "leace"
+    sizes = ["--synthetic-train-per-domain", "16", "--synthetic-eval-per-domain", "8"]
+    flags = ["--image-size", "32", "--depth", "10", "--steps", "3", "--eval-every", "3"]
+    assert (
+        train_main([*sizes, *flags, "--set", "erase=leace", "--out", str(run), "--no-progress"])
+        == 0
+    )
+    capsys.readouterr()
+    _run("leace_audit.py", [str(run), "--per-domain", "8", "--resamples", "1"], monkeypatch)
+    rows = {
+        line[:46].strip(): [float(v) for v in line[46:].split()]
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("  ") and not line.strip().startswith("sample")
+    }
+    assert len(rows) == 6  # whole (float64, float32), one resample, capped, live, spoof
+    assert all(0.0 <= v <= 100.0 for values in rows.values() for v in values)
+    # LEACE's promise on its own sample: the probe can do no better than a constant.
+    assert rows["whole source-train (the eraser's sample)"][1] <= 100 / 3 + 1e-6

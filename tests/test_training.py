@@ -113,6 +113,12 @@ def test_config_file_and_flags(tmp_path: Path) -> None:
     yml = tmp_path / "c.yaml"
     yml.write_text("depth: 34\n")
     assert load_config(yml).depth == 34
+    run_config = tmp_path / "config.json"  # what a run folder stores
+    run_config.write_text(json.dumps(cfg2.to_dict()))
+    assert load_config(run_config) == cfg2
+    run_config.write_text("{steps: 1}")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_config(run_config)
     bad = tmp_path / "bad.toml"
     bad.write_text("lerning_rate = 1\n")
     with pytest.raises(ValueError, match="unknown config fields"):

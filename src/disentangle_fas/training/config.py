@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import tomllib
 import types
@@ -312,7 +313,7 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
 
 
 def _read_table(p: Path) -> dict[str, Any]:
-    """The TOML or YAML file ``p`` as a dict."""
+    """The TOML, YAML or JSON file ``p`` as a dict."""
     if not p.is_file():
         raise FileNotFoundError(f"config file not found: {p}")
     if p.suffix == ".toml":
@@ -331,8 +332,15 @@ def _read_table(p: Path) -> dict[str, Any]:
             data = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"{p}: not valid YAML ({' '.join(str(exc).split())})") from exc
+    elif p.suffix == ".json":  # a run folder's config.json
+        try:
+            data = json.loads(p.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{p}: not valid JSON ({exc})") from exc
     else:
-        raise ValueError(f"unsupported config file type {p.suffix!r}: use .toml, .yaml or .yml")
+        raise ValueError(
+            f"unsupported config file type {p.suffix!r}: use .toml, .yaml, .yml or .json"
+        )
     if not isinstance(data, dict):
         raise ValueError(f"{p}: expected a table of config fields")
     return data
@@ -378,7 +386,8 @@ def _merged(base: TrainConfig, changes: Mapping[str, Any]) -> TrainConfig:
 
 
 def load_config(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
-    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file over ``base``.
+    """Read a TOML (``.toml``), YAML (``.yaml``/``.yml``) or JSON (``.json``, e.g. a run
+    folder's ``config.json``) file over ``base``.
 
     The file is a flat table of :class:`TrainConfig` fields, and optionally a ``[method]``
     table of the method's settings (``name = "ssdg-r"`` in it names the method). Unknown

@@ -1,0 +1,139 @@
+"""Audit a LEACE-erased model: which fresh linear probe reads the domain from f_L, and where.
+
+LEACE (``--set erase=leace``) makes the class-conditional means of the domain equal on the
+sample it was fitted on (the run's source-training features), so that no linear
+predictor fitted on that sample does better than a constant one. This script shows how far
+the promise carries on held-out data, by fitting the same multinomial logistic probe
+(:func:`~disentangle_fas.explain.fit_linear_probe`) on different samples of the
+source-training features, before and after the run's own eraser, and scoring each on the
+held-out source-validation features:
+
+* the whole source-training set, the eraser's own sample, with the erasure computed in
+  float64 and in float32 (the model's arithmetic);
+* stratified bootstrap resamples of it (what ``explain`` and the studies fit on);
+* at most ``--per-domain`` images per domain (the studies' probe sample);
+* the live and the spoof images alone (is the domain still readable within a class?).
+
+Give it a run folder trained with ``--set erase=leace`` and a kept checkpoint::
+
+    disentangle-fas train --set erase=leace --out runs/leace
+    python examples/leace_audit.py runs/leace
+
+It rebuilds the run's task from the folder's ``config.json`` (the synthetic data are
+rendered again; a store must be where the config says).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from disentangle_fas.checkpoint import load_model
+from disentangle_fas.explain import extract_features, fit_linear_probe
+from disentangle_fas.explain.heldout import balanced_accuracy, stratified_bootstrap
+from disentangle_fas.explain.measure_runs import cap_per_domain
+from disentangle_fas.losses import leace_erase
+from disentangle_fas.model import DisentangledFAS
+from disentangle_fas.training.config import load_config
+from disentangle_fas.training.tasks import build_task
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("run", help="a run folder with config.json and a checkpoint")
+    p.add_argument("--checkpoint", default="", help="default: RUN/best_source_val.safetensors")
+    p.add_argument("--per-domain", type=int, default=100, help="the capped sample's size")
+    p.add_argument("--resamples", type=int, default=3, help="bootstrap resamples")
+    return p.parse_args(argv)
+
+
+def domain_accuracy(
+    train: Tensor, domains: Tensor, val: Tensor, val_domains: Tensor, k: int
+) -> float:
+    """Balanced accuracy on ``val`` of a linear probe fitted on ``train``."""
+    probe = fit_linear_probe(train, domains, num_classes=k)
+    return balanced_accuracy(probe.predict(val), val_domains)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    run = Path(args.run)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else run / "best_source_val.safetensors"
+    model = load_model(checkpoint).model
+    if not isinstance(model, DisentangledFAS) or model.eraser is None:
+        raise SystemExit(f"{checkpoint}: not a model trained with --set erase=leace")
+    task = build_task(load_config(run / "config.json"))
+    eraser, model.eraser = model.eraser, None  # f_L before the eraser
+    tr, va = extract_features(model, task.train), extract_features(model, task.source_val)
+    model.eraser = eraser
+    k = len(task.source_names)
+    proj, bias = eraser.projection.double(), eraser.bias.double()
+    raw_tr, raw_va = tr.liveness.double(), va.liveness.double()
+    erased = {
+        "float64": (leace_erase(raw_tr, proj, bias), leace_erase(raw_va, proj, bias)),
+        "float32": (
+            leace_erase(tr.liveness, eraser.projection, eraser.bias).double(),
+            leace_erase(va.liveness, eraser.projection, eraser.bias).double(),
+        ),
+    }
+    d_tr, d_va, y_tr, y_va = tr.domains, va.domains, tr.labels, va.labels
+    everything = torch.arange(len(d_tr))
+    samples: list[tuple[str, Tensor, Tensor, str]] = [
+        (
+            "whole source-train (the eraser's sample)",
+            everything,
+            torch.ones_like(d_va, dtype=torch.bool),
+            "float64",
+        ),
+        (
+            "whole source-train, float32 erasure",
+            everything,
+            torch.ones_like(d_va, dtype=torch.bool),
+            "float32",
+        ),
+    ]
+    samples += [
+        (
+            f"bootstrap resample {s}",
+            stratified_bootstrap(d_tr, seed=s),
+            torch.ones_like(d_va, dtype=torch.bool),
+            "float64",
+        )
+        for s in range(args.resamples)
+    ]
+    capped = torch.as_tensor(cap_per_domain(d_tr.numpy(), args.per_domain, seed=0))
+    samples.append(
+        (
+            f"{args.per_domain} per domain",
+            capped,
+            torch.ones_like(d_va, dtype=torch.bool),
+            "float64",
+        )
+    )
+    for label, name in ((1, "live"), (0, "spoof")):
+        samples.append(
+            (
+                f"{name} images only",
+                torch.nonzero(y_tr == label).flatten(),
+                y_va == label,
+                "float64",
+            )
+        )
+    print(
+        f"{checkpoint}: {len(d_tr)} source-train and {len(d_va)} source-val images, "
+        f"{k} domains (chance {100 / k:.1f} %)"
+    )
+    print("domain from f_L, balanced accuracy (%) on source-val of a linear probe fitted on:")
+    print(f"  {'sample':<44} {'before':>7} {'erased':>7}")
+    for name, idx, keep, arithmetic in samples:
+        e_tr, e_va = erased[arithmetic]
+        before = domain_accuracy(raw_tr[idx], d_tr[idx], raw_va[keep], d_va[keep], k)
+        after = domain_accuracy(e_tr[idx], d_tr[idx], e_va[keep], d_va[keep], k)
+        print(f"  {name:<44} {100 * before:7.1f} {100 * after:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
