@@ -8,8 +8,10 @@ the promise carries on held-out data, by fitting the same multinomial logistic p
 source-training features, before and after the run's own eraser, and scoring each on the
 held-out source-validation features:
 
-* the whole source-training set, the eraser's own sample, with the erasure computed in
-  float64 and in float32 (the model's arithmetic);
+* the whole source-training set, the eraser's own sample: erased by LEACE fitted again in
+  float64 (the guarantee holds exactly: the probe learns nothing), by the model's eraser
+  (the same fit, stored in float32), and by that eraser in float32 arithmetic (what the
+  model computes);
 * stratified bootstrap resamples of it (what ``explain`` and the studies fit on);
 * at most ``--per-domain`` images per domain (the studies' probe sample);
 * the live and the spoof images alone (is the domain still readable within a class?).
@@ -35,7 +37,7 @@ from disentangle_fas.checkpoint import load_model
 from disentangle_fas.explain import extract_features, fit_linear_probe
 from disentangle_fas.explain.heldout import balanced_accuracy, stratified_bootstrap
 from disentangle_fas.explain.measure_runs import cap_per_domain
-from disentangle_fas.losses import leace_erase
+from disentangle_fas.losses import fit_leace, leace_erase
 from disentangle_fas.model import DisentangledFAS
 from disentangle_fas.training.config import load_config
 from disentangle_fas.training.tasks import build_task
@@ -70,58 +72,36 @@ def main(argv: list[str] | None = None) -> None:
     tr, va = extract_features(model, task.train), extract_features(model, task.source_val)
     model.eraser = eraser
     k = len(task.source_names)
-    proj, bias = eraser.projection.double(), eraser.bias.double()
     raw_tr, raw_va = tr.liveness.double(), va.liveness.double()
-    erased = {
-        "float64": (leace_erase(raw_tr, proj, bias), leace_erase(raw_va, proj, bias)),
+    d_tr, d_va, y_tr, y_va = tr.domains, va.domains, tr.labels, va.labels
+    exact = fit_leace(raw_tr, d_tr, k)  # the run's fit again, kept in float64
+    erased: dict[str, tuple[Tensor, Tensor]] = {
+        "exact": (leace_erase(raw_tr, *exact), leace_erase(raw_va, *exact)),
+        "saved": (
+            leace_erase(raw_tr, eraser.projection.double(), eraser.bias.double()),
+            leace_erase(raw_va, eraser.projection.double(), eraser.bias.double()),
+        ),
         "float32": (
             leace_erase(tr.liveness, eraser.projection, eraser.bias).double(),
             leace_erase(va.liveness, eraser.projection, eraser.bias).double(),
         ),
     }
-    d_tr, d_va, y_tr, y_va = tr.domains, va.domains, tr.labels, va.labels
-    everything = torch.arange(len(d_tr))
+    every = torch.arange(len(d_tr))
+    all_val = torch.ones_like(d_va, dtype=torch.bool)
     samples: list[tuple[str, Tensor, Tensor, str]] = [
-        (
-            "whole source-train (the eraser's sample)",
-            everything,
-            torch.ones_like(d_va, dtype=torch.bool),
-            "float64",
-        ),
-        (
-            "whole source-train, float32 erasure",
-            everything,
-            torch.ones_like(d_va, dtype=torch.bool),
-            "float32",
-        ),
+        ("whole source-train, LEACE refit in float64", every, all_val, "exact"),
+        ("whole source-train, the model's eraser", every, all_val, "saved"),
+        ("the same, erased in float32 (as the model)", every, all_val, "float32"),
     ]
     samples += [
-        (
-            f"bootstrap resample {s}",
-            stratified_bootstrap(d_tr, seed=s),
-            torch.ones_like(d_va, dtype=torch.bool),
-            "float64",
-        )
+        (f"bootstrap resample {s}", stratified_bootstrap(d_tr, seed=s), all_val, "saved")
         for s in range(args.resamples)
     ]
     capped = torch.as_tensor(cap_per_domain(d_tr.numpy(), args.per_domain, seed=0))
-    samples.append(
-        (
-            f"{args.per_domain} per domain",
-            capped,
-            torch.ones_like(d_va, dtype=torch.bool),
-            "float64",
-        )
-    )
+    samples.append((f"{args.per_domain} per domain", capped, all_val, "saved"))
     for label, name in ((1, "live"), (0, "spoof")):
-        samples.append(
-            (
-                f"{name} images only",
-                torch.nonzero(y_tr == label).flatten(),
-                y_va == label,
-                "float64",
-            )
-        )
+        within = torch.nonzero(y_tr == label).flatten()
+        samples.append((f"{name} images only", within, y_va == label, "saved"))
     print(
         f"{checkpoint}: {len(d_tr)} source-train and {len(d_va)} source-val images, "
         f"{k} domains (chance {100 / k:.1f} %)"
