@@ -9,9 +9,9 @@ source-training features, before and after the run's own eraser, and scoring eac
 held-out source-validation features:
 
 * the whole source-training set, the eraser's own sample: erased by LEACE fitted again in
-  float64 (the guarantee holds exactly: the probe learns nothing), by the model's eraser
-  (the same fit, stored in float32), and by that eraser in float32 arithmetic (what the
-  model computes);
+  float64 (the guarantee holds exactly: the probe learns nothing), by the model itself
+  (``representations()["liveness"]``, what C_L reads), and by the model's eraser in float32
+  arithmetic;
 * stratified bootstrap resamples of it (what ``explain`` and the studies fit on);
 * at most ``--per-domain`` images per domain (the studies' probe sample);
 * the live and the spoof images alone (is the domain still readable within a class?).
@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     if not isinstance(model, DisentangledFAS) or model.eraser is None:
         raise SystemExit(f"{checkpoint}: not a model trained with --set erase=leace")
     task = build_task(load_config(run / "config.json"))
+    erased_tr, erased_va = (
+        extract_features(model, task.train),
+        extract_features(model, task.source_val),
+    )
     eraser, model.eraser = model.eraser, None  # f_L before the eraser
     tr, va = extract_features(model, task.train), extract_features(model, task.source_val)
     model.eraser = eraser
@@ -75,33 +79,31 @@ def main(argv: list[str] | None = None) -> None:
     raw_tr, raw_va = tr.liveness.double(), va.liveness.double()
     d_tr, d_va, y_tr, y_va = tr.domains, va.domains, tr.labels, va.labels
     exact = fit_leace(raw_tr, d_tr, k)  # the run's fit again, kept in float64
+    stored = eraser.projection.float(), eraser.bias.float()
     erased: dict[str, tuple[Tensor, Tensor]] = {
         "exact": (leace_erase(raw_tr, *exact), leace_erase(raw_va, *exact)),
-        "saved": (
-            leace_erase(raw_tr, eraser.projection.double(), eraser.bias.double()),
-            leace_erase(raw_va, eraser.projection.double(), eraser.bias.double()),
-        ),
+        "model": (erased_tr.liveness.double(), erased_va.liveness.double()),
         "float32": (
-            leace_erase(tr.liveness, eraser.projection, eraser.bias).double(),
-            leace_erase(va.liveness, eraser.projection, eraser.bias).double(),
+            leace_erase(tr.liveness, *stored).double(),
+            leace_erase(va.liveness, *stored).double(),
         ),
     }
     every = torch.arange(len(d_tr))
     all_val = torch.ones_like(d_va, dtype=torch.bool)
     samples: list[tuple[str, Tensor, Tensor, str]] = [
         ("whole source-train, LEACE refit in float64", every, all_val, "exact"),
-        ("whole source-train, the model's eraser", every, all_val, "saved"),
-        ("the same, erased in float32 (as the model)", every, all_val, "float32"),
+        ("whole source-train, the model's erased f_L", every, all_val, "model"),
+        ("the same eraser in float32 arithmetic", every, all_val, "float32"),
     ]
     samples += [
-        (f"bootstrap resample {s}", stratified_bootstrap(d_tr, seed=s), all_val, "saved")
+        (f"bootstrap resample {s}", stratified_bootstrap(d_tr, seed=s), all_val, "model")
         for s in range(args.resamples)
     ]
     capped = torch.as_tensor(cap_per_domain(d_tr.numpy(), args.per_domain, seed=0))
-    samples.append((f"{args.per_domain} per domain", capped, all_val, "saved"))
+    samples.append((f"{args.per_domain} per domain", capped, all_val, "model"))
     for label, name in ((1, "live"), (0, "spoof")):
         within = torch.nonzero(y_tr == label).flatten()
-        samples.append((f"{name} images only", within, y_va == label, "saved"))
+        samples.append((f"{name} images only", within, y_va == label, "model"))
     print(
         f"{checkpoint}: {len(d_tr)} source-train and {len(d_va)} source-val images, "
         f"{k} domains (chance {100 / k:.1f} %)"

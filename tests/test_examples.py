@@ -137,7 +137,8 @@ def test_leace_audit_reads_chance_on_the_erasers_own_sample(
         for line in capsys.readouterr().out.splitlines()
         if line.startswith("  ") and not line.strip().startswith("sample")
     }
-    assert len(rows) == 7  # whole (refit, saved, float32), one resample, capped, live, spoof
+    assert len(rows) == 7  # whole (refit, model, float32), one resample, capped, live, spoof
     assert all(0.0 <= v <= 100.0 for values in rows.values() for v in values)
     # LEACE's promise on its own sample: the probe can do no better than a constant.
     assert rows["whole source-train, LEACE refit in float64"][1] <= 100 / 3 + 1e-6
+    assert rows["whole source-train, the model's erased f_L"][1] <= 100 / 3 + 1e-6

@@ -93,6 +93,24 @@ def test_the_module_is_the_identity_until_fitted_and_saves_plain_tensors(tmp_pat
         leace_erase(torch.randn(2, 5), fit.projection, fit.bias)
 
 
+def test_the_module_erases_in_float64_so_float32_features_keep_the_guarantee() -> None:
+    x, z = _domain_features(900, 64, seed=5)
+    fit = fit_leace(x, z, 3)  # float64, as the method fits it
+    module = LeaceErasure(64).load_fit(fit)
+    assert module.projection.dtype == torch.float64
+
+    def mean_spread(erased: torch.Tensor) -> float:
+        means = torch.stack([erased.double()[z == k].mean(0) for k in range(3)])
+        return float((means - means.mean(0)).abs().max())
+
+    out = module(x.float())
+    assert out.dtype == torch.float32
+    in_float32 = leace_erase(x.float(), fit.projection.float(), fit.bias.float())
+    # Float32 arithmetic leaves class-mean differences a linear probe can fit; the module's
+    # float64 product leaves only the output's rounding.
+    assert mean_spread(out) < 5e-8 < mean_spread(in_float32) / 2
+
+
 def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.import_module
 

@@ -122,7 +122,11 @@ class LeaceErasure(nn.Module):
     """A LEACE eraser as a module: :func:`leace_erase` with its tensors as buffers (saved
     in checkpoints as ordinary float tensors, loaded without executing code).
 
-    Until :meth:`load_fit` it is the identity.
+    The buffers are float64 and the erasure is computed in float64, whatever the input's
+    dtype (the output has the input's): on its fitting sample the erased features then keep
+    LEACE's guarantee to float32 output precision (rounding the projection or the product
+    to float32 leaves class-mean differences that a linear probe reads on held-out images,
+    documented in ``docs/methods.md``). Until :meth:`load_fit` it is the identity.
 
     Args:
         num_features: ``d``.
@@ -141,8 +145,8 @@ class LeaceErasure(nn.Module):
 
     def __init__(self, num_features: int) -> None:
         super().__init__()
-        self.register_buffer("projection", torch.eye(num_features))
-        self.register_buffer("bias", torch.zeros(num_features))
+        self.register_buffer("projection", torch.eye(num_features, dtype=torch.float64))
+        self.register_buffer("bias", torch.zeros(num_features, dtype=torch.float64))
 
     def load_fit(self, fit: LeaceFit) -> LeaceErasure:
         """Copy a :class:`LeaceFit` into the buffers; returns ``self``."""
@@ -152,8 +156,9 @@ class LeaceErasure(nn.Module):
         return self
 
     def forward(self, features: Tensor) -> Tensor:
-        """Return the erased, pooled features."""
-        return leace_erase(features, self.projection, self.bias)
+        """Return the erased, pooled features, computed in the buffers' dtype."""
+        x = features.to(self.projection.dtype)
+        return leace_erase(x, self.projection, self.bias).to(features.dtype)
 
     def extra_repr(self) -> str:
         """Describe the module in ``print(module)``."""

@@ -17,7 +17,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from disentangle_fas.heads import LMCLHead
-from disentangle_fas.losses.erasure import LeaceFit, fit_leace, leace_erase
+from disentangle_fas.losses.erasure import LeaceFit, fit_leace
 from disentangle_fas.losses.lmcl import lmcl_loss
 from disentangle_fas.methods.disentangle.model import DisentangledFAS
 from disentangle_fas.nn import pool
@@ -122,9 +122,9 @@ def erase_and_refit(model: DisentangledFAS, batches: SourceBatches) -> Disentang
     cfg = model.config
     out = copy.deepcopy(model)
     feats, labels, domains = liveness_features(out, batches, cfg.erase_max_images)
-    fit: LeaceFit = fit_leace(feats, domains, cfg.num_domains)
+    fit: LeaceFit = fit_leace(feats.double(), domains, cfg.num_domains)  # kept in float64
     assert out.eraser is not None
     out.eraser.load_fit(fit)
-    erased = leace_erase(feats, fit.projection, fit.bias)
+    erased = out.eraser(feats)
     refit_liveness_head(out.liveness_head, erased, labels, cfg.erase_refit_steps)
     return out
