@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -159,6 +160,15 @@ def test_another_protocol_in_the_same_folder_is_refused_before_any_run(tmp_path:
     assert read_plan(tmp_path) == plan
     assert not Path(plan.units[1].out).exists()
     write_plan(tmp_path, plan)  # the same plan again is fine
+    # So is one whose description or progress display differs (the runs are the same).
+    reworded = dataclasses.replace(
+        plan,
+        description="other words",
+        config={**plan.config, "progress": not plan.config["progress"]},
+    )
+    write_plan(tmp_path, reworded)
+    with pytest.raises(ValueError, match="holds another protocol's plan"):
+        write_plan(tmp_path, dataclasses.replace(plan, config={**plan.config, "lr": 0.5}))
     with pytest.raises(ValueError, match=r"units 9 are not in this protocol \(units 1-4\)"):
         run_units(cfg, units=[9], **_kw())
 

@@ -234,10 +234,15 @@ class Plan:
             raise ValueError(f"malformed plan ({exc!r})") from None
 
     def same_study(self, other: Plan) -> bool:
-        """Whether ``other`` plans the same runs and tables (the command may differ)."""
+        """Whether ``other`` plans the same runs and tables: the command, the description
+        and the settings a run may change when resumed (:data:`RESUME_IGNORED_FIELDS`:
+        where and how it runs, e.g. ``progress``) may differ.
+        """
         a, b = self.to_dict(), other.to_dict()
         for d in (a, b):
             d.pop("command")
+            d.pop("description")
+            d["config"] = {k: v for k, v in d["config"].items() if k not in RESUME_IGNORED_FIELDS}
         return a == b
 
 
