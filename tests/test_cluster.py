@@ -197,6 +197,7 @@ def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
         (["--launcher", "submitit", "--workers", "2"], "--workers applies to --launcher local"),
         (["--launcher", "submitit", "--timeout-min", "0"], "--timeout-min 0: must be 1 or more"),
         (["--collect", "x", "--seeds", "2"], "--collect OUT takes no other options"),
+        (["--interim"], "--interim goes with --collect OUT"),
     ],
 )
 def test_bad_cluster_options_fail_in_one_line_without_torch(args: list[str], message: str) -> None:

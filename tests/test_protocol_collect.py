@@ -223,3 +223,32 @@ def test_collect_of_a_study_rebuilds_its_probe_tables_from_the_records(
     probe_part = (tmp_path / "study.md").read_text().split("## Disentanglement probes")[1]
     assert probe_part == before.split("## Disentanglement probes")[1]
     assert (tmp_path / "results.md").read_text() == study.protocol.to_markdown()
+
+
+def test_interim_tables_cover_the_seeds_every_task_and_variant_finished(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from disentangle_fas.training.cluster_cli import collect_main
+
+    cfg = tiny_config(str(tmp_path / "p"))
+    three = {**_kw(), "seeds": 3}
+    run_units(cfg, units=[1, 2, 3, 4, 5], **three)  # seeds 0 and 1 whole, seed 2 half
+    got = collect(cfg.out)
+    assert got.result is None and got.finished_seeds() == [0, 1]
+    assert collect_main(cfg.out, interim=True) == 1  # the protocol is still unfinished
+    printed = capsys.readouterr().out
+    assert "interim tables over seeds 0, 1 (every task and variant)" in printed
+    interim = json.loads((Path(cfg.out) / "interim" / "results.json").read_text())
+    assert not (Path(cfg.out) / "results.json").exists()
+    # The same as a protocol of seeds 0 and 1 alone, run apart.
+    alone = tiny_config(str(tmp_path / "alone"))
+    run_units(alone, **_kw())
+    expected = collect(alone.out).result
+    assert expected is not None
+    same = json.loads(json.dumps(expected.to_dict()))
+    for key in ("seeds", "summary", "per_seed", "full_oracle_summary", "oracle_threshold_summary"):
+        assert interim[key] == same[key], key
+    # With nothing finished there is nothing to assemble.
+    empty = tiny_config(str(tmp_path / "e"))
+    run_units(empty, units=[2], **_kw())
+    assert collect(empty.out).finished_seeds() == [] and collect(empty.out).interim() is None

@@ -206,9 +206,14 @@ def protocol_main(argv: Sequence[str] | None = None) -> int:
     add_cluster_arguments(parser)
     args = parser.parse_args(args_list)
     if args.collect is not None:
-        if len(args_list) != (1 if args_list[0].startswith("--collect=") else 2):
-            raise UsageError("--collect OUT takes no other options (the plan in OUT has them)")
-        return collect_main(args.collect)
+        rest = [a for a in args_list if a != "--interim"]
+        if len(rest) != (1 if rest[0].startswith("--collect=") else 2):
+            raise UsageError(
+                "--collect OUT takes no other options but --interim (the plan in OUT has them)"
+            )
+        return collect_main(args.collect, interim=args.interim)
+    if args.interim:
+        raise UsageError("--interim goes with --collect OUT")
     check_cluster_args(args)
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds {args.seeds}: must be a positive integer (1, 2, 3, ...)")

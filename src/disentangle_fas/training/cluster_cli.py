@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from disentangle_fas.errors import UsageError
@@ -28,7 +29,13 @@ __all__ = [
 CLUSTER_CHOICES = ("slurm", "local", "debug")
 
 #: Options that select units or replace runs: left out of the command a plan stores.
-_DROPPED = {"--shard": True, "--units": True, "--overwrite": False, "--collect": True}
+_DROPPED = {
+    "--shard": True,
+    "--units": True,
+    "--overwrite": False,
+    "--collect": True,
+    "--interim": False,
+}
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +54,12 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         help="assemble the tables of the protocol in OUT from its run folders alone; when "
         "units are missing or failed, list them (with the error) and print the command that "
         "runs only those (exit 1)",
+    )
+    g.add_argument(
+        "--interim",
+        action="store_true",
+        help="with --collect, while units are left: also assemble the tables over the seeds "
+        "every task and variant has finished (paired as the final ones are) into OUT/interim/",
     )
     g.add_argument(
         "--shard",
@@ -224,9 +237,12 @@ def runner_from_args(args: argparse.Namespace, out: str) -> Any:
     return submitit_runner(options, root=out)
 
 
-def collect_main(root: str) -> int:
+def collect_main(root: str, *, interim: bool = False) -> int:
     """``protocol --collect OUT``: print the tables (and the study's probes) when every unit
     finished (exit 0), else what is missing or failed and the command that runs it (exit 1).
+    With ``interim``, an unfinished protocol's tables over the seeds every task and variant
+    has finished are printed and written into ``OUT/interim/`` (exit 1 all the same: the
+    protocol is not finished).
 
     Raises:
         UsageError: ``OUT`` holds no readable plan.
@@ -241,17 +257,35 @@ def collect_main(root: str) -> int:
 
     got = collect(root)
     print(got.report())
-    if got.result is None:
+    result, out, note = got.result, Path(root), ""
+    if result is None and interim:
+        result, out = got.interim(), Path(root) / "interim"
+        seeds = got.finished_seeds()
+        if result is None:
+            print("interim: no seed has finished every task and variant yet")
+        else:
+            note = f"; interim: seeds {', '.join(map(str, seeds))} of {len(got.plan.seeds)}"
+            print(
+                f"interim tables over seeds {', '.join(map(str, seeds))} (every task and variant)"
+            )
+    if result is None:
         return 1
+    out.mkdir(parents=True, exist_ok=True)
     if got.plan.kind == "study":
         from disentangle_fas.study import write_study
 
-        seconds = sum(r.seconds for r in got.records.values())
-        study = write_study(got.result, got.plan.description, seconds, root, echo=lambda _: None)
+        used = set(got.finished_seeds()) if note else set(got.plan.seeds)
+        seconds = sum(got.records[u.number].seconds for u in got.plan.units if u.seed in used)
+        description = got.plan.description + note
+        study = write_study(result, description, seconds, out, echo=lambda _: None)
         print(study.to_markdown())
-        print(f"written: {root}/study.md, results.*, probes.csv, probes.json")
+        print(f"written: {out}/study.md, results.*, probes.csv, probes.json")
     else:
+        from disentangle_fas.training.collect import write_tables
+
+        if note:
+            write_tables(out, result)
         print()
-        print(got.result.to_markdown())
-        print(f"written: {root}/results.md, results.csv, results.json")
-    return 0
+        print(result.to_markdown())
+        print(f"written: {out}/results.md, results.csv, results.json")
+    return 0 if got.result is not None else 1

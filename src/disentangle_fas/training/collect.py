@@ -10,6 +10,7 @@ and with what error, and the one command that runs only those.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,6 +87,7 @@ class Collected:
         statuses: one per unit, in plan order.
         records: unit number -> record of every finished unit.
         result: the tables, when every unit finished.
+        envs: unit number -> the environment its record names.
     """
 
     root: Path
@@ -93,6 +95,7 @@ class Collected:
     statuses: list[UnitStatus]
     records: dict[int, RunRecord] = field(default_factory=dict)
     result: ProtocolResult | None = None
+    envs: dict[int, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -103,6 +106,24 @@ class Collected:
     def unfinished(self) -> list[UnitStatus]:
         """The units without a valid record."""
         return [s for s in self.statuses if s.state != "finished"]
+
+    def finished_seeds(self) -> list[int]:
+        """The seeds whose every unit (each task and variant) finished, in plan order."""
+        done: dict[int, bool] = {}
+        for s in self.statuses:
+            done[s.unit.seed] = done.get(s.unit.seed, True) and s.state == "finished"
+        return [seed for seed in self.plan.seeds if done.get(seed, False)]
+
+    def interim(self) -> ProtocolResult | None:
+        """The tables over :meth:`finished_seeds` alone (every task and variant has each of
+        them, so the comparisons stay paired), or ``None`` when no seed has finished.
+        """
+        seeds = self.finished_seeds()
+        if not seeds:
+            return None
+        units = tuple(u for u in self.plan.units if u.seed in seeds)
+        sub = dataclasses.replace(self.plan, units=units, seeds=tuple(seeds))
+        return assemble_plan(sub, self.records, [self.envs[u.number] for u in units])
 
     def resubmit_command(self) -> str | None:
         """The command that runs only the unfinished units, or ``None`` (all finished, or
@@ -221,17 +242,17 @@ def collect(root: str | Path, *, write: bool = True) -> Collected:
     plan = read_plan(root)
     statuses: list[UnitStatus] = []
     records: dict[int, RunRecord] = {}
-    envs: list[Mapping[str, Any]] = []
+    envs: dict[int, Mapping[str, Any]] = {}
     for unit in plan.units:
         status, rec = _status(unit)
         statuses.append(status)
         if rec is not None:
             records[unit.number] = rec
             data = read_record_data(unit.out) or {}
-            envs.append(data.get("env") or {})
-    out = Collected(Path(root), plan, statuses, records)
+            envs[unit.number] = data.get("env") or {}
+    out = Collected(Path(root), plan, statuses, records, envs=envs)
     if out.complete:
-        out.result = assemble_plan(plan, records, envs)
+        out.result = assemble_plan(plan, records, list(envs.values()))
         if write:
             write_tables(root, out.result)
     return out
