@@ -39,7 +39,7 @@ from disentangle_fas.explain.heldout import balanced_accuracy, stratified_bootst
 from disentangle_fas.explain.measure_runs import cap_per_domain
 from disentangle_fas.losses import fit_leace, leace_erase
 from disentangle_fas.model import DisentangledFAS
-from disentangle_fas.training.config import load_config
+from disentangle_fas.training.config_io import load_config
 from disentangle_fas.training.tasks import build_task
 
 

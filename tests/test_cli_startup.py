@@ -14,7 +14,8 @@ import pytest
 
 from disentangle_fas.encoders import ENCODER_DEPTHS, TORCHVISION_BACKBONES
 from disentangle_fas.encoders.names import BACKBONE_NAMES, check_backbone_name
-from disentangle_fas.training.config import TrainConfig, _field_types
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.config_io import _field_types
 from disentangle_fas.training.flags import FLAG_HELP
 from disentangle_fas.training.options import check_options
 from disentangle_fas.training.presets import PAPER_PRESET

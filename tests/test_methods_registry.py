@@ -34,7 +34,8 @@ from disentangle_fas.methods.listing import describe_methods
 from disentangle_fas.seeds import derive_seed
 from disentangle_fas.training import TrainConfig, train
 from disentangle_fas.training.cli import main as train_main
-from disentangle_fas.training.config import load_config, parse_config, settings_for
+from disentangle_fas.training.config import settings_for
+from disentangle_fas.training.config_io import load_config, parse_config
 from disentangle_fas.training.methods import check_method_settings
 from disentangle_fas.training.presets import PAPER_PRESET
 
@@ -105,7 +106,7 @@ def test_the_preset_is_chosen_after_the_config_file_is_read(tmp_path: Path) -> N
     assert parser_cfg.data == str(tmp_path)
     import argparse
 
-    from disentangle_fas.training.config import add_config_arguments, config_from_args
+    from disentangle_fas.training.config_io import add_config_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)

@@ -9,7 +9,7 @@ import torch
 from _fake_task import fake_task, tiny_config
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.training import NonFiniteLossError, TrainConfig, lr_at, parse_config, train
-from disentangle_fas.training.config import load_config
+from disentangle_fas.training.config_io import load_config
 from disentangle_fas.training.methods import check_method_settings
 from disentangle_fas.training.state import load_training_state
 

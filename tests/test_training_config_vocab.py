@@ -13,7 +13,7 @@ from disentangle_fas.contracts import Variant
 from disentangle_fas.methods import SettingsError
 from disentangle_fas.metrics import CheckpointPolicy, ThresholdStrategy
 from disentangle_fas.training import TrainConfig, load_config
-from disentangle_fas.training.config import add_config_arguments, config_from_args
+from disentangle_fas.training.config_io import add_config_arguments, config_from_args
 from disentangle_fas.training.methods import check_method_settings, uses_content
 
 

@@ -25,7 +25,7 @@ from disentangle_fas.training.averaging import (
     average_start_step,
     recalibrate_batchnorm,
 )
-from disentangle_fas.training.config import load_config
+from disentangle_fas.training.config_io import load_config
 from disentangle_fas.training.data import TaskData
 from disentangle_fas.training.scoring import evaluate_model
 

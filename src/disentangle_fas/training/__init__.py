@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from disentangle_fas._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from disentangle_fas.training.config import TrainConfig, load_config, parse_config
+    from disentangle_fas.training.config import TrainConfig
+    from disentangle_fas.training.config_io import load_config, parse_config
     from disentangle_fas.training.data import TaskData
     from disentangle_fas.training.loop import NonFiniteLossError, TrainResult, lr_at, train
     from disentangle_fas.training.methods import (
@@ -47,8 +48,8 @@ __all__ = [
 #: public name -> the module that defines it (imported on first use).
 _EXPORTS = {
     "TrainConfig": "disentangle_fas.training.config",
-    "load_config": "disentangle_fas.training.config",
-    "parse_config": "disentangle_fas.training.config",
+    "load_config": "disentangle_fas.training.config_io",
+    "parse_config": "disentangle_fas.training.config_io",
     "TaskData": "disentangle_fas.training.data",
     "NonFiniteLossError": "disentangle_fas.training.loop",
     "TrainResult": "disentangle_fas.training.loop",

@@ -22,7 +22,8 @@ from disentangle_fas.training.cluster_cli import (
     runner_from_args,
     selected_units,
 )
-from disentangle_fas.training.config import TrainConfig, add_config_arguments, config_from_args
+from disentangle_fas.training.config import TrainConfig
+from disentangle_fas.training.config_io import add_config_arguments, config_from_args
 from disentangle_fas.training.options import KEEP_CHOICES, check_options
 from disentangle_fas.training.presets import (
     PAPER_PRESET,
