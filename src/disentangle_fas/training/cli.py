@@ -357,7 +357,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     from disentangle_fas.checkpoint import load_model
     from disentangle_fas.metrics import CheckpointPolicy, Report
     from disentangle_fas.training.distributed import resolve_device
-    from disentangle_fas.training.loop import POLICY_FILES
+    from disentangle_fas.training.run_checkpoints import POLICY_FILES
     from disentangle_fas.training.scoring import evaluate_model
     from disentangle_fas.training.tasks import build_task
 

@@ -12,29 +12,18 @@ updated after every step, and it is what every evaluation scores, checkpoints an
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import os
-import shutil
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from disentangle_fas.checkpoint import (
-    CUSTOM_KIND,
-    load_model,
-    load_weights,
-    read_metadata,
-    save_model,
-)
 from disentangle_fas.contracts import (
-    InputSpec,
     LivenessModel,
     Losses,
     TrainingMethod,
@@ -42,9 +31,7 @@ from disentangle_fas.contracts import (
 )
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
 from disentangle_fas.errors import NonFiniteLossError, RunDirectoryError, RunInterrupted
-from disentangle_fas.methods.common.inputs import input_spec_of
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
-from disentangle_fas.metrics.checkpoints import CheckpointPolicy, CheckpointScores, select_index
 from disentangle_fas.seeds import derive_seed
 from disentangle_fas.training.averaging import WeightAverage, average_start_step
 from disentangle_fas.training.batches import DeviceBatch, DeviceBatches, configure_device
@@ -57,22 +44,21 @@ from disentangle_fas.training.distributed import (
     init_distributed,
 )
 from disentangle_fas.training.finalize import finalized
-from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model, evaluate_finite
+from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method, check_method_settings
+from disentangle_fas.training.run_checkpoints import (
+    POLICY_FILES,
+    custom_fields,
+    evaluate_and_checkpoint,
+    load_chosen,
+)
 from disentangle_fas.training.rundir import RunDirectory
 from disentangle_fas.training.scoring import evaluate_model
 from disentangle_fas.training.state import load_training_state, save_training_state
 from disentangle_fas.training.tasks import build_task
 
 __all__ = ["POLICY_FILES", "NonFiniteLossError", "TrainResult", "lr_at", "run_label", "train"]
-
-#: The file a run writes for the checkpoint each policy chooses.
-POLICY_FILES = {
-    CheckpointPolicy.BEST_SOURCE_VAL: "best_source_val.safetensors",
-    CheckpointPolicy.ORACLE_BEST_TARGET: "best_oracle.safetensors",
-    CheckpointPolicy.LAST: "last.safetensors",
-}
 
 
 @dataclass
@@ -111,7 +97,7 @@ class TrainResult:
             A new module; :attr:`model` (the last step's weights) is left as it is.
         """
         dev = torch.device(device) if device is not None else next(self.model.parameters()).device
-        return _load_chosen(self.checkpoint, self.model, dev)[0]
+        return load_chosen(self.checkpoint, self.model, dev)[0]
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -402,8 +388,8 @@ def _train(
                         else model
                     )
                     evaluated = finalized(method, evaluated, task, cfg, dev)  # its own step
-                    _evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev,
-                                             _custom_fields(method))  # fmt: skip
+                    evaluate_and_checkpoint(cfg, task, evaluated, out, done, history, logger, dev,
+                                             custom_fields(method))  # fmt: skip
                     save_training_state(
                         state_path,
                         step=done,
@@ -472,118 +458,6 @@ def _check_restored_average(
     )
 
 
-def _evaluate_and_checkpoint(
-    cfg: TrainConfig,
-    task: TaskData,
-    model: LivenessModel,
-    out: Path,
-    step: int,
-    history: list[dict[str, Any]],
-    logger: RunLogger,
-    dev: torch.device,
-    custom: dict[str, Any] | None = None,
-) -> None:
-    channels_last = cfg.channels_last and dev.type == "cuda"
-    state = out / "state.safetensors"
-    check_finite_model(model, step, state)
-    result = evaluate_finite(
-        lambda: evaluate_model(
-            model,
-            task.source_val,
-            task.target_test,
-            device=dev,
-            step=step,
-            channels_last=channels_last,
-        ),
-        step,
-        state,
-    )
-    assert result.honest is not None and result.source_val is not None
-    summary = {
-        "step": step,
-        "target_auc": result.auc,
-        "target_eer": result.eer,
-        "target_hter_oracle": result.oracle.hter,
-        "target_hter_honest": result.honest.hter,
-        "source_val_eer": result.source_val.eer,
-        "source_val_auc": result.source_val.auc,
-        "threshold_honest": result.honest.threshold,
-        "threshold_oracle": result.oracle.threshold,
-    }
-    logger.log("eval", summary)
-    info = {
-        "task": task.name,
-        "step": step,
-        "sources": task.source_names,
-        "target": task.target_name,
-    }
-    history.append(summary)
-    last = save_model(
-        model,
-        out / "last.safetensors",
-        threshold=result.honest.threshold,
-        threshold_strategy="source_val_eer",
-        info=info,
-        input_spec=_trained_input(cfg, model),
-        **(custom or {}),
-    )
-    scores = [_scores(h) for h in history]
-    for policy in (CheckpointPolicy.BEST_SOURCE_VAL, CheckpointPolicy.ORACLE_BEST_TARGET):
-        # The kept file changes only when the newest evaluation becomes the choice, so it
-        # always holds the checkpoint select_checkpoint picks from the whole history.
-        if select_index(scores, policy) == len(history) - 1:
-            _link_or_copy(last, out / POLICY_FILES[policy])
-
-
-def _custom_fields(method: TrainingMethod) -> dict[str, Any]:
-    """What a checkpoint of a custom model stores for its builder: the method's
-    ``checkpoint_config`` and ``builder`` (:class:`ObjectiveMethod` has both), when set.
-    """
-    fields = {"config": getattr(method, "checkpoint_config", None),
-              "builder": getattr(method, "builder", None)}  # fmt: skip
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def _trained_input(cfg: TrainConfig, model: LivenessModel) -> InputSpec:
-    """The input the run trains ``model`` on, as its checkpoints record it: the run's image
-    size with the model's normalisation (its input spec's, else its ``normalize`` layer's,
-    else none: inputs in [0, 1]).
-    """
-    own = model.input_spec
-    if own is not None:
-        return own if own.image_size == cfg.image_size else replace(own, image_size=cfg.image_size)
-    normalize = getattr(model, "normalize", None)
-    spec = (
-        input_spec_of(cfg.image_size, normalize) if isinstance(normalize, torch.nn.Module) else None
-    )
-    return spec or InputSpec(cfg.image_size, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
-
-
-def _scores(summary: dict[str, Any]) -> CheckpointScores:
-    """The selection scores of one evaluation summary of the run history."""
-    return CheckpointScores(
-        target_hter_oracle=summary["target_hter_oracle"],
-        target_auc=summary["target_auc"],
-        source_val_eer=summary["source_val_eer"],
-        source_val_auc=summary["source_val_auc"],
-    )
-
-
-def _link_or_copy(src: Path, dest: Path) -> None:
-    """Make ``dest`` hold ``src``'s current bytes, atomically, without copying if possible.
-
-    A hard link shares the file; ``last.safetensors`` is later *replaced* (new inode), so
-    the link keeps this version.
-    """
-    tmp = dest.with_name(f".{dest.name}.link")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
-
-
 def _finish(
     cfg: TrainConfig,
     task: TaskData,
@@ -602,7 +476,7 @@ def _finish(
     the untrained one its checkpoint is loaded into; the result then holds the chosen model.
     """
     path = out / POLICY_FILES[cfg.checkpoint_policy]
-    chosen, step = _load_chosen(path, model, dev)
+    chosen, step = load_chosen(path, model, dev)
     result = evaluate_model(chosen, task.source_val, task.target_test, device=dev, step=step)
     metrics = TaskMetrics.from_result(task.name, result, cfg.threshold, cfg.checkpoint_policy)
     if info.is_main:
@@ -611,14 +485,3 @@ def _finish(
         )
     kept = model if trained else chosen.train()
     return TrainResult(task.name, metrics, result, path, history, cfg.steps, seconds, kept)
-
-
-def _load_chosen(path: Path, model: LivenessModel, dev: torch.device) -> tuple[LivenessModel, Any]:
-    """Load the chosen checkpoint: rebuilt from its kind, or into a copy of a custom model."""
-    meta = read_metadata(path)
-    if meta.get("kind") == CUSTOM_KIND:
-        clone = copy.deepcopy(model)
-        load_weights(path, clone, map_location=str(dev))
-        return clone.eval(), (meta.get("info") or {}).get("step")
-    loaded = load_model(path, map_location=str(dev))
-    return loaded.model, loaded.info.get("step")
