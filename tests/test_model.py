@@ -108,6 +108,7 @@ def test_normalize() -> None:
         "disentangle_fas.training.run_record",
         "disentangle_fas.training.cluster_cli",
         "disentangle_fas.training.protocol_plan",
+        "disentangle_fas.metrics.t_distribution",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

@@ -1,9 +1,8 @@
 """Uncertainty of reported metrics: mean ± std over seeds, t-intervals, paired differences,
 paired tests, Holm's correction and a stratified bootstrap over target videos.
 
-Everything is plain numpy and :mod:`math` (no SciPy): the Student t quantile is computed
-exactly from the regularised incomplete beta function (a continued fraction, then
-bisection), which is accurate to about ``1e-10``.
+Everything is plain numpy and :mod:`math` (no SciPy); Student's t distribution is
+:mod:`~disentangle_fas.metrics.t_distribution`'s.
 
 An :class:`Interval` is *significant* at its confidence when it excludes 0; that is one
 comparison on its own. When several comparisons are made (tasks, pairs of methods), test
@@ -20,6 +19,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from disentangle_fas.metrics.t_distribution import t_cdf, t_quantile
 
 __all__ = [
     "Interval",
@@ -140,92 +141,6 @@ def mean_std(values: Sequence[float] | NDArray[Any]) -> MeanStd:
     arr = _values(values)
     std = float(arr.std(ddof=1)) if arr.size > 1 else math.nan
     return MeanStd(float(arr.mean()), std, int(arr.size))
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta function ``I_x(a, b)``."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t distribution with ``df`` degrees of freedom.
-
-    Raises:
-        ValueError: ``df <= 0``.
-    """
-    if df <= 0:
-        raise ValueError(f"df must be positive, got {df}")
-    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
-
-
-def t_quantile(p: float, df: float) -> float:
-    """Quantile (inverse CDF) of Student's t with ``df`` degrees of freedom.
-
-    Example:
-        >>> round(t_quantile(0.975, 2), 3)
-        4.303
-
-    Raises:
-        ValueError: ``p`` outside ``(0, 1)`` or ``df <= 0``.
-    """
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be in (0, 1), got {p}")
-    if df <= 0:
-        raise ValueError(f"df must be positive, got {df}")
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
 
 
 def t_interval(values: Sequence[float] | NDArray[Any], confidence: float = 0.95) -> Interval:
