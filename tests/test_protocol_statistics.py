@@ -178,10 +178,10 @@ def test_bootstrap_test_is_the_interval_and_its_tail() -> None:
 
 
 def test_uncertainty_docstring_examples_run() -> None:
-    from disentangle_fas.metrics import uncertainty
+    from disentangle_fas.metrics import t_distribution, uncertainty
 
-    result = doctest.testmod(uncertainty)
-    assert result.failed == 0 and result.attempted >= 3
+    results = [doctest.testmod(uncertainty), doctest.testmod(t_distribution)]
+    assert all(r.failed == 0 for r in results) and sum(r.attempted for r in results) >= 3
     assert {"holm_adjust", "paired_t_test", "bootstrap_test"} <= set(metrics.__all__)
 
 
