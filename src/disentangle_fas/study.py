@@ -47,6 +47,7 @@ from disentangle_fas.training.presets import (
     StudyPreset,
 )
 from disentangle_fas.training.protocol import KeepCheckpoints, ProtocolResult, run_protocol
+from disentangle_fas.training.rundir import RESUME_IGNORED_FIELDS
 from disentangle_fas.training.tasks import build_task
 
 __all__ = [
@@ -218,10 +219,6 @@ class StudySetup(NamedTuple):
     description: str
 
 
-#: Settings that say where and how a study is written, not what it measures.
-_BOOKKEEPING = frozenset({"out", "resume", "overwrite", "progress", "tensorboard", "num_workers"})
-
-
 def study_setup(
     preset: StudyPreset | str,
     config: TrainConfig | None = None,
@@ -253,7 +250,7 @@ def study_setup(
     changes += [
         f"{key}={value}"
         for key, value in cfg.to_dict().items()
-        if key not in _BOOKKEEPING and base.get(key) != value
+        if key not in RESUME_IGNORED_FIELDS and base.get(key) != value
     ]
     description = (
         f"{preset.description}; changed here: {', '.join(changes)}"
