@@ -33,7 +33,6 @@ from disentangle_fas.metrics import (
     CheckpointPolicy,
     EvaluationResult,
     Report,
-    ThresholdStrategy,
 )
 from disentangle_fas.metrics.checkpoints import CheckpointScores, select_index
 from disentangle_fas.training.protocol_stats import (
@@ -44,6 +43,17 @@ from disentangle_fas.training.protocol_stats import (
     summarize_points,
     summarize_seeds,
 )
+from disentangle_fas.training.protocol_text import (
+    FULL_ORACLE,
+    FULL_ORACLE_CSV,
+    checkpoint_name,
+    full_oracle_line,
+    main_title,
+    oracle_threshold_line,
+    oracle_threshold_title,
+    points_dict,
+    points_markdown,
+)
 
 __all__ = [
     "FULL_ORACLE",
@@ -53,12 +63,6 @@ __all__ = [
     "combined_markdown",
     "full_oracle_point",
 ]
-
-#: The name of the full-oracle table.
-FULL_ORACLE = "Full oracle (target threshold + target-best checkpoint, as published tables)"
-
-#: The CSV's first column for the full-oracle rows.
-_FULL_ORACLE_CSV = "oracle_target_eer + oracle_best_target (full oracle)"
 
 
 @dataclass
@@ -144,12 +148,12 @@ class ProtocolResult:
     @property
     def main_title(self) -> str:
         """The configured table's name (``"Honest"`` unless it uses target labels)."""
-        return _main_title(self.threshold, self.checkpoint_policy)
+        return main_title(self.threshold, self.checkpoint_policy)
 
     @property
     def oracle_threshold_title(self) -> str:
         """The oracle-threshold table's name, e.g. ``"Oracle threshold (honest checkpoint)"``."""
-        return _oracle_threshold_title(self.checkpoint_policy)
+        return oracle_threshold_title(self.checkpoint_policy)
 
     @property
     def runs(self) -> dict[tuple[str, str], RunRecord]:
@@ -170,7 +174,7 @@ class ProtocolResult:
         for summary in (self.summary, self.full_oracle_summary, self.oracle_summary):
             if summary is not None:
                 parts += [summary.to_markdown(), "\n"]
-        oracle_line = _oracle_threshold_line(self.checkpoint_policy)
+        oracle_line = oracle_threshold_line(self.checkpoint_policy)
         seeds: list[int | None] = list(self.seeds) or [None]
         for seed in seeds:
             honest = self.reports if seed is None else self.per_seed[seed]
@@ -181,7 +185,7 @@ class ProtocolResult:
             if seed is not None and seed in self.per_seed_full_oracle:
                 parts += [
                     f"{FULL_ORACLE}:\n\n",
-                    _points_markdown(self.per_seed_full_oracle[seed], _full_oracle_line()),
+                    points_markdown(self.per_seed_full_oracle[seed], full_oracle_line()),
                     "\n",
                 ]
             parts += [
@@ -207,7 +211,7 @@ class ProtocolResult:
         out["per_seed"] = {
             str(s): {v: r.to_dict() for v, r in self.per_seed[s].items()}
             | {
-                f"{v} (full oracle)": _points_dict(points)
+                f"{v} (full oracle)": points_dict(points)
                 for v, points in self.per_seed_full_oracle.get(s, {}).items()
             }
             | {f"{v} (oracle threshold)": r.to_dict() for v, r in self.per_seed_oracle[s].items()}
@@ -223,8 +227,8 @@ class ProtocolResult:
             return ""
         tables = {self.threshold: self.summary}
         if self.full_oracle_summary is not None:
-            tables[_FULL_ORACLE_CSV] = self.full_oracle_summary
-        ckpt = _checkpoint_name(self.checkpoint_policy)
+            tables[FULL_ORACLE_CSV] = self.full_oracle_summary
+        ckpt = checkpoint_name(self.checkpoint_policy)
         tables[f"oracle_target_eer (oracle threshold, {ckpt} checkpoint)"] = self.oracle_summary
         return summaries_csv(tables)
 
@@ -293,75 +297,6 @@ def full_oracle_point(task: str, history: Sequence[Mapping[str, Any]]) -> TaskPo
         eer=float(best["target_eer"]),
         step=None if step is None else int(step),
     )
-
-
-def _protocol_text(threshold: ThresholdStrategy, policy: CheckpointPolicy) -> str:
-    return (
-        f"Threshold strategy: {threshold.value} ({threshold.description}). "
-        f"Checkpoint policy: {policy.value} ({policy.description})."
-    )
-
-
-def _full_oracle_line() -> str:
-    return (
-        _protocol_text(ThresholdStrategy.ORACLE_TARGET_EER, CheckpointPolicy.ORACLE_BEST_TARGET)
-        + " Full oracle: comparable with published tables, not with deployment."
-    )
-
-
-def _checkpoint_name(policy: str) -> str:
-    pol = CheckpointPolicy.coerce(policy)
-    return {
-        CheckpointPolicy.BEST_SOURCE_VAL: "honest",
-        CheckpointPolicy.LAST: "last",
-        CheckpointPolicy.ORACLE_BEST_TARGET: "target-best",
-    }[pol]
-
-
-def _main_title(threshold: str, policy: str) -> str:
-    oracle = ThresholdStrategy.coerce(threshold).is_oracle
-    oracle = oracle or CheckpointPolicy.coerce(policy).is_oracle
-    return "Configured protocol (uses target labels)" if oracle else "Honest"
-
-
-def _oracle_threshold_title(policy: str) -> str:
-    return f"Oracle threshold ({_checkpoint_name(policy)} checkpoint)"
-
-
-def _oracle_threshold_line(policy: str) -> str:
-    pol = CheckpointPolicy.coerce(policy)
-    line = _protocol_text(ThresholdStrategy.ORACLE_TARGET_EER, pol)
-    if pol is CheckpointPolicy.ORACLE_BEST_TARGET:
-        return line + " Full oracle: comparable with published tables, not with deployment."
-    return line + (
-        f" Oracle threshold on the {_checkpoint_name(policy)} checkpoint: not what published"
-        " tables report (they also pick the checkpoint on the target test set), nor what a"
-        " deployment sees."
-    )
-
-
-def _points_markdown(points: Mapping[str, Sequence[TaskPoint]], footer: str) -> str:
-    """A paper-style table of task points, one row per variant (named as full oracle)."""
-    variants = list(points)
-    tasks = [p.task for p in points[variants[0]]]
-    header = ["Method"] + [f"{t} {m}" for t in tasks for m in ("HTER (%)", "AUC (%)")]
-    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
-    for v in variants:
-        cells = [f"{v} (full oracle)"]
-        for p in points[v]:
-            cells += [f"{100 * p.hter:.2f}", f"{100 * p.auc:.2f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + footer + "\n"
-
-
-def _points_dict(points: Sequence[TaskPoint]) -> dict[str, Any]:
-    return {
-        "table": FULL_ORACLE,
-        "threshold_strategy": ThresholdStrategy.ORACLE_TARGET_EER.value,
-        "checkpoint_policy": CheckpointPolicy.ORACLE_BEST_TARGET.value,
-        "oracle": True,
-        "tasks": [p.to_dict() for p in points],
-    }
 
 
 def assemble_result(
@@ -444,14 +379,14 @@ def assemble_result(
         summary=summarize_seeds(
             per_seed,
             scores=scores if single else None,
-            title=_main_title(threshold, checkpoint_policy),
+            title=main_title(threshold, checkpoint_policy),
             **kw,
         ),
         oracle_summary=summarize_seeds(
             per_seed_oracle,
             scores=oracle_scores if single else None,
-            title=_oracle_threshold_title(checkpoint_policy),
-            protocol_line=_oracle_threshold_line(checkpoint_policy),
+            title=oracle_threshold_title(checkpoint_policy),
+            protocol_line=oracle_threshold_line(checkpoint_policy),
             **kw,
         ),
         env={**env, "source validation held out by": _holdouts(records)},
@@ -460,7 +395,7 @@ def assemble_result(
         per_seed_full_oracle=per_seed_full,
         full_oracle_summary=summarize_points(
             per_seed_full,
-            protocol_line=_full_oracle_line(),
+            protocol_line=full_oracle_line(),
             title=FULL_ORACLE,
             row_suffix=" (full oracle)",
             **kw,
