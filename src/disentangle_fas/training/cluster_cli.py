@@ -257,33 +257,30 @@ def collect_main(root: str, *, interim: bool = False) -> int:
 
     got = collect(root)
     print(got.report())
-    result, out, note = got.result, Path(root), ""
+    result, out, seeds, note = got.result, Path(root), list(got.plan.seeds), ""
     if result is None and interim:
-        result, out = got.interim(), Path(root) / "interim"
-        seeds = got.finished_seeds()
-        if result is None:
-            print("interim: no seed has finished every task and variant yet")
-        else:
-            note = f"; interim: seeds {', '.join(map(str, seeds))} of {len(got.plan.seeds)}"
-            print(
-                f"interim tables over seeds {', '.join(map(str, seeds))} (every task and variant)"
-            )
+        result, out, seeds = got.interim(), Path(root) / "interim", got.finished_seeds()
+        listed = ", ".join(map(str, seeds))
+        note = f"; interim: seeds {listed} of {len(got.plan.seeds)}"
+        print(
+            f"interim tables over seeds {listed} (every task and variant)"
+            if result is not None
+            else "interim: no seed has finished every task and variant yet"
+        )
     if result is None:
         return 1
     out.mkdir(parents=True, exist_ok=True)
     if got.plan.kind == "study":
         from disentangle_fas.study import write_study
 
-        used = set(got.finished_seeds()) if note else set(got.plan.seeds)
-        seconds = sum(got.records[u.number].seconds for u in got.plan.units if u.seed in used)
-        description = got.plan.description + note
-        study = write_study(result, description, seconds, out, echo=lambda _: None)
+        seconds = sum(got.records[u.number].seconds for u in got.plan.units if u.seed in seeds)
+        study = write_study(result, got.plan.description + note, seconds, out, echo=lambda _: None)
         print(study.to_markdown())
         print(f"written: {out}/study.md, results.*, probes.csv, probes.json")
     else:
         from disentangle_fas.training.collect import write_tables
 
-        if note:
+        if got.result is None:  # collect() writes the final tables itself
             write_tables(out, result)
         print()
         print(result.to_markdown())
