@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import disentangle_fas.training.loop as loop
+import disentangle_fas.training.run_checkpoints as run_checkpoints
 from _fake_task import fake_task, tiny_config
 from disentangle_fas.checkpoint import read_metadata
 from disentangle_fas.metrics import EvaluationResult, evaluate_scores, select_checkpoint
@@ -55,7 +56,8 @@ def test_loop_and_select_checkpoint_agree_on_ties(
     def fake_evaluate(*args: Any, **kwargs: Any) -> EvaluationResult:
         return next(stream)
 
-    monkeypatch.setattr(loop, "evaluate_model", fake_evaluate)
+    monkeypatch.setattr(run_checkpoints, "evaluate_model", fake_evaluate)  # each evaluation
+    monkeypatch.setattr(loop, "evaluate_model", fake_evaluate)  # the chosen checkpoint's
     out = tmp_path / "run"
     loop.train(tiny_config(str(out), steps=8, eval_every=2), fake_task())
     results = [_crafted(i) for i in range(len(SOURCE))]
