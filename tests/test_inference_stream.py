@@ -268,9 +268,16 @@ def test_predict_help_imports_no_torch():
     assert "--stream" in res.stdout and "--hysteresis" in res.stdout
 
 
+#: Frames of the long test video.
+LONG_FRAMES = 2000
+
+
 @pytest.fixture(scope="module")
 def long_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", ramp_frames(600), fps=30)
+    # Long enough that the JSON lines overfill a pipe (64 KiB): a reader that stops reading
+    # blocks the stream, so it cannot end before a signal the reader sends.
+    frames = ramp_frames(LONG_FRAMES)
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", frames, fps=30)
 
 
 def test_a_closed_pipe_ends_the_stream_quietly(files, long_video):
@@ -307,7 +314,7 @@ def test_ctrl_c_ends_the_stream_cleanly(files, long_video):
     rest, err = proc.communicate(timeout=60)
     lines = [first, *rest.splitlines()]
     assert proc.returncode == 130, err
-    assert 1 <= len(lines) < 600
+    assert 1 <= len(lines) < LONG_FRAMES
     assert all(json.loads(line)["frame"] == i for i, line in enumerate(lines))  # whole lines
     assert "interrupted after" in err and "Traceback" not in err
     assert math.isfinite(json.loads(lines[-1])["time"])
