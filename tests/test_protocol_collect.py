@@ -223,6 +223,9 @@ def test_collect_of_a_study_rebuilds_its_probe_tables_from_the_records(
     probe_part = (tmp_path / "study.md").read_text().split("## Disentanglement probes")[1]
     assert probe_part == before.split("## Disentanglement probes")[1]
     assert (tmp_path / "results.md").read_text() == study.protocol.to_markdown()
+    # The runs' times are summed, and said to be (the runs may have run in parallel).
+    assert "\nwall time " in before
+    assert "\nrun time summed over runs " in (tmp_path / "study.md").read_text()
 
 
 def test_interim_tables_cover_the_seeds_every_task_and_variant_finished(

@@ -76,18 +76,21 @@ class StudyResult:
         protocol: HTER/AUC per seed, mean ± std and paired differences.
         probes: the probe scores of every run.
         description: what was run (the preset's line, or "custom").
-        seconds: wall time.
+        seconds: the time reported.
+        time_label: what ``seconds`` is: ``"wall time"`` of the command that ran the study,
+            or ``"run time summed over runs"`` when the tables were collected from records.
     """
 
     protocol: ProtocolResult
     probes: StudyProbes
     description: str
     seconds: float
+    time_label: str = "wall time"
 
     def to_markdown(self) -> str:
-        """Every table of the study, with its description and wall time."""
+        """Every table of the study, with its description and time."""
         return (
-            f"# Study\n\n{self.description}\n\nwall time {self.seconds / 60:.1f} min; "
+            f"# Study\n\n{self.description}\n\n{self.time_label} {self.seconds / 60:.1f} min; "
             f"{_env_line(self.protocol.env)}\n\n"
             + self.protocol.to_markdown()
             + "\n## Disentanglement probes\n\n"
@@ -266,6 +269,7 @@ def write_study(
     seconds: float,
     out: str | Path,
     echo: Callable[[str], None] = print,
+    time_label: str = "wall time",
 ) -> StudyResult:
     """The study's probe table from its runs' records, written with every table into
     ``out``: ``study.md``, ``probes.csv`` and ``probes.json``.
@@ -273,9 +277,10 @@ def write_study(
     Args:
         result: the protocol's tables (each record's ``extra`` holds its probes).
         description: the study's description line.
-        seconds: the wall time reported.
+        seconds: the time reported.
         out: the study's output folder.
         echo: where the per-run probe lines go.
+        time_label: what ``seconds`` is (:attr:`StudyResult.time_label`).
 
     Returns:
         The :class:`StudyResult`.
@@ -300,7 +305,7 @@ def write_study(
                 if k in row and not math.isnan(row[k])
             )
         )
-    study = StudyResult(result, probes, description, seconds)
+    study = StudyResult(result, probes, description, seconds, time_label)
     root = Path(out)
     atomic_write_text(root / "study.md", study.to_markdown())
     atomic_write_text(root / "probes.csv", probes.to_csv())

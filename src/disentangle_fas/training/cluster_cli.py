@@ -274,7 +274,14 @@ def collect_main(root: str, *, interim: bool = False) -> int:
         from disentangle_fas.study import write_study
 
         seconds = sum(got.records[u.number].seconds for u in got.plan.units if u.seed in seeds)
-        study = write_study(result, got.plan.description + note, seconds, out, echo=lambda _: None)
+        study = write_study(
+            result,
+            got.plan.description + note,
+            seconds,
+            out,
+            echo=lambda _: None,
+            time_label="run time summed over runs",
+        )
         print(study.to_markdown())
         print(f"written: {out}/study.md, results.*, probes.csv, probes.json")
     else:
