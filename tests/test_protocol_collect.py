@@ -255,3 +255,22 @@ def test_interim_tables_cover_the_seeds_every_task_and_variant_finished(
     empty = tiny_config(str(tmp_path / "e"))
     run_units(empty, units=[2], **_kw())
     assert collect(empty.out).finished_seeds() == [] and collect(empty.out).interim() is None
+
+
+def test_an_interim_study_writes_every_table_into_interim(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from disentangle_fas.study import ProbeRun, run_study
+    from disentangle_fas.training.cluster_cli import collect_main
+
+    cfg = tiny_config(str(tmp_path), steps=2, eval_every=1)
+    run_study("study-cpu", config=cfg, tasks=["T1"], variants=["baseline"], seeds=2,
+              task_builder=fake_task_builder, echo=lambda _: None,
+              probes=ProbeRun("cpu", kinds=("linear",), train_per_domain=8))  # fmt: skip
+    (Path(read_plan(tmp_path).units[1].out) / RECORD_NAME).unlink()  # seed 1 unfinished
+    assert collect_main(str(tmp_path), interim=True) == 1
+    assert "interim tables over seeds 0" in capsys.readouterr().out
+    written = {p.name for p in (tmp_path / "interim").iterdir()}
+    assert {"study.md", "probes.json", "probes.csv", "results.md", "results.json"} <= written
+    study = (tmp_path / "interim" / "study.md").read_text()
+    assert "; interim: seeds 0 of 2" in study and "one seed (seed 0)" in study

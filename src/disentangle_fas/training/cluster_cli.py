@@ -270,6 +270,10 @@ def collect_main(root: str, *, interim: bool = False) -> int:
     if result is None:
         return 1
     out.mkdir(parents=True, exist_ok=True)
+    if got.result is None:  # interim: collect() writes only the final tables itself
+        from disentangle_fas.training.collect import write_tables
+
+        write_tables(out, result)
     if got.plan.kind == "study":
         from disentangle_fas.study import write_study
 
@@ -285,10 +289,6 @@ def collect_main(root: str, *, interim: bool = False) -> int:
         print(study.to_markdown())
         print(f"written: {out}/study.md, results.*, probes.csv, probes.json")
     else:
-        from disentangle_fas.training.collect import write_tables
-
-        if got.result is None:  # collect() writes the final tables itself
-            write_tables(out, result)
         print()
         print(result.to_markdown())
         print(f"written: {out}/results.md, results.csv, results.json")
