@@ -142,3 +142,46 @@ def test_leace_audit_reads_chance_on_the_erasers_own_sample(
     # LEACE's promise on its own sample: the probe can do no better than a constant.
     assert rows["whole source-train, LEACE refit in float64"][1] <= 100 / 3 + 1e-6
     assert rows["whole source-train, the model's erased f_L"][1] <= 100 / 3 + 1e-6
+
+
+@pytest.mark.slow
+def test_study_summary_pools_a_studys_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from _fake_task import fake_task_builder, tiny_config
+    from disentangle_fas.study import ProbeRun, run_study
+
+    cfg = tiny_config(str(tmp_path), steps=2, eval_every=1)
+    run_study("study-cpu", config=cfg, tasks=["T1"], variants=["baseline", "full"], seeds=2,
+              task_builder=fake_task_builder, echo=lambda _: None,
+              probes=ProbeRun("cpu", kinds=("linear",), train_per_domain=8))  # fmt: skip
+    capsys.readouterr()
+    _run("study_summary.py", [str(tmp_path), "--group", "first=fake A&B&C to D"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "1 tasks, 2 variants, 2 seeds" in out
+    assert "over 2 (task, seed) units, Holm over 1 pairs" in out and "over 4 runs" in out
+    # The pooled AUC of a variant is the mean of its per-task, per-seed AUCs.
+    cells = json.loads((tmp_path / "results.json").read_text())["summary"]["cells"]
+    base = [a for c in cells if c["variant"] == "baseline" for a in c["auc_per_seed"]]
+    row = next(line for line in out.splitlines() if line.startswith("| baseline |"))
+    assert row.split("|")[2].strip().startswith(f"{100 * sum(base) / len(base):.1f}")
+
+
+def test_study_summary_rank_correlation_equals_scipy() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    import numpy as np
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from study_summary import spearman
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 6, 40).astype(float).tolist()  # ties
+    y = (np.asarray(x) + rng.normal(0, 2, 40)).tolist()
+    rho, p = spearman(x, y)
+    ref = stats.spearmanr(x, y)
+    assert rho == pytest.approx(ref.statistic, abs=1e-12)
+    assert p == pytest.approx(ref.pvalue, rel=1e-6)
