@@ -307,6 +307,10 @@ def test_ctrl_c_ends_the_stream_cleanly(files, long_video):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A test run started in the background inherits SIGINT ignored (as shells start
+        # background jobs), and Python then installs no KeyboardInterrupt handler: give
+        # the child the default disposition, as a terminal's foreground process has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()  # scoring has started
