@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     k = len(task.source_names)
     raw_tr, raw_va = tr.liveness.double(), va.liveness.double()
     d_tr, d_va, y_tr, y_va = tr.domains, va.domains, tr.labels, va.labels
-    exact = fit_leace(raw_tr, d_tr, k)  # the run's fit again, kept in float64
+    # LEACE on the whole source-train set in float64: the run's own fit when the set has at
+    # most erase_max_images (4096) images, as the synthetic tasks have.
+    exact = fit_leace(raw_tr, d_tr, k)
     stored = eraser.projection.float(), eraser.bias.float()
     erased: dict[str, tuple[Tensor, Tensor]] = {
         "exact": (leace_erase(raw_tr, *exact), leace_erase(raw_va, *exact)),
