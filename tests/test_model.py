@@ -109,6 +109,7 @@ def test_normalize() -> None:
         "disentangle_fas.training.cluster_cli",
         "disentangle_fas.training.protocol_plan",
         "disentangle_fas.metrics.t_distribution",
+        "disentangle_fas.targets.cache_files",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

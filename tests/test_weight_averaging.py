@@ -192,12 +192,12 @@ def _recalibrated(recorded: _Recorded, name: str, reference: StateDict) -> State
     """``reference`` (an average's weights) with batch-norm statistics recomputed on the
     run's fixed training images, as the loop checkpoints it.
     """
-    from disentangle_fas.training.loop import _batchnorm_images
+    from disentangle_fas.training.run_averaging import batchnorm_images
 
     model = load_model(recorded.root / name / "last.safetensors").model
     model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in reference.items()})
     cfg = recorded.cfg(name, **RUNS[name])
-    images = _batchnorm_images(cfg, recorded.task, torch.device("cpu"))
+    images = batchnorm_images(cfg, recorded.task, torch.device("cpu"))
     assert len(images) == min(len(recorded.task.train), 256)  # type: ignore[arg-type]
     out = recalibrate_batchnorm(model, images, cfg.batch_size).state_dict()
     return {k: v.detach().double() if v.is_floating_point() else v for k, v in out.items()}

@@ -30,10 +30,9 @@ from disentangle_fas.contracts import (
     compute_gradients,
 )
 from disentangle_fas.data.sampler import DomainBalancedBatchSampler
-from disentangle_fas.errors import NonFiniteLossError, RunDirectoryError, RunInterrupted
+from disentangle_fas.errors import NonFiniteLossError, RunInterrupted
 from disentangle_fas.metrics import EvaluationResult, TaskMetrics
 from disentangle_fas.seeds import derive_seed
-from disentangle_fas.training.averaging import WeightAverage, average_start_step
 from disentangle_fas.training.batches import DeviceBatch, DeviceBatches, configure_device
 from disentangle_fas.training.config import TrainConfig
 from disentangle_fas.training.data import TaskData
@@ -47,6 +46,11 @@ from disentangle_fas.training.finalize import finalized
 from disentangle_fas.training.guards import NonFiniteGuard, check_finite_model
 from disentangle_fas.training.logging import RunLogger
 from disentangle_fas.training.methods import build_method, check_method_settings
+from disentangle_fas.training.run_averaging import (
+    batchnorm_images,
+    check_restored_average,
+    weight_average_for,
+)
 from disentangle_fas.training.run_checkpoints import (
     POLICY_FILES,
     custom_fields,
@@ -303,8 +307,8 @@ def _train(
     generators = {"aug": aug, **_method_generators(method)}
     history: list[dict[str, Any]] = []
     start = 0
-    average = _weight_average(cfg, model)
-    bn_images = _batchnorm_images(cfg, task, dev) if average is not None else None
+    average = weight_average_for(cfg, model)
+    bn_images = batchnorm_images(cfg, task, dev) if average is not None else None
     if cfg.resume and state_path.is_file():
         state = load_training_state(
             state_path,
@@ -314,7 +318,7 @@ def _train(
             average=average.state_module() if average is not None else None,
         )
         start, history = state.step, state.history
-        _check_restored_average(cfg, average, state.averaged, start, state_path)
+        check_restored_average(cfg, average, state.averaged, start, state_path)
     step_model: torch.nn.Module = model
     if info.distributed:
         step_model = DistributedDataParallel(
@@ -406,56 +410,6 @@ def _train(
     bar.close()
     logger.close()
     return _finish(cfg, task, out, history, dev, time.perf_counter() - t0, info, model)
-
-
-#: Training images the averaged model's batch-norm statistics are recomputed on.
-BN_RECALIBRATION_IMAGES = 256
-
-
-def _batchnorm_images(cfg: TrainConfig, task: TaskData, dev: torch.device) -> torch.Tensor:
-    """A fixed set of training images (chosen from the run's seed, outside the training
-    stream) on which the averaged model's batch-norm statistics are recomputed.
-    """
-    n = len(task.train)  # type: ignore[arg-type]
-    gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "bn", 0))
-    idx = torch.randperm(n, generator=gen)[: min(n, BN_RECALIBRATION_IMAGES)].tolist()
-    images = torch.stack([task.train[i].image for i in idx]).to(dev)
-    if images.shape[-1] != cfg.image_size:
-        images = torch.nn.functional.interpolate(
-            images, size=(cfg.image_size, cfg.image_size), mode="bilinear", antialias=True
-        )
-    return images
-
-
-def _weight_average(cfg: TrainConfig, model: torch.nn.Module) -> WeightAverage | None:
-    """The weight average ``cfg.averaging`` asks for (``None`` for ``"none"``)."""
-    if cfg.averaging == "none":
-        return None
-    return WeightAverage(
-        model,
-        cfg.averaging,
-        decay=cfg.ema_decay,
-        start_step=average_start_step(cfg.average_start, cfg.steps),
-    )
-
-
-def _check_restored_average(
-    cfg: TrainConfig, average: WeightAverage | None, restored: bool, step: int, path: Path
-) -> None:
-    """Refuse to resume an averaging run from a state without its average, unless
-    ``allow_config_change`` (the average then starts again from the resumed step).
-
-    Raises:
-        RunDirectoryError: the state has no average (it was written without averaging)
-            and the average would have started by ``step``.
-    """
-    if average is None or restored or step <= average.start_step or cfg.allow_config_change:
-        return
-    raise RunDirectoryError(
-        f"{path} holds no weight average (written with averaging none) but averaging is "
-        f"{cfg.averaging!r}: resume with --averaging none to continue exactly, or add "
-        "--allow-config-change to start the average at the resumed step"
-    )
 
 
 def _finish(
