@@ -16,6 +16,11 @@ held-out source-validation features:
 * at most ``--per-domain`` images per domain (the studies' probe sample);
 * the live and the spoof images alone (is the domain still readable within a class?).
 
+Each probe is scored by balanced accuracy and by usable information
+(:func:`~disentangle_fas.explain.heldout.usable_information`: the share of the domain's
+uncertainty its held-out predictions remove, against predicting the domain frequencies).
+LEACE's guarantee is about convex losses such as this one, not about accuracy.
+
 Give it a run folder trained with ``--set erase=leace`` and a kept checkpoint::
 
     disentangle-fas train --set erase=leace --out runs/leace
@@ -35,7 +40,11 @@ from torch import Tensor
 
 from disentangle_fas.checkpoint import load_model
 from disentangle_fas.explain import extract_features, fit_linear_probe
-from disentangle_fas.explain.heldout import balanced_accuracy, stratified_bootstrap
+from disentangle_fas.explain.heldout import (
+    balanced_accuracy,
+    stratified_bootstrap,
+    usable_information,
+)
 from disentangle_fas.explain.measure_runs import cap_per_domain
 from disentangle_fas.losses import fit_leace, leace_erase
 from disentangle_fas.model import DisentangledFAS
@@ -52,12 +61,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def domain_accuracy(
+def domain_scores(
     train: Tensor, domains: Tensor, val: Tensor, val_domains: Tensor, k: int
-) -> float:
-    """Balanced accuracy on ``val`` of a linear probe fitted on ``train``."""
+) -> tuple[float, float]:
+    """Balanced accuracy and usable information on ``val`` of a linear probe fitted on
+    ``train``."""
     probe = fit_linear_probe(train, domains, num_classes=k)
-    return balanced_accuracy(probe.predict(val), val_domains)
+    prior = torch.bincount(domains, minlength=k).double() / domains.numel()
+    proba = probe.predict_proba(val)
+    return (
+        balanced_accuracy(proba.argmax(dim=1), val_domains),
+        usable_information(proba, val_domains, prior),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,13 +125,20 @@ def main(argv: list[str] | None = None) -> None:
         f"{checkpoint}: {len(d_tr)} source-train and {len(d_va)} source-val images, "
         f"{k} domains (chance {100 / k:.1f} %)"
     )
-    print("domain from f_L, balanced accuracy (%) on source-val of a linear probe fitted on:")
-    print(f"  {'sample':<44} {'before':>7} {'erased':>7}")
+    print(
+        "domain from f_L on source-val, by a linear probe fitted on each sample: balanced "
+        "accuracy (%) and usable information (% of the domain's uncertainty; 0 = no better "
+        "than the domain frequencies, negative = worse):"
+    )
+    print(f"  {'sample':<44} {'acc before':>10} {'erased':>7} {'info before':>11} {'erased':>7}")
     for name, idx, keep, arithmetic in samples:
         e_tr, e_va = erased[arithmetic]
-        before = domain_accuracy(raw_tr[idx], d_tr[idx], raw_va[keep], d_va[keep], k)
-        after = domain_accuracy(e_tr[idx], d_tr[idx], e_va[keep], d_va[keep], k)
-        print(f"  {name:<44} {100 * before:7.1f} {100 * after:7.1f}")
+        acc_b, info_b = domain_scores(raw_tr[idx], d_tr[idx], raw_va[keep], d_va[keep], k)
+        acc_a, info_a = domain_scores(e_tr[idx], d_tr[idx], e_va[keep], d_va[keep], k)
+        print(
+            f"  {name:<44} {100 * acc_b:10.1f} {100 * acc_a:7.1f} "
+            f"{100 * info_b:11.1f} {100 * info_a:7.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, log_loss, roc_auc_score
 
 from disentangle_fas.explain.heldout import (
     balanced_accuracy,
@@ -16,6 +16,7 @@ from disentangle_fas.explain.heldout import (
     macro_auc,
     score_heldout,
     stratified_bootstrap,
+    usable_information,
 )
 
 
@@ -79,6 +80,41 @@ def test_linear_heldout_score_equals_sklearn() -> None:
     expected_auc = roc_auc_score(yv.numpy(), proba, multi_class="ovr", average="macro")
     assert got.auc == pytest.approx(expected_auc, abs=1e-3)
     assert (got.num_classes, got.n_train, got.n_val) == (3, 300, 200)
+    prior = np.bincount(y.numpy(), minlength=3) / 300
+    expected_info = 1 - log_loss(yv.numpy(), proba) / log_loss(yv.numpy(), np.tile(prior, (200, 1)))
+    assert got.information == pytest.approx(expected_info, abs=2e-3)
+    assert 0.1 < got.information < 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(2, 4),
+    st.integers(2, 30),
+    st.integers(0, 10_000),
+)
+def test_usable_information_equals_one_minus_a_ratio_of_sklearn_log_losses(
+    k: int, n: int, seed: int
+) -> None:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, k, (n,), generator=g)
+    proba = torch.softmax(3 * torch.randn(n, k, generator=g, dtype=torch.float64), dim=1)
+    prior = torch.softmax(torch.randn(k, generator=g, dtype=torch.float64), dim=0)
+    labels = list(range(k))
+    ce = log_loss(y.numpy(), proba.numpy(), labels=labels)
+    ce_prior = log_loss(y.numpy(), prior.expand(n, k).numpy(), labels=labels)
+    got = usable_information(proba, y, prior)
+    assert got == pytest.approx(1 - ce / ce_prior, rel=1e-9, abs=1e-9)
+    assert got <= 1
+    assert usable_information(prior.expand(n, k), y, prior) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_probe_that_overfits_noise_has_negative_usable_information() -> None:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(60, 100, generator=g), torch.arange(60) % 3
+    xv, yv = torch.randn(300, 100, generator=g), torch.arange(300) % 3
+    got = score_heldout(x, y, xv, yv, kind="linear", seed=None, l2=1e-3)
+    assert got.information < 0  # confident and wrong: worse than the class frequencies
+    assert abs(got.balanced_accuracy - 1 / 3) < 0.1
 
 
 @pytest.mark.parametrize("kind", ["linear", "mlp"])

@@ -81,7 +81,7 @@ def test_measure_puts_references_beside_every_probe_and_reads_below_untrained() 
     assert {(r.target, r.representation) for r in m.rows} == {
         (t, rep) for t in ("liveness", "domain", "attack") for rep in ("liveness", "domain")
     }
-    assert len(m.rows) == 6 * 2 * 2  # x (linear, mlp) x (balanced accuracy, AUC)
+    assert len(m.rows) == 6 * 2 * 3  # x (linear, mlp) x (balanced accuracy, AUC, information)
     for r in m.rows:
         assert r.untrained is not None and r.pixels is not None and r.difference is not None
         assert len(r.trained.values) == 2
@@ -92,6 +92,9 @@ def test_measure_puts_references_beside_every_probe_and_reads_below_untrained() 
     assert dom is not None and dom.verdict == "below untrained" and dom.expected == "chance"
     assert dom.trained.mean < 0.5 and dom.untrained is not None and dom.untrained.mean > 0.9
     assert dom.chance == pytest.approx(1 / 3)
+    info = m.get("domain", "liveness", "linear", "information")
+    assert info is not None and info.chance == 0.0 and info.verdict == "below untrained"
+    assert info.trained.mean < 0.05 and info.untrained is not None and info.untrained.mean > 0.5
     live = m.get("liveness", "liveness", "mlp", "auc")
     assert live is not None and live.verdict == "not below" and live.chance == 0.5
     assert "the model has no f_C" in m.notes[0]

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         fit_mlp_probe,
         macro_auc,
         score_heldout,
+        usable_information,
     )
     from disentangle_fas.explain.measure import (
         measure_disentanglement,
@@ -152,6 +153,7 @@ __all__ = [
     "save_projection_plot",
     "score_heldout",
     "stratified_split",
+    "usable_information",
 ]
 
 #: public name -> the module that defines it (imported on first use).
@@ -186,6 +188,7 @@ _EXPORTS = {
     "fit_mlp_probe": "disentangle_fas.explain.heldout",
     "macro_auc": "disentangle_fas.explain.heldout",
     "score_heldout": "disentangle_fas.explain.heldout",
+    "usable_information": "disentangle_fas.explain.heldout",
     "measure_disentanglement": "disentangle_fas.explain.measure",
     "measure_features": "disentangle_fas.explain.measure",
     "DependenceRow": "disentangle_fas.explain.measure_types",

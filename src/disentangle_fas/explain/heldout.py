@@ -12,7 +12,10 @@ Two probe kinds read a label from frozen features:
 :func:`score_heldout` fits a probe on the training features and scores it on the
 held-out ones only: balanced accuracy (mean per-class recall, chance ``1 / K``) and ROC
 AUC (one-vs-rest, macro over the classes present, chance 0.5; for two classes the AUC of
-class 1). A probe seed draws a stratified bootstrap resample of the training features
+class 1), and the share of the label's uncertainty the probe removes on held-out data
+(:func:`usable_information`: one minus the ratio of the probe's held-out cross-entropy to
+that of the constant prediction of the training part's class frequencies; chance 0,
+negative when the probe predicts worse than that constant). A probe seed draws a stratified bootstrap resample of the training features
 (and the MLP's initialisation), so repeating a probe over seeds gives an interval of how
 much the figure depends on which samples it was fitted on.
 """
@@ -39,6 +42,7 @@ __all__ = [
     "macro_auc",
     "score_heldout",
     "stratified_bootstrap",
+    "usable_information",
 ]
 
 #: Hidden units of the MLP probe.
@@ -188,6 +192,44 @@ def macro_auc(proba: Tensor, labels: Tensor) -> float | None:
     return sum(aucs) / len(aucs)
 
 
+def usable_information(proba: Tensor, labels: Tensor, prior: Tensor) -> float:
+    """The share of a label's uncertainty a probe removes on held-out samples.
+
+    ``1 - CE(probe) / CE(prior)``, where ``CE`` is the mean held-out cross-entropy (nats)
+    of the probe's class probabilities and of the constant prediction ``prior`` (the class
+    frequencies of the probe's training part). It is the predictive V-information of Xu et
+    al. ("A Theory of Usable Information under Computational Constraints", ICLR 2020)
+    estimated on held-out samples, as a share of the label's V-entropy: 0 when the probe
+    predicts no better than the prior, 1 when it is certain and right, and negative when
+    it predicts worse than the prior (a probe that overfits noise). Unlike accuracy, it
+    is a convex loss, the quantity LEACE's guarantee is about.
+
+    Args:
+        proba: ``(N, K)`` the probe's class probabilities.
+        labels: ``(N,)`` classes ``0 .. K-1``.
+        prior: ``(K,)`` class probabilities of the constant prediction (all positive for
+            the classes in ``labels``).
+
+    Returns:
+        The share, a float at most 1.
+
+    Example:
+        >>> prior = torch.tensor([0.5, 0.5])
+        >>> y = torch.tensor([0, 1])
+        >>> usable_information(prior.expand(2, 2), y, prior)
+        0.0
+        >>> round(usable_information(torch.tensor([[0.9, 0.1], [0.1, 0.9]]), y, prior), 3)
+        0.848
+    """
+    y = labels.reshape(-1).long()
+    tiny = torch.finfo(torch.float64).tiny
+    ce = -proba.double()[torch.arange(y.numel()), y].clamp_min(tiny).log().mean()
+    ce_prior = -prior.double()[y].clamp_min(tiny).log().mean()
+    if float(ce_prior) <= 0.0:
+        raise ValueError("the prior predicts the held-out labels with certainty")
+    return float(1.0 - ce / ce_prior)
+
+
 def stratified_bootstrap(labels: Tensor, *, seed: int) -> Tensor:
     """Indices of a bootstrap resample drawn within each class (every class keeps its count).
 
@@ -214,6 +256,8 @@ class HeldOutScore:
     Attributes:
         balanced_accuracy: mean per-class recall on the held-out part (chance ``1 / K``).
         auc: ROC AUC on the held-out part (see :func:`macro_auc`; chance 0.5).
+        information: the share of the label's uncertainty the probe removes on the
+            held-out part (see :func:`usable_information`; chance 0).
         num_classes: K, the classes of the training part.
         n_train: training samples; n_val: held-out samples.
     """
@@ -223,6 +267,7 @@ class HeldOutScore:
     num_classes: int
     n_train: int
     n_val: int
+    information: float = float("nan")
 
     @property
     def chance(self) -> float:
@@ -280,6 +325,7 @@ def score_heldout(
         idx = stratified_bootstrap(y_train, seed=seed)
         x_train, y_train = x_train[idx], y_train[idx]
     k = int(classes.numel())
+    prior = torch.bincount(y_train, minlength=k).double() / y_train.numel()
     if kind == "linear":
         probe = fit_linear_probe(x_train, y_train, num_classes=k, l2=l2, max_iter=max_iter)
         proba = probe.predict_proba(x_val)
@@ -294,4 +340,5 @@ def score_heldout(
         num_classes=k,
         n_train=int(y_train.numel()),
         n_val=int(y_val.numel()),
+        information=usable_information(proba, y_val, prior),
     )

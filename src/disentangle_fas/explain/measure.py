@@ -193,7 +193,7 @@ def _rows(
     target: MeasureTarget, rep: Representation, kind: ProbeKind, got: dict[str, list[HeldOutScore]]
 ) -> list[MeasureRow]:
     out = []
-    metrics: tuple[Metric, ...] = ("balanced_accuracy", "auc")
+    metrics: tuple[Metric, ...] = ("balanced_accuracy", "auc", "information")
     for metric in metrics:
         per: dict[str, list[float]] = {}
         for source, scores in got.items():
@@ -202,7 +202,7 @@ def _rows(
                 per[source] = [float(v) for v in vals]
         if "trained" not in per:
             continue
-        chance = got["trained"][0].chance if metric == "balanced_accuracy" else 0.5
+        chance = {"balanced_accuracy": got["trained"][0].chance, "auc": 0.5}.get(metric, 0.0)
         base = per.get("untrained")
         diff = (
             None

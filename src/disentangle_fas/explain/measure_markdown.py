@@ -19,6 +19,9 @@ __all__ = ["measure_dict", "measure_table", "spread_cell"]
 _METRIC_NAMES: dict[Metric, str] = {
     "balanced_accuracy": "balanced accuracy",
     "auc": "AUC (one-vs-rest macro for more than two classes)",
+    "information": "usable information: the share of the label's uncertainty the probe "
+    "removes on held-out samples, 1 − CE(probe) / CE(training class frequencies) "
+    "(chance 0; negative: worse than predicting the class frequencies)",
 }
 
 
@@ -86,9 +89,10 @@ def _dependence_table(rows: tuple[DependenceRow, ...]) -> list[str]:
 
 
 def measure_table(measure: DisentanglementMeasure) -> str:
-    """Markdown: the probe tables (balanced accuracy, then AUC; percentages, mean ± std over
-    probe seeds) with the untrained and pixel references, the paired difference to the
-    untrained copy and its verdict; then the kernel dependence table and the notes.
+    """Markdown: the probe tables (balanced accuracy, AUC, then usable information;
+    percentages, mean ± std over probe seeds) with the untrained and pixel references,
+    the paired difference to the untrained copy and its verdict; then the kernel
+    dependence table and the notes.
     """
     rows = list(measure.rows)
     seeds = ", ".join(str(s) for s in measure.seeds)

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 MeasureTarget = Literal["liveness", "domain", "attack"]
-Metric = Literal["balanced_accuracy", "auc"]
+Metric = Literal["balanced_accuracy", "auc", "information"]
 #: The labels probed, in report order.
 MEASURE_TARGETS: tuple[MeasureTarget, ...] = ("liveness", "domain", "attack")
 #: Which representation a disentangled model reads each label from (attack types are
@@ -76,8 +76,9 @@ class MeasureRow:
         target: ``"liveness"``, ``"domain"`` or ``"attack"``.
         representation: ``"liveness"`` (f_L), ``"content"`` (f_C) or ``"domain"`` (f_D).
         kind: ``"linear"`` or ``"mlp"``.
-        metric: ``"balanced_accuracy"`` or ``"auc"``.
-        chance: the metric's chance level (``1 / K`` or 0.5).
+        metric: ``"balanced_accuracy"``, ``"auc"`` or ``"information"`` (the share of the
+            label's uncertainty the probe removes on held-out samples).
+        chance: the metric's chance level (``1 / K``, 0.5 or 0).
         trained: the trained representation over probe seeds.
         untrained: the untrained copy's same representation (``None`` without references).
         pixels: the pooled pixels (``None`` without references).
