@@ -44,6 +44,13 @@ def test_measure_row_keeps_each_figure_beside_its_references() -> None:
     assert {"attack_from_f_L", "attack_from_f_L@pixels", "cka f_L ~ domain@pixels"} <= set(values)
     assert not any(k.startswith("domain_from_f_D") for k in values)  # no E_D in this model
     assert row["domain_chance"] == pytest.approx(1 / 3) and row["seconds"] > 0
+    info = m.get("domain", "liveness", "linear", "information")
+    assert info is not None and info.untrained is not None
+    assert values["domain_info_from_f_L"] == pytest.approx(info.trained.mean)
+    assert values["domain_info_from_f_L@untrained"] == pytest.approx(info.untrained.mean)
+    assert values["domain_info_from_f_L@chance"] == 0.0
+    assert values["domain_info_from_f_L@untrained"] > 0.5 > values["domain_info_from_f_L"]
+    assert "| domain from f_L (linear, usable info) |" in runs_table({("v", "t", 0): values})
 
 
 def test_reference_table_equals_a_hand_computation() -> None:

@@ -51,7 +51,8 @@ class StudyMeasure(NamedTuple):
     Attributes:
         key: its name in the run's values (``"domain_from_f_L"``, ``"...:mlp"``).
         target: the label probed; representation: the features; kind: the probe kind;
-        metric: ``"balanced_accuracy"`` or ``"auc"``.
+        metric: ``"balanced_accuracy"``, ``"auc"`` or ``"information"`` (usable
+            information, kept for the domain: ``"domain_info_from_f_L"``).
     """
 
     key: str
@@ -63,7 +64,7 @@ class StudyMeasure(NamedTuple):
     @property
     def label(self) -> str:
         """E.g. ``"domain from f_L (linear, bal. acc.)"``."""
-        metric = "AUC" if self.metric == "auc" else "bal. acc."
+        metric = {"auc": "AUC", "information": "usable info"}.get(self.metric, "bal. acc.")
         return f"{self.target} from {SYMBOLS[self.representation]} ({self.kind}, {metric})"
 
 
@@ -73,11 +74,13 @@ def _measures() -> tuple[StudyMeasure, ...]:
         ("domain", "balanced_accuracy"),
         ("liveness", "auc"),
         ("attack", "balanced_accuracy"),
+        ("domain", "information"),
     )
     reps: tuple[Representation, ...] = ("liveness", "content", "domain")
     return tuple(
         StudyMeasure(
-            f"{target}_from_{SYMBOLS[rep]}" + ("" if kind == "linear" else ":mlp"),
+            f"{target}{'_info' if metric == 'information' else ''}_from_{SYMBOLS[rep]}"
+            + ("" if kind == "linear" else ":mlp"),
             target,
             rep,
             kind,
@@ -116,7 +119,7 @@ def measure_row(measure: DisentanglementMeasure) -> dict[str, Any]:
             got = getattr(row, ref)
             if got is not None:
                 values[f"{spec.key}@{ref}"] = got.mean
-        if spec.target == "domain":
+        if spec.target == "domain" and spec.metric == "balanced_accuracy":
             chance = row.chance
     for dep in measure.dependence:
         values[f"cka {dep.name}"] = dep.cka
