@@ -15,9 +15,10 @@ AUC (one-vs-rest, macro over the classes present, chance 0.5; for two classes th
 class 1), and the share of the label's uncertainty the probe removes on held-out data
 (:func:`usable_information`: one minus the ratio of the probe's held-out cross-entropy to
 that of the constant prediction of the training part's class frequencies; chance 0,
-negative when the probe predicts worse than that constant). A probe seed draws a stratified bootstrap resample of the training features
-(and the MLP's initialisation), so repeating a probe over seeds gives an interval of how
-much the figure depends on which samples it was fitted on.
+negative when the probe predicts worse than that constant). A probe seed draws a
+stratified bootstrap resample of the training features (and the MLP's initialisation), so
+repeating a probe over seeds gives an interval of how much the figure depends on which
+samples it was fitted on.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ def usable_information(proba: Tensor, labels: Tensor, prior: Tensor) -> float:
     estimated on held-out samples, as a share of the label's V-entropy: 0 when the probe
     predicts no better than the prior, 1 when it is certain and right, and negative when
     it predicts worse than the prior (a probe that overfits noise). Unlike accuracy, it
-    is a convex loss, the quantity LEACE's guarantee is about.
+    is built on a convex loss (the cross-entropy), the kind LEACE's guarantee covers.
 
     Args:
         proba: ``(N, K)`` the probe's class probabilities.
