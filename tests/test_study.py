@@ -90,7 +90,7 @@ def test_study_probes_the_chosen_checkpoint_of_every_run(tmp_path: Path) -> None
         keys = {
             k.split("@")[0] for k in values[(variant, "fake OCI->M", 0)] if not k.startswith("cka")
         }
-        assert keys == {"domain_from_f_L", "liveness_from_f_L"}
+        assert keys == {"domain_from_f_L", "liveness_from_f_L", "domain_info_from_f_L"}
     assert res.probes.domain_chance == {"fake OCI->M": 1 / 3, "fake OCI->Cb": 1 / 3}
     assert len(res.probes.seconds) == 12 and all(t > 0 for t in res.probes.seconds.values())
     assert any("(measured in " in line and "/ untrained " in line for line in lines)
