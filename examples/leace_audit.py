@@ -39,12 +39,8 @@ import torch
 from torch import Tensor
 
 from disentangle_fas.checkpoint import load_model
-from disentangle_fas.explain import extract_features, fit_linear_probe
-from disentangle_fas.explain.heldout import (
-    balanced_accuracy,
-    stratified_bootstrap,
-    usable_information,
-)
+from disentangle_fas.explain import extract_features
+from disentangle_fas.explain.heldout import score_heldout, stratified_bootstrap
 from disentangle_fas.explain.measure_runs import cap_per_domain
 from disentangle_fas.losses import fit_leace, leace_erase
 from disentangle_fas.model import DisentangledFAS
@@ -62,17 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def domain_scores(
-    train: Tensor, domains: Tensor, val: Tensor, val_domains: Tensor, k: int
+    train: Tensor, domains: Tensor, val: Tensor, val_domains: Tensor
 ) -> tuple[float, float]:
     """Balanced accuracy and usable information on ``val`` of a linear probe fitted on
-    ``train``."""
-    probe = fit_linear_probe(train, domains, num_classes=k)
-    prior = torch.bincount(domains, minlength=k).double() / domains.numel()
-    proba = probe.predict_proba(val)
-    return (
-        balanced_accuracy(proba.argmax(dim=1), val_domains),
-        usable_information(proba, val_domains, prior),
-    )
+    ``train`` as it is (no resample)."""
+    got = score_heldout(train, domains, val, val_domains, kind="linear", seed=None, max_iter=300)
+    return got.balanced_accuracy, got.information
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -133,8 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {'sample':<44} {'acc before':>10} {'erased':>7} {'info before':>11} {'erased':>7}")
     for name, idx, keep, arithmetic in samples:
         e_tr, e_va = erased[arithmetic]
-        acc_b, info_b = domain_scores(raw_tr[idx], d_tr[idx], raw_va[keep], d_va[keep], k)
-        acc_a, info_a = domain_scores(e_tr[idx], d_tr[idx], e_va[keep], d_va[keep], k)
+        acc_b, info_b = domain_scores(raw_tr[idx], d_tr[idx], raw_va[keep], d_va[keep])
+        acc_a, info_a = domain_scores(e_tr[idx], d_tr[idx], e_va[keep], d_va[keep])
         print(
             f"  {name:<44} {100 * acc_b:10.1f} {100 * acc_a:7.1f} "
             f"{100 * info_b:11.1f} {100 * info_a:7.1f}"
